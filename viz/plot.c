@@ -1,0 +1,122 @@
+// plot.c — a thin pipe to gnuplot. Everything gnuplot needs goes down the pipe as text.
+#include "plot.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool gnuplot_checked, gnuplot_present;
+
+static bool have_gnuplot(void) {
+    if (!gnuplot_checked) {
+        gnuplot_checked = true;
+        gnuplot_present = system("command -v gnuplot >/dev/null 2>&1") == 0;
+        if (!gnuplot_present)
+            fprintf(stderr, "warning: gnuplot is not installed, so no plots are drawn "
+                            "(apt-get install gnuplot-nox for PNGs, gnuplot for windows)\n");
+    }
+    return gnuplot_present;
+}
+
+// A window needs a display and a gnuplot built with a GUI terminal (gnuplot-nox has none).
+static bool can_open_window(void) {
+    const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+    if ((!display || !*display) && (!wayland || !*wayland)) return false;
+    return system("gnuplot -e 'set terminal' 2>&1 | grep -qE '^ *(qt|wxt|x11) '") == 0;
+}
+
+PlotConfig plot_config(const char *target, const char *out_dir) {
+    PlotConfig cfg = {.target = PLOT_PNG, .out_dir = out_dir ? out_dir : "out"};
+    if (target && strcmp(target, "none") == 0) cfg.target = PLOT_NONE;
+    else if (target && strcmp(target, "png") == 0) cfg.target = PLOT_PNG;
+    else if (target && strcmp(target, "window") == 0) cfg.target = PLOT_WINDOW;
+    else cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
+    return cfg;
+}
+
+// mkdir -p for the output folder.
+static bool make_dirs(const char *path) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(buf, 0777);
+        *p = '/';
+    }
+    return mkdir(buf, 0777) == 0 || access(buf, W_OK) == 0;
+}
+
+Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title) {
+    if (cfg->target == PLOT_NONE || !have_gnuplot()) return NULL;
+    Plot *p = calloc(1, sizeof(Plot));
+    if (!p) return NULL;
+    if (cfg->target == PLOT_PNG) {
+        if (!make_dirs(cfg->out_dir)) {
+            fprintf(stderr, "warning: cannot create plot folder '%s', skipping plot %s\n", cfg->out_dir, name);
+            free(p);
+            return NULL;
+        }
+        snprintf(p->path, sizeof p->path, "%s/%s.png", cfg->out_dir, name);
+    }
+    // -persist keeps a window open after gnuplot exits, so the lab never waits for it.
+    p->pipe = popen(cfg->target == PLOT_WINDOW ? "gnuplot -persist 2>/dev/null" : "gnuplot 2>/dev/null", "w");
+    if (!p->pipe) {
+        free(p);
+        return NULL;
+    }
+    if (cfg->target == PLOT_PNG) {
+        plot_cmd(p, "set terminal pngcairo size 900,600 enhanced font 'DejaVu Sans,11'");
+        plot_cmd(p, "set output '%s'", p->path);
+    }
+    plot_cmd(p, "set title \"%s\" noenhanced", title);
+    plot_cmd(p, "set grid");
+    plot_cmd(p, "set key top left box opaque");
+    return p;
+}
+
+void plot_cmd(Plot *p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(p->pipe, fmt, ap);
+    va_end(ap);
+    fputc('\n', p->pipe);
+}
+
+void plot_data(Plot *p, const float *x, const float *y, int n) {
+    // gnuplot skips points written as NaN, so a diverged run still plots up to where it blew up.
+    for (int i = 0; i < n; i++) {
+        if (isfinite(x[i]) && isfinite(y[i])) fprintf(p->pipe, "%.9g %.9g\n", x[i], y[i]);
+        else fprintf(p->pipe, "NaN NaN\n");
+    }
+    fprintf(p->pipe, "e\n");
+}
+
+void plot_close(Plot *p) {
+    if (!p) return;
+    int status = pclose(p->pipe);
+    if (p->path[0]) {
+        if (status == 0) printf("plot: %s\n", p->path);
+        else fprintf(stderr, "warning: gnuplot could not draw %s\n", p->path);
+    }
+    free(p);
+}
+
+void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                 const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    plot_cmd(p, "set xlabel \"%s\"", xlabel);
+    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+    if (log_x) plot_cmd(p, "set logscale x");
+    if (log_y) plot_cmd(p, "set logscale y");
+    fprintf(p->pipe, "plot ");
+    for (int s = 0; s < n_series; s++)
+        fprintf(p->pipe, "%s'-' with %s title \"%s\" noenhanced", s ? ", " : "", series[s].style, series[s].label);
+    fputc('\n', p->pipe);
+    for (int s = 0; s < n_series; s++) plot_data(p, series[s].x, series[s].y, series[s].n);
+    plot_close(p);
+}

@@ -1,0 +1,52 @@
+// plot.h — plots through gnuplot, fed over a pipe with the data inline.
+//
+// Where a plot goes is the learner's choice (--plot window|png|none):
+//   window  a gnuplot window that stays open after the program ends (needs a display and a
+//           gnuplot with a GUI terminal, e.g. Debian's `gnuplot` package);
+//   png     a file OUT_DIR/NAME.png (pngcairo), the default with no display;
+//   none    nothing.
+// Plotting never blocks and never fails a run: with no gnuplot installed the first plot prints one
+// warning line and every plot after that is silently skipped.
+#ifndef SGDLAB_PLOT_H
+#define SGDLAB_PLOT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum { PLOT_NONE, PLOT_PNG, PLOT_WINDOW } PlotTarget;
+
+typedef struct {
+    PlotTarget target;
+    const char *out_dir; // where PNG files go (created when needed)
+} PlotConfig;
+
+// "window" | "png" | "none" | "auto" (or NULL: auto = window when possible, else png).
+PlotConfig plot_config(const char *target, const char *out_dir);
+
+// One open plot. plot_open returns NULL when nothing should be drawn.
+typedef struct {
+    FILE *pipe;
+    char path[512]; // the PNG being written, "" for a window
+} Plot;
+
+Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title);
+// Send one gnuplot command line (printf-style).
+void plot_cmd(Plot *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Send n (x, y) rows then gnuplot's end-of-data marker "e": one '-' data block of a plot command.
+void plot_data(Plot *p, const float *x, const float *y, int n);
+// Finish: waits for gnuplot to write the file, prints "plot: PATH" and frees p.
+void plot_close(Plot *p);
+
+// A series of points for the ready-made plots below.
+typedef struct {
+    const char *label;
+    const float *x, *y;
+    int n;
+    const char *style; // gnuplot style, e.g. "points pt 7 ps 0.5" or "lines lw 2"
+} PlotSeries;
+
+// Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves.
+void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                 const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series);
+
+#endif
