@@ -82,7 +82,7 @@ Tensor *tensor_normal(int rank, const int *shape, float mean, float std, Rng *rn
 Tensor *tensor_copy(const Tensor *t) { return tensor_from(t->rank, t->shape, t->data); }
 
 void tensor_free(Tensor *t) {
-    if (!t) return;
+    if (!t || t->in_arena) return;
     if (t->owns_data) free(t->data);
     tensor_free(t->grad);
     free(t);

@@ -38,6 +38,7 @@ typedef struct Tensor {
     size_t numel;               // product of the shape (1 for rank 0)
     Device device;
     bool owns_data;             // false for views: freeing them leaves the parent's data alone
+    bool in_arena;              // made by an op during a training step: freed all at once by tape_reset()
     bool requires_grad;         // set on parameters; the autograd tape records ops on them
     struct Tensor *grad;        // same shape as the tensor, filled by backward(), NULL until then
 } Tensor;
@@ -53,7 +54,7 @@ Tensor *tensor_from(int rank, const int *shape, const float *values); // copies 
 Tensor *tensor_uniform(int rank, const int *shape, float low, float high, Rng *rng);
 Tensor *tensor_normal(int rank, const int *shape, float mean, float std, Rng *rng);
 Tensor *tensor_copy(const Tensor *t);
-void tensor_free(Tensor *t);
+void tensor_free(Tensor *t); // no-op for step tensors (in_arena), which tape_reset() frees
 
 // A view of rows [start, end) along axis 0; shares data with t (PyTorch's t[start:end]).
 Tensor *tensor_rows(const Tensor *t, int start, int end);

@@ -1,0 +1,159 @@
+// autograd.c — the tape, the step arena and backward().
+#include "autograd.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- the step arena: a list of big blocks handed out front to back, rewound each step ----
+typedef struct Block {
+    struct Block *next;
+    size_t size, used;
+    unsigned char *data;
+} Block;
+
+static Block *arena_first, *arena_current;
+enum { ARENA_ALIGN = 64 };
+static const size_t ARENA_MIN_BLOCK = (size_t)64 << 20; // 64 MiB: a few blocks hold a whole step
+
+void *step_alloc(size_t bytes) {
+    bytes = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    // Reuse blocks from earlier steps before asking the system for new memory.
+    while (arena_current && arena_current->used + bytes > arena_current->size) {
+        if (!arena_current->next) break;
+        arena_current = arena_current->next;
+        arena_current->used = 0;
+    }
+    if (!arena_current || arena_current->used + bytes > arena_current->size) {
+        size_t size = bytes > ARENA_MIN_BLOCK ? bytes : ARENA_MIN_BLOCK;
+        Block *b = calloc(1, sizeof(Block));
+        if (!b || !(b->data = aligned_alloc(ARENA_ALIGN, size))) sgd_panic("out of memory for a %zu-byte step block", size);
+        b->size = size;
+        if (arena_current) { // splice after the current block, keeping any later ones
+            b->next = arena_current->next;
+            arena_current->next = b;
+        } else {
+            b->next = arena_first;
+            arena_first = b;
+        }
+        arena_current = b;
+    }
+    void *p = arena_current->data + arena_current->used;
+    arena_current->used += bytes;
+    return p;
+}
+
+size_t step_memory_used(void) {
+    size_t used = 0;
+    for (Block *b = arena_first; b; b = b->next) {
+        used += b->used;
+        if (b == arena_current) break;
+    }
+    return used;
+}
+
+size_t step_memory_reserved(void) {
+    size_t total = 0;
+    for (Block *b = arena_first; b; b = b->next) total += b->size;
+    return total;
+}
+
+Tensor *step_tensor(int rank, const int *shape) {
+    if (rank < 0 || rank > TENSOR_MAX_RANK) sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
+    Tensor *t = step_alloc(sizeof(Tensor));
+    memset(t, 0, sizeof(*t));
+    t->rank = rank;
+    t->numel = 1;
+    for (int i = 0; i < TENSOR_MAX_RANK; i++) {
+        t->shape[i] = i < rank ? shape[i] : 1;
+        if (i < rank) t->numel *= (size_t)shape[i];
+    }
+    t->data = step_alloc(t->numel * sizeof(float));
+    t->in_arena = true;
+    return t;
+}
+
+Tensor *step_zeros(int rank, const int *shape) {
+    Tensor *t = step_tensor(rank, shape);
+    memset(t->data, 0, t->numel * sizeof(float));
+    return t;
+}
+
+// ---- the tape ----
+static Node *tape;
+static int tape_len, tape_cap;
+static bool grad_on = true;
+
+bool set_grad_enabled(bool enabled) {
+    bool previous = grad_on;
+    grad_on = enabled;
+    return previous;
+}
+
+bool grad_enabled(void) { return grad_on; }
+
+Node *tape_record(const char *op, Tensor *out, BackwardFn backward_fn, int n_in, Tensor *const *in) {
+    if (!grad_on) return NULL;
+    bool needed = false;
+    for (int k = 0; k < n_in; k++) needed |= in[k] && in[k]->requires_grad;
+    if (!needed) return NULL;
+    if (n_in > NODE_MAX_INPUTS) sgd_panic("op %s has %d inputs, the tape holds at most %d", op, n_in, NODE_MAX_INPUTS);
+    if (tape_len == tape_cap) {
+        tape_cap = tape_cap ? 2 * tape_cap : 256;
+        tape = realloc(tape, sizeof(Node) * (size_t)tape_cap);
+        if (!tape) sgd_panic("out of memory growing the tape");
+    }
+    Node *node = &tape[tape_len++];
+    memset(node, 0, sizeof(*node));
+    node->op = op;
+    node->out = out;
+    node->backward = backward_fn;
+    node->n_in = n_in;
+    for (int k = 0; k < n_in; k++) node->in[k] = in[k];
+    out->requires_grad = true;
+    return node;
+}
+
+float *grad_of(Tensor *t) {
+    if (!t->grad) {
+        // Step tensors get step gradients; parameters get a gradient that lives with them.
+        t->grad = t->in_arena ? step_zeros(t->rank, t->shape) : tensor_zeros(t->rank, t->shape);
+    }
+    return t->grad->data;
+}
+
+void backward(Tensor *loss) {
+    if (loss->numel != 1) {
+        char s[64];
+        sgd_panic("backward() needs a loss with one element, got shape %s", tensor_shape_str(loss, s, sizeof s));
+    }
+    if (!loss->requires_grad) sgd_panic("backward(): the loss does not depend on anything that requires grad");
+    grad_of(loss)[0] += 1.0f; // d loss / d loss
+    for (int k = tape_len - 1; k >= 0; k--) {
+        Node *node = &tape[k];
+        if (node->out->grad) node->backward(node); // no gradient reached this node: nothing to pass on
+    }
+}
+
+void zero_grad(Tensor *const *params, int n) {
+    for (int k = 0; k < n; k++)
+        if (params[k]->grad) memset(params[k]->grad->data, 0, params[k]->grad->numel * sizeof(float));
+}
+
+void tape_reset(void) {
+    tape_len = 0;
+    for (Block *b = arena_first; b; b = b->next) b->used = 0;
+    arena_current = arena_first;
+}
+
+int tape_length(void) { return tape_len; }
+
+void tape_print(FILE *f) {
+    for (int k = 0; k < tape_len; k++) {
+        const Node *node = &tape[k];
+        char s[64];
+        fprintf(f, "%3d %-14s", k, node->op);
+        for (int j = 0; j < node->n_in; j++) fprintf(f, "%s%s", j ? " x " : "", tensor_shape_str(node->in[j], s, sizeof s));
+        fprintf(f, " -> %s\n", tensor_shape_str(node->out, s, sizeof s));
+    }
+}
