@@ -7,7 +7,7 @@
 //
 //     Tensor *a = tensor_from(SHAPE(2), (float[]){-1, 1});
 //     a->requires_grad = true;              // a parameter: we want d loss / d a
-//     Tensor *loss = mse(matmul(x, a), y);   // ops record themselves (nn.h)
+//     Tensor *loss = mse(matmul(x, a), y);   // ops record themselves (grad_ops.h)
 //     backward(loss);                       // a->grad now holds d loss / d a
 //     ... update a under no-grad ...
 //     zero_grad(&a, 1);                     // or the next backward() adds on top

@@ -3,7 +3,7 @@
 // The definition of a derivative, computed the slow way: nudge one input number by ±eps, run the
 // function again, and see how much the loss moved: (f(x+eps) - f(x-eps)) / 2eps. If backward()
 // agrees with that for every number of every input, the backward code is right. Every op in
-// sgdlab passes this check (tests/test_gradcheck.c), and learners can call it on their own ops.
+// sgdlab passes this check (tests/test_grad_ops.c), and learners can call it on their own ops.
 #ifndef SGDLAB_GRADCHECK_H
 #define SGDLAB_GRADCHECK_H
 

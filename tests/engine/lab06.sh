@@ -41,6 +41,10 @@ awk -v p="$lab01" -v q="$lab06" 'BEGIN {
   if (P[1] != Q[1]) exit 1
   for (i = 2; i <= 3; i++) if (P[i] - Q[i] > 1e-4 || Q[i] - P[i] > 1e-4) exit 1
 }' && ok "same data as lab01, and the tape's gradient is lab01's hand-written one" || fail "lab01 $lab01 vs lab06 $lab06"
+worst=$(paste -d, "$tmp/lab01.csv" "$tmp/run1.csv" | awk -F, 'NR > 1 {
+  for (i = 2; i <= 4; i++) { d = $i - $(i + 4); if (d < 0) d = -d; if (d > m) m = d } } END { print m + 0 }')
+awk -v w="$worst" 'BEGIN { exit !(w < 1e-5) }' && ok "loss, a1, a2 match lab01's log at every step (within $worst)" \
+  || fail "lab06's fit differs from lab01's by $worst"
 grep -q "matmul" "$tmp/run1.txt" && grep -q "mse" "$tmp/run1.txt" && ok "the tape is printed" \
   || fail "the first step does not print the tape's matmul and mse nodes"
 
