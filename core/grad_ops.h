@@ -20,7 +20,7 @@
 //     a row vector        (N,C)     + (C)        a bias added to every row
 //     trailing axes       (N,C,H,W) + (C,H,W)
 //     per channel         (N,C,H,W) * (1,C,1,1)  or (C,1,1): a scale for each channel
-// and a smaller a with a bigger b does not (write add(b, a) instead; for sub use scale(..., -1)).
+// A smaller a with a bigger b is refused: write add(b, a), mul(b, a), or scale(sub(b, a), -1) for a - b.
 // In backward, b's gradient is summed over the axes it was repeated along.
 #ifndef SGDLAB_GRAD_OPS_H
 #define SGDLAB_GRAD_OPS_H
