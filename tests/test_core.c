@@ -75,7 +75,8 @@ static void test_rng(void) {
     CHECK(differ > 990, "another seed gives other bits (%d of 1000 differ)", differ);
     int counts[10] = {0};
     for (int i = 0; i < 100000; i++) counts[rng_below(&a, 10)]++;
-    for (int k = 0; k < 10; k++) CHECK(counts[k] > 9500 && counts[k] < 10500, "rng_below bucket %d: %d", k, counts[k]);
+    for (int k = 0; k < 10; k++)
+        CHECK(counts[k] > 9500 && counts[k] < 10500, "rng_below bucket %d: %d", k, counts[k]);
     int items[50], seen[50] = {0};
     for (int i = 0; i < 50; i++) items[i] = i;
     rng_shuffle(&a, items, 50);
@@ -90,7 +91,8 @@ static void test_rng(void) {
 static void test_matmul(void) {
     Rng rng;
     rng_seed(&rng, 7, 0);
-    int shapes[][3] = {{1, 1, 1}, {1, 7, 1}, {5, 1, 3}, {1, 9, 4}, {6, 3, 1}, {17, 33, 9}, {64, 128, 31}, {100, 2, 1}};
+    int shapes[][3] = {{1, 1, 1}, {1, 7, 1},   {5, 1, 3},     {1, 9, 4},
+                       {6, 3, 1}, {17, 33, 9}, {64, 128, 31}, {100, 2, 1}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
         Tensor *a = tensor_uniform(SHAPE(M, K), -1, 1, &rng), *b = tensor_uniform(SHAPE(K, N), -1, 1, &rng);
