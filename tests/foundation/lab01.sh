@@ -24,4 +24,8 @@ expect_exit 0 "^diverged: .*learning rate" "$BIN/lab01-linear" --lr 1.5 --plot n
 slow=$("$BIN/lab01-linear" --lr 0.001 --plot none --log "$TMP/slow.csv")
 IFS=, read -r _ slow_loss _ _ < <(tail -1 "$TMP/slow.csv")
 fcheck "a tiny lr crawls: still far from the noise floor" "a > 1" "$slow_loss"
+# Without gnuplot: one warning line, the run still succeeds.
+nognu=$(PATH=/nonexistent "$BIN/lab01-linear" --plot png --out "$TMP/np" 2>&1); code=$?
+check "no gnuplot: still exits 0" [ "$code" -eq 0 ]
+check "no gnuplot: exactly one warning line" [ "$(grep -c "warning: gnuplot" <<<"$nognu")" -eq 1 ]
 finish
