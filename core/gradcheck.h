@@ -23,7 +23,7 @@ typedef struct {
 
 // Checks d loss / d inputs[k] for every input with requires_grad. Prints one line per input to
 // `report` (NULL for silence) and returns true when every checked number agrees.
-bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx, GradCheckOptions opt,
-               FILE *report);
+bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx,
+               GradCheckOptions opt, FILE *report);
 
 #endif
