@@ -1,99 +1,74 @@
 #!/usr/bin/env bash
-# lab06-autograd's behaviour: it fits the line, the tape's first gradient equals the hand formula,
-# --no-zero-grad ends worse, bad flags exit 2 naming the flag, and a seed gives a byte-identical log.
-set -euo pipefail
-bin="$1/lab06-autograd"
-tmp="${SGDLAB_TEST_TMP:-$(mktemp -d)}"
-rm -rf "$tmp" && mkdir -p "$tmp"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-ok() { echo "ok: $*"; }
+# lab06-autograd: fits the line like lab01 on lab01's data, the tape's first gradient equals the
+# hand formula, --no-zero-grad piles gradients up and ends worse, bad flags exit 2 naming the flag,
+# and a seed gives a byte-identical log.
+. "$(dirname "$0")/../lib.sh"
+L=$BIN/lab06-autograd
 
-# ---- a normal run fits a = (3, 2) ----
-"$bin" --plot none --log "$tmp/run1.csv" >"$tmp/run1.txt"
-read -r a1 a2 < <(sed -n 's/^final a = (\([^,]*\), \([^)]*\)).*/\1 \2/p' "$tmp/run1.txt")
-echo "final a = ($a1, $a2)"
-awk -v a1="$a1" -v a2="$a2" 'BEGIN { d1 = a1 - 3; d2 = a2 - 2; exit !(d1 * d1 < 0.01 && d2 * d2 < 0.01) }' \
-  && ok "final a within 0.1 of (3, 2)" || fail "final a = ($a1, $a2) is not within 0.1 of (3, 2)"
+out=$("$L" --plot none --log "$TMP/run.csv" 2>&1)
+check "lab06 exits 0" [ $? -eq 0 ]
+read -r a1 a2 < <(sed -n 's/^final a = (\([^,]*\), \([^)]*\)).*/\1 \2/p' <<<"$out")
+fcheck "a1 within 0.1 of 3" "a > 2.9 && a < 3.1" "$a1"
+fcheck "a2 within 0.1 of 2" "a > 1.9 && a < 2.1" "$a2"
+check "log header" [ "$(head -1 "$TMP/run.csv")" = "step,loss,a1,a2,grad1,grad2" ]
+check "one row per step plus the guess" [ "$(wc -l <"$TMP/run.csv")" -eq 102 ]
+check "the tape has a matmul node" grep -qE "^ +0 matmul " <<<"$out"
+check "the tape has an mse node" grep -qE "^ +1 mse " <<<"$out"
 
-# ---- the first step: the tape's gradient and the hand formula agree, and the log holds the tape's ----
-tape=$(sed -n 's/^  tape: .*= (\(.*\))$/\1/p' "$tmp/run1.txt" | tr -d ' ')
-hand=$(sed -n 's/^  hand: .*= (\(.*\))$/\1/p' "$tmp/run1.txt" | tr -d ' ')
-logged=$(awk -F, '$1 == "0" { print $5 "," $6 }' "$tmp/run1.csv")
-echo "first-step gradient: tape ($tape), hand ($hand), log ($logged)"
-[[ -n "$tape" && -n "$hand" && -n "$logged" ]] || fail "could not find the first-step gradients"
-awk -v t="$tape" -v h="$hand" -v l="$logged" 'BEGIN {
-  split(t, T, ","); split(h, H, ","); split(l, L, ",")
-  for (i = 1; i <= 2; i++) {
-    if (T[i] - H[i] > 1e-5 || H[i] - T[i] > 1e-5) exit 1       # tape vs hand formula
-    if (T[i] - L[i] > 1e-5 || L[i] - T[i] > 1e-5) exit 1       # printed vs logged
-    if (T[i] == 0) exit 1                                       # a zero gradient would agree trivially
-  }
-}' && ok "tape gradient equals 2/n X^T(Xa-y) at the first step" || fail "tape ($tape) vs hand ($hand) vs log ($logged)"
-# Independently: lab01 writes the gradient by hand, and its first update a1 = a0 - 0.1 * grad gives
-# that gradient back from lab01's log. Same seed, so same data: the step-0 losses must be equal too.
-"$1/lab01-linear" --plot none --log "$tmp/lab01.csv" >/dev/null
-lab01=$(awk -F, '$1 == "0" { l = $2; a = $3; b = $4 } $1 == "1" { printf "%s,%.7f,%.7f", l, (a - $3) / 0.1, (b - $4) / 0.1 }' "$tmp/lab01.csv")
-lab06=$(awk -F, '$1 == "0" { print $2 "," $5 "," $6 }' "$tmp/run1.csv")
-echo "step 0 loss,grad1,grad2: lab01 (hand) $lab01, lab06 (tape) $lab06"
-awk -v p="$lab01" -v q="$lab06" 'BEGIN {
-  split(p, P, ","); split(q, Q, ",")
-  if (P[1] != Q[1]) exit 1
-  for (i = 2; i <= 3; i++) if (P[i] - Q[i] > 1e-4 || Q[i] - P[i] > 1e-4) exit 1
-}' && ok "same data as lab01, and the tape's gradient is lab01's hand-written one" || fail "lab01 $lab01 vs lab06 $lab06"
-worst=$(paste -d, "$tmp/lab01.csv" "$tmp/run1.csv" | awk -F, 'NR > 1 {
+# ---- the first step: tape gradient = hand formula = logged gradient ----
+IFS=, read -r t1 t2 < <(sed -n 's/^  tape: .*= (\(.*\), \(.*\))$/\1,\2/p' <<<"$out")
+IFS=, read -r h1 h2 < <(sed -n 's/^  hand: .*= (\(.*\), \(.*\))$/\1,\2/p' <<<"$out")
+IFS=, read -r _ _ _ _ l1 l2 < <(sed -n 2p "$TMP/run.csv")
+echo "first-step gradient: tape ($t1, $t2), hand ($h1, $h2), log ($l1, $l2)"
+fcheck "grad1: tape = hand formula" "a - b < 1e-5 && b - a < 1e-5 && a != 0" "$t1" "$h1"
+fcheck "grad2: tape = hand formula" "a - b < 1e-5 && b - a < 1e-5 && a != 0" "$t2" "$h2"
+fcheck "grad1: printed = logged" "a - b < 1e-5 && b - a < 1e-5" "$t1" "$l1"
+fcheck "grad2: printed = logged" "a - b < 1e-5 && b - a < 1e-5" "$t2" "$l2"
+
+# ---- independently of lab06's own printout: lab01 writes the gradient by hand, and its first update
+# a1 = a0 - 0.1 * grad gives that gradient back from lab01's log. Same seed, same data: equal losses.
+"$BIN/lab01-linear" --plot none --log "$TMP/lab01.csv" >/dev/null
+IFS=, read -r loss01 g01 g02 < <(awk -F, '$1 == "0" { l = $2; a = $3; b = $4 }
+  $1 == "1" { printf "%s,%.7f,%.7f\n", l, (a - $3) / 0.1, (b - $4) / 0.1 }' "$TMP/lab01.csv")
+IFS=, read -r _ loss06 _ _ g61 g62 < <(sed -n 2p "$TMP/run.csv")
+echo "step 0: lab01 loss $loss01, hand gradient ($g01, $g02); lab06 loss $loss06, tape gradient ($g61, $g62)"
+check "same data as lab01: the same loss at the guess" [ "$loss01" = "$loss06" ]
+fcheck "grad1: tape = lab01's hand-written gradient" "a - b < 1e-4 && b - a < 1e-4" "$g61" "$g01"
+fcheck "grad2: tape = lab01's hand-written gradient" "a - b < 1e-4 && b - a < 1e-4" "$g62" "$g02"
+worst=$(paste -d, "$TMP/lab01.csv" "$TMP/run.csv" | awk -F, 'NR > 1 {
   for (i = 2; i <= 4; i++) { d = $i - $(i + 4); if (d < 0) d = -d; if (d > m) m = d } } END { print m + 0 }')
-awk -v w="$worst" 'BEGIN { exit !(w < 1e-5) }' && ok "loss, a1, a2 match lab01's log at every step (within $worst)" \
-  || fail "lab06's fit differs from lab01's by $worst"
-grep -q "matmul" "$tmp/run1.txt" && grep -q "mse" "$tmp/run1.txt" && ok "the tape is printed" \
-  || fail "the first step does not print the tape's matmul and mse nodes"
-
-# ---- the log: the header the help promises, one row per step, loss falling ----
-[[ "$(head -1 "$tmp/run1.csv")" == "step,loss,a1,a2,grad1,grad2" ]] && ok "log header" || fail "log header: $(head -1 "$tmp/run1.csv")"
-rows=$(($(wc -l <"$tmp/run1.csv") - 1))
-[[ "$rows" == 101 ]] && ok "101 log rows for 100 steps" || fail "$rows log rows for 100 steps"
+fcheck "loss, a1, a2 match lab01's log at every step" "a < 1e-5" "$worst"
 
 # ---- same seed, same bytes; another seed, other data ----
-"$bin" --plot none --log "$tmp/run2.csv" >/dev/null
-cmp -s "$tmp/run1.csv" "$tmp/run2.csv" && ok "same seed gives a byte-identical log" || fail "two runs with seed 42 differ"
-"$bin" --plot none --seed 7 --log "$tmp/seed7.csv" >/dev/null
-cmp -s "$tmp/run1.csv" "$tmp/seed7.csv" && fail "--seed 7 gives the same log as seed 42" || ok "another seed, another run"
+"$L" --plot none --log "$TMP/again.csv" >/dev/null
+check "same seed gives a byte-identical CSV" cmp -s "$TMP/run.csv" "$TMP/again.csv"
+"$L" --plot none --seed 7 --log "$TMP/other.csv" >/dev/null
+refute "another seed gives another CSV" cmp -s "$TMP/run.csv" "$TMP/other.csv"
 
-# ---- --no-zero-grad: gradients pile up and the fit ends worse (or the detector fires) ----
-"$bin" --plot none --no-zero-grad --log "$tmp/nozero.csv" >"$tmp/nozero.txt"
-normal_loss=$(tail -1 "$tmp/run1.csv" | cut -d, -f2)
-nozero_loss=$(tail -1 "$tmp/nozero.csv" | cut -d, -f2)
+# ---- --no-zero-grad: gradients pile up, and the run ends worse or the detector fires ----
+nozero=$("$L" --plot none --no-zero-grad --log "$TMP/nozero.csv")
+normal_loss=$(tail -1 "$TMP/run.csv" | cut -d, -f2)
+nozero_loss=$(tail -1 "$TMP/nozero.csv" | cut -d, -f2)
 echo "last loss: normal $normal_loss, --no-zero-grad $nozero_loss"
-if grep -q "^diverged:" "$tmp/nozero.txt" || awk -v a="$nozero_loss" -v b="$normal_loss" 'BEGIN { exit !(a > 2 * b) }'; then
-  ok "--no-zero-grad ends worse or reports diverged:"
-else
-  fail "--no-zero-grad ended with loss $nozero_loss, no worse than $normal_loss"
+if ! grep -q "^diverged:" <<<"$nozero"; then
+  fcheck "--no-zero-grad ends worse than the normal run" "a > 2 * b" "$nozero_loss" "$normal_loss"
 fi
-# The accumulated gradient at step 1 is the sum of two gradients: bigger than a fresh one.
-g_fresh=$(awk -F, '$1 == "1" { print sqrt($5 * $5 + $6 * $6) }' "$tmp/run1.csv")
-g_piled=$(awk -F, '$1 == "1" { print sqrt($5 * $5 + $6 * $6) }' "$tmp/nozero.csv")
-echo "|grad| at step 1: with zero_grad $g_fresh, without $g_piled"
-awk -v a="$g_piled" -v b="$g_fresh" 'BEGIN { exit !(a > b) }' && ok "gradients accumulate without zero_grad" \
-  || fail "|grad| at step 1 without zero_grad ($g_piled) is not larger than with it ($g_fresh)"
+check "--no-zero-grad names zero_grad as the fix" grep -q "zero_grad is the fix" <<<"$nozero"
+# At step 1 a->grad holds two gradients without zero_grad: larger than the fresh one.
+norm() { awk -F, '$1 == "1" { print sqrt($5 * $5 + $6 * $6) }' "$1"; }
+fcheck "|grad| at step 1 is larger without zero_grad" "a > b" "$(norm "$TMP/nozero.csv")" "$(norm "$TMP/run.csv")"
 
-# ---- bad flags: exit 2, and the message names the flag ----
-expect_usage_error() { # FLAG ARGS...
-  local flag="$1" rc=0
-  shift
-  "$bin" --plot none "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || rc=$?
-  if [[ $rc == 2 ]] && grep -q -- "$flag" "$tmp/err.txt"; then ok "$* -> exit 2 naming $flag"
-  else fail "$* -> exit $rc, stderr: $(cat "$tmp/err.txt")"; fi
-}
-expect_usage_error --lr --lr abc
-expect_usage_error --lr --lr 0
-expect_usage_error --lr --lr nan
-expect_usage_error --steps --steps 0
-expect_usage_error --steps --steps 10x
-expect_usage_error --seed --seed -1
-expect_usage_error --log --log
-expect_usage_error --bogus --bogus
-"$bin" --help >"$tmp/help.txt" && grep -q -- "--no-zero-grad" "$tmp/help.txt" && ok "--help lists --no-zero-grad" \
-  || fail "--help"
-
-echo "lab06: $failures failed"
-exit $((failures > 0))
+# ---- flags ----
+expect_exit 0 "Usage: lab06-autograd" "$L" --help
+expect_exit 0 "--no-zero-grad" "$L" --help
+expect_exit 2 "--lr got 'abc'" "$L" --lr abc
+expect_exit 2 "--lr got '0'" "$L" --lr 0
+expect_exit 2 "--lr got 'nan'" "$L" --lr nan
+expect_exit 2 "--steps got '0'" "$L" --steps 0
+expect_exit 2 "--steps got '10x'" "$L" --steps 10x
+expect_exit 2 "--seed got '-1'" "$L" --seed -1
+expect_exit 2 "--plot got 'pdf'" "$L" --plot pdf
+expect_exit 2 "--log needs a value" "$L" --log
+expect_exit 2 "unknown flag '--no-zerograd'" "$L" --no-zerograd
+expect_exit 1 "nodir" "$L" --plot none --log "$TMP/nodir/x.csv"
+finish
