@@ -27,7 +27,8 @@ void *step_alloc(size_t bytes) {
     if (!arena_current || arena_current->used + bytes > arena_current->size) {
         size_t size = bytes > ARENA_MIN_BLOCK ? bytes : ARENA_MIN_BLOCK;
         Block *b = calloc(1, sizeof(Block));
-        if (!b || !(b->data = aligned_alloc(ARENA_ALIGN, size))) sgd_panic("out of memory for a %zu-byte step block", size);
+        if (!b || !(b->data = aligned_alloc(ARENA_ALIGN, size)))
+            sgd_panic("out of memory for a %zu-byte step block", size);
         b->size = size;
         if (arena_current) { // splice after the current block, keeping any later ones
             b->next = arena_current->next;
@@ -59,7 +60,8 @@ size_t step_memory_reserved(void) {
 }
 
 Tensor *step_tensor(int rank, const int *shape) {
-    if (rank < 0 || rank > TENSOR_MAX_RANK) sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
+    if (rank < 0 || rank > TENSOR_MAX_RANK)
+        sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
     Tensor *t = step_alloc(sizeof(Tensor));
     memset(t, 0, sizeof(*t));
     t->rank = rank;
@@ -90,14 +92,17 @@ bool set_grad_enabled(bool enabled) {
     return previous;
 }
 
-bool grad_enabled(void) { return grad_on; }
+bool grad_enabled(void) {
+    return grad_on;
+}
 
 Node *tape_record(const char *op, Tensor *out, BackwardFn backward_fn, int n_in, Tensor *const *in) {
     if (!grad_on) return NULL;
     bool needed = false;
     for (int k = 0; k < n_in; k++) needed |= in[k] && in[k]->requires_grad;
     if (!needed) return NULL;
-    if (n_in > NODE_MAX_INPUTS) sgd_panic("op %s has %d inputs, the tape holds at most %d", op, n_in, NODE_MAX_INPUTS);
+    if (n_in > NODE_MAX_INPUTS)
+        sgd_panic("op %s has %d inputs, the tape holds at most %d", op, n_in, NODE_MAX_INPUTS);
     if (tape_len == tape_cap) {
         tape_cap = tape_cap ? 2 * tape_cap : 256;
         tape = realloc(tape, sizeof(Node) * (size_t)tape_cap);
@@ -125,9 +130,11 @@ float *grad_of(Tensor *t) {
 void backward(Tensor *loss) {
     if (loss->numel != 1) {
         char s[64];
-        sgd_panic("backward() needs a loss with one element, got shape %s", tensor_shape_str(loss, s, sizeof s));
+        sgd_panic("backward() needs a loss with one element, got shape %s",
+                  tensor_shape_str(loss, s, sizeof s));
     }
-    if (!loss->requires_grad) sgd_panic("backward(): the loss does not depend on anything that requires grad");
+    if (!loss->requires_grad)
+        sgd_panic("backward(): the loss does not depend on anything that requires grad");
     grad_of(loss)[0] += 1.0f; // d loss / d loss
     for (int k = tape_len - 1; k >= 0; k--) {
         Node *node = &tape[k];
@@ -146,14 +153,17 @@ void tape_reset(void) {
     arena_current = arena_first;
 }
 
-int tape_length(void) { return tape_len; }
+int tape_length(void) {
+    return tape_len;
+}
 
 void tape_print(FILE *f) {
     for (int k = 0; k < tape_len; k++) {
         const Node *node = &tape[k];
         char s[64];
         fprintf(f, "%3d %-14s", k, node->op);
-        for (int j = 0; j < node->n_in; j++) fprintf(f, "%s%s", j ? " x " : "", tensor_shape_str(node->in[j], s, sizeof s));
+        for (int j = 0; j < node->n_in; j++)
+            fprintf(f, "%s%s", j ? " x " : "", tensor_shape_str(node->in[j], s, sizeof s));
         fprintf(f, " -> %s\n", tensor_shape_str(node->out, s, sizeof s));
     }
 }

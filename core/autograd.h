@@ -7,7 +7,7 @@
 //
 //     Tensor *a = tensor_from(SHAPE(2), (float[]){-1, 1});
 //     a->requires_grad = true;              // a parameter: we want d loss / d a
-//     Tensor *loss = mse(matmul(x, a), y);   // ops record themselves (nn.h)
+//     Tensor *loss = mse(matmul(x, a), y);   // ops record themselves (grad_ops.h)
 //     backward(loss);                       // a->grad now holds d loss / d a
 //     ... update a under no-grad ...
 //     zero_grad(&a, 1);                     // or the next backward() adds on top
@@ -31,14 +31,14 @@ typedef void (*BackwardFn)(Node *node);
 enum { NODE_MAX_INPUTS = 4 };
 
 struct Node {
-    const char *op;                 // name for tape_print, e.g. "matmul"
-    Tensor *out;                    // the op's result; out->grad holds d loss / d out in backward
-    Tensor *in[NODE_MAX_INPUTS];    // the op's inputs; backward adds d loss / d in to in[i]->grad
+    const char *op;              // name for tape_print, e.g. "matmul"
+    Tensor *out;                 // the op's result; out->grad holds d loss / d out in backward
+    Tensor *in[NODE_MAX_INPUTS]; // the op's inputs; backward adds d loss / d in to in[i]->grad
     int n_in;
     BackwardFn backward;
-    void *saved;                    // op-specific values from forward (step memory, see tape_alloc)
-    float f[4];                     // small op parameters (eps, momentum, dropout p, ...)
-    int i[8];                       // (stride, padding, kernel size, ...)
+    void *saved; // op-specific values from forward (step memory, see tape_alloc)
+    float f[4];  // small op parameters (eps, momentum, dropout p, ...)
+    int i[8];    // (stride, padding, kernel size, ...)
 };
 
 // ---- for code that defines ops ----

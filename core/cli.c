@@ -22,11 +22,16 @@ _Noreturn void cli_usage_error(const Cli *cli, const char *fmt, ...) {
 static void describe_range(const Flag *f, char *buf, size_t size) {
     const char *what = f->kind == FLAG_INT ? "an integer" : "a number";
     bool has_min = isfinite(f->min), has_max = isfinite(f->max);
-    if (has_min && has_max && !f->min_exclusive) snprintf(buf, size, "%s in [%g, %g]", what, f->min, f->max);
-    else if (has_min && has_max) snprintf(buf, size, "%s in (%g, %g]", what, f->min, f->max);
-    else if (has_min) snprintf(buf, size, "%s %s %g", what, f->min_exclusive ? ">" : ">=", f->min);
-    else if (has_max) snprintf(buf, size, "%s <= %g", what, f->max);
-    else snprintf(buf, size, "%s", what);
+    if (has_min && has_max && !f->min_exclusive)
+        snprintf(buf, size, "%s in [%g, %g]", what, f->min, f->max);
+    else if (has_min && has_max)
+        snprintf(buf, size, "%s in (%g, %g]", what, f->min, f->max);
+    else if (has_min)
+        snprintf(buf, size, "%s %s %g", what, f->min_exclusive ? ">" : ">=", f->min);
+    else if (has_max)
+        snprintf(buf, size, "%s <= %g", what, f->max);
+    else
+        snprintf(buf, size, "%s", what);
 }
 
 static bool in_range(const Flag *f, double v) {
@@ -49,8 +54,12 @@ static bool choice_ok(const char *choices, const char *s) {
 
 static void print_default(const Flag *f) {
     switch (f->kind) {
-    case FLAG_FLOAT: printf(" (default %g)", *(float *)f->value); break;
-    case FLAG_INT: printf(" (default %d)", *(int *)f->value); break;
+    case FLAG_FLOAT:
+        printf(" (default %g)", *(float *)f->value);
+        break;
+    case FLAG_INT:
+        printf(" (default %d)", *(int *)f->value);
+        break;
     case FLAG_STRING:
     case FLAG_CHOICE:
         if (*(const char **)f->value) printf(" (default %s)", *(const char **)f->value);
@@ -62,23 +71,30 @@ static void print_default(const Flag *f) {
         if (l->count) printf(")");
         break;
     }
-    case FLAG_BOOL: break;
+    case FLAG_BOOL:
+        break;
     }
 }
 
 static void print_help(const Cli *cli) {
     printf("%s — %s\n\n", cli->program, cli->purpose);
     printf("Lesson 2: %s\n\n", cli->lesson);
-    printf("Usage: %s [flags]%s%s\n\nFlags:\n", cli->program, cli->usage ? " " : "", cli->usage ? cli->usage : "");
+    printf("Usage: %s [flags]%s%s\n\nFlags:\n", cli->program, cli->usage ? " " : "",
+           cli->usage ? cli->usage : "");
     for (int i = 0; i < cli->n_flags; i++) {
         const Flag *f = &cli->flags[i];
         char accepted[96] = "";
-        if (f->kind == FLAG_FLOAT || f->kind == FLAG_INT || f->kind == FLAG_FLOAT_LIST) describe_range(f, accepted, sizeof accepted);
-        else if (f->kind == FLAG_CHOICE) snprintf(accepted, sizeof accepted, "one of %s", f->choices);
-        else if (f->kind == FLAG_STRING) snprintf(accepted, sizeof accepted, "a path or text");
+        if (f->kind == FLAG_FLOAT || f->kind == FLAG_INT || f->kind == FLAG_FLOAT_LIST)
+            describe_range(f, accepted, sizeof accepted);
+        else if (f->kind == FLAG_CHOICE)
+            snprintf(accepted, sizeof accepted, "one of %s", f->choices);
+        else if (f->kind == FLAG_STRING)
+            snprintf(accepted, sizeof accepted, "a path or text");
         printf("  %-16s %s", f->name, f->help);
         print_default(f);
-        if (accepted[0]) printf("\n  %-16s accepts %s%s", "", accepted, f->kind == FLAG_FLOAT_LIST ? "; repeat the flag for more" : "");
+        if (accepted[0])
+            printf("\n  %-16s accepts %s%s", "", accepted,
+                   f->kind == FLAG_FLOAT_LIST ? "; repeat the flag for more" : "");
         printf("\n");
     }
     printf("  %-16s show this help and exit\n\nExample:\n  %s\n", "--help", cli->example);
@@ -131,8 +147,12 @@ int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, in
         if (i + 1 >= argc) cli_usage_error(cli, "%s needs a value", arg);
         const char *text = argv[++i];
         switch (f->kind) {
-        case FLAG_FLOAT: *(float *)f->value = (float)parse_number(cli, f, text); break;
-        case FLAG_INT: *(int *)f->value = (int)parse_number(cli, f, text); break;
+        case FLAG_FLOAT:
+            *(float *)f->value = (float)parse_number(cli, f, text);
+            break;
+        case FLAG_INT:
+            *(int *)f->value = (int)parse_number(cli, f, text);
+            break;
         case FLAG_STRING:
             if (!text[0]) cli_usage_error(cli, "%s got an empty value", f->name);
             *(const char **)f->value = text;
@@ -147,11 +167,13 @@ int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, in
             int idx = (int)(f - cli->flags);
             if (idx < 64 && !list_seen[idx]) l->count = 0; // the first use replaces the defaults
             if (idx < 64) list_seen[idx] = true;
-            if (l->count >= CLI_MAX_LIST) cli_usage_error(cli, "%s can be given at most %d times", f->name, CLI_MAX_LIST);
+            if (l->count >= CLI_MAX_LIST)
+                cli_usage_error(cli, "%s can be given at most %d times", f->name, CLI_MAX_LIST);
             l->values[l->count++] = (float)parse_number(cli, f, text);
             break;
         }
-        case FLAG_BOOL: break;
+        case FLAG_BOOL:
+            break;
         }
     }
     return n_positional;

@@ -4,12 +4,16 @@
 #include <math.h>
 #include <stdio.h>
 
-DivergenceWatch divergence_watch(int patience) { return (DivergenceWatch){.patience = patience}; }
+DivergenceWatch divergence_watch(int patience) {
+    return (DivergenceWatch){.patience = patience};
+}
 
 bool divergence_check(DivergenceWatch *w, float loss) {
     if (!isfinite(loss)) return true;
-    if (w->started && loss > w->last_loss) w->rising++;
-    else w->rising = 0;
+    if (w->started && loss > w->last_loss)
+        w->rising++;
+    else
+        w->rising = 0;
     w->started = true;
     w->last_loss = loss;
     return w->rising >= w->patience;
@@ -17,7 +21,8 @@ bool divergence_check(DivergenceWatch *w, float loss) {
 
 void divergence_report(const DivergenceWatch *w, int step, float loss, float lr) {
     if (isfinite(loss))
-        printf("diverged: at step %d the loss is %g and has grown %d steps in a row. ", step, loss, w->rising);
+        printf("diverged: at step %d the loss is %g and has grown %d steps in a row. ", step, loss,
+               w->rising);
     else
         printf("diverged: at step %d the loss is no longer a number (%g). ", step, loss);
     printf("The learning rate %g is too high: each step jumps past the minimum and lands higher "

@@ -16,8 +16,8 @@ static double loss_at(LossFn f, Tensor *const *inputs, void *ctx) {
     return value;
 }
 
-bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx, GradCheckOptions opt,
-               FILE *report) {
+bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx,
+               GradCheckOptions opt, FILE *report) {
     float eps = opt.eps > 0 ? opt.eps : 1e-2f;
     float tol = opt.rel_tol > 0 ? opt.rel_tol : 2e-2f;
 
@@ -26,6 +26,7 @@ bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, 
         if (inputs[k]->requires_grad) zero_grad(&inputs[k], 1);
     tape_reset();
     backward(f(inputs, ctx));
+    if (n_inputs <= 0) return true;
     float **analytic = calloc((size_t)n_inputs, sizeof(float *));
     for (int k = 0; k < n_inputs; k++) {
         if (!inputs[k]->requires_grad) continue;
@@ -39,7 +40,8 @@ bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, 
     for (int k = 0; k < n_inputs; k++) {
         Tensor *t = inputs[k];
         if (!t->requires_grad) continue;
-        size_t stride = opt.max_checks > 0 && t->numel > (size_t)opt.max_checks ? t->numel / (size_t)opt.max_checks : 1;
+        size_t stride =
+            opt.max_checks > 0 && t->numel > (size_t)opt.max_checks ? t->numel / (size_t)opt.max_checks : 1;
         double worst = 0;
         size_t worst_at = 0, checked = 0;
         for (size_t i = 0; i < t->numel; i += stride, checked++) {
@@ -57,8 +59,10 @@ bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, 
         bool pass = worst <= tol;
         ok &= pass;
         if (report)
-            fprintf(report, "gradcheck %-20s input %d: %zu numbers, worst relative error %.2e at [%zu] (tape %.6g) %s\n",
-                    name, k, checked, worst, worst_at, analytic[k][worst_at], pass ? "ok" : "MISMATCH");
+            fprintf(
+                report,
+                "gradcheck %-20s input %d: %zu numbers, worst relative error %.2e at [%zu] (tape %.6g) %s\n",
+                name, k, checked, worst, worst_at, analytic[k][worst_at], pass ? "ok" : "MISMATCH");
     }
     for (int k = 0; k < n_inputs; k++) free(analytic[k]);
     free(analytic);

@@ -3,7 +3,7 @@
 // The definition of a derivative, computed the slow way: nudge one input number by ±eps, run the
 // function again, and see how much the loss moved: (f(x+eps) - f(x-eps)) / 2eps. If backward()
 // agrees with that for every number of every input, the backward code is right. Every op in
-// sgdlab passes this check (tests/test_gradcheck.c), and learners can call it on their own ops.
+// sgdlab passes this check (tests/test_grad_ops.c), and learners can call it on their own ops.
 #ifndef SGDLAB_GRADCHECK_H
 #define SGDLAB_GRADCHECK_H
 
@@ -23,7 +23,7 @@ typedef struct {
 
 // Checks d loss / d inputs[k] for every input with requires_grad. Prints one line per input to
 // `report` (NULL for silence) and returns true when every checked number agrees.
-bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx, GradCheckOptions opt,
-               FILE *report);
+bool gradcheck(const char *name, LossFn f, Tensor *const *inputs, int n_inputs, void *ctx,
+               GradCheckOptions opt, FILE *report);
 
 #endif

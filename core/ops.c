@@ -18,7 +18,9 @@ void matmul_forward_naive(float *out, const float *a, const float *b, int M, int
         }
 }
 
-static Tensor *new_like(const Tensor *t) { return tensor_zeros(t->rank, t->shape); }
+static Tensor *new_like(const Tensor *t) {
+    return tensor_zeros(t->rank, t->shape);
+}
 
 Tensor *tensor_add(const Tensor *a, const Tensor *b) {
     tensor_check_same_shape("tensor_add", a, b);
@@ -84,7 +86,9 @@ float tensor_sum(const Tensor *t) {
     return (float)acc;
 }
 
-float tensor_mean(const Tensor *t) { return t->numel ? tensor_sum(t) / (float)t->numel : 0.0f; }
+float tensor_mean(const Tensor *t) {
+    return t->numel ? tensor_sum(t) / (float)t->numel : 0.0f;
+}
 
 size_t tensor_argmax(const Tensor *t) {
     size_t best = 0;
@@ -128,4 +132,6 @@ float accuracy(const Tensor *scores, const int *labels) {
     return (float)correct / (float)N;
 }
 
-float error_rate(const Tensor *scores, const int *labels) { return 1.0f - accuracy(scores, labels); }
+float error_rate(const Tensor *scores, const int *labels) {
+    return 1.0f - accuracy(scores, labels);
+}

@@ -30,7 +30,9 @@ uint32_t rng_below(Rng *rng, uint32_t n) {
     }
 }
 
-float rng_uniform(Rng *rng) { return (float)(rng_u32(rng) >> 8) * (1.0f / 16777216.0f); }
+float rng_uniform(Rng *rng) {
+    return (float)(rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
+}
 
 float rng_normal(Rng *rng) {
     if (rng->has_spare) {
@@ -39,7 +41,8 @@ float rng_normal(Rng *rng) {
     }
     // Two uniforms give two independent normals; keep the second for the next call.
     double u1, u2;
-    do u1 = (rng_u32(rng) + 0.5) / 4294967296.0; while (u1 <= 0.0);
+    do u1 = (rng_u32(rng) + 0.5) / 4294967296.0;
+    while (u1 <= 0.0);
     u2 = rng_u32(rng) / 4294967296.0;
     double r = sqrt(-2.0 * log(u1));
     rng->spare_normal = r * sin(2.0 * M_PI * u2);

@@ -24,7 +24,8 @@ static void *checked_malloc(size_t bytes) {
 
 // A header with a shape but no data yet.
 static Tensor *tensor_header(int rank, const int *shape) {
-    if (rank < 0 || rank > TENSOR_MAX_RANK) sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
+    if (rank < 0 || rank > TENSOR_MAX_RANK)
+        sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
     Tensor *t = checked_malloc(sizeof(Tensor));
     memset(t, 0, sizeof(*t));
     t->rank = rank;
@@ -59,7 +60,9 @@ Tensor *tensor_full(int rank, const int *shape, float value) {
     return t;
 }
 
-Tensor *tensor_ones(int rank, const int *shape) { return tensor_full(rank, shape, 1.0f); }
+Tensor *tensor_ones(int rank, const int *shape) {
+    return tensor_full(rank, shape, 1.0f);
+}
 
 Tensor *tensor_from(int rank, const int *shape, const float *values) {
     Tensor *t = tensor_alloc(rank, shape);
@@ -79,7 +82,9 @@ Tensor *tensor_normal(int rank, const int *shape, float mean, float std, Rng *rn
     return t;
 }
 
-Tensor *tensor_copy(const Tensor *t) { return tensor_from(t->rank, t->shape, t->data); }
+Tensor *tensor_copy(const Tensor *t) {
+    return tensor_from(t->rank, t->shape, t->data);
+}
 
 void tensor_free(Tensor *t) {
     if (!t || t->in_arena) return;
@@ -179,10 +184,14 @@ typedef struct {
 } PrintFormat;
 
 static void format_value(char *buf, size_t size, float v, const PrintFormat *pf) {
-    if (!isfinite(v)) snprintf(buf, size, "%s", isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
-    else if (pf->sci) snprintf(buf, size, "%.4e", v);
-    else if (pf->integers) snprintf(buf, size, "%.0f.", v);
-    else snprintf(buf, size, "%.4f", v);
+    if (!isfinite(v))
+        snprintf(buf, size, "%s", isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
+    else if (pf->sci)
+        snprintf(buf, size, "%.4e", v);
+    else if (pf->integers)
+        snprintf(buf, size, "%.0f.", v);
+    else
+        snprintf(buf, size, "%.4f", v);
 }
 
 static bool index_shown(int i, int n, bool summarise) {

@@ -37,10 +37,10 @@ typedef struct Tensor {
     int shape[TENSOR_MAX_RANK]; // unused trailing entries are 1
     size_t numel;               // product of the shape (1 for rank 0)
     Device device;
-    bool owns_data;             // false for views: freeing them leaves the parent's data alone
-    bool in_arena;              // made by an op during a training step: freed all at once by tape_reset()
-    bool requires_grad;         // set on parameters; the autograd tape records ops on them
-    struct Tensor *grad;        // same shape as the tensor, filled by backward(), NULL until then
+    bool owns_data;      // false for views: freeing them leaves the parent's data alone
+    bool in_arena;       // made by an op during a training step: freed all at once by tape_reset()
+    bool requires_grad;  // set on parameters; the autograd tape records ops on them
+    struct Tensor *grad; // same shape as the tensor, filled by backward(), NULL until then
 } Tensor;
 
 // SHAPE(100, 2) expands to: 2, (int[]){100, 2}
@@ -69,7 +69,9 @@ void tensor_normal_(Tensor *t, float mean, float std, Rng *rng);
 void tensor_column_uniform_(Tensor *t, int col, float low, float high, Rng *rng);
 
 // ---- element access and shape helpers ----
-static inline float *tensor_at2(const Tensor *t, int i, int j) { return &t->data[(size_t)i * t->shape[1] + j]; }
+static inline float *tensor_at2(const Tensor *t, int i, int j) {
+    return &t->data[(size_t)i * t->shape[1] + j];
+}
 bool tensor_same_shape(const Tensor *a, const Tensor *b);
 // Writes "[100, 2]" into buf (for messages); returns buf.
 const char *tensor_shape_str(const Tensor *t, char *buf, size_t size);

@@ -9,22 +9,30 @@
 #include "ops.h"
 #include "tensor.h"
 
-static void heading(const char *text) { printf("\n== %s\n", text); }
+static void heading(const char *text) {
+    printf("\n== %s\n", text);
+}
 
 int main(int argc, char **argv) {
     int seed = 42;
-    Flag flags[] = {{"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "random seed (same seed, same numbers)"}};
-    Cli cli = {"lab00-tensors", "a guided tour of tensors: shape, rank, fills, slices, x@a, argmax, error rate",
-               "\"a tensor means array\": the first cells of the SGD notebook", NULL, "lab00-tensors --seed 7",
-               flags, 1};
+    Flag flags[] = {
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "random seed (same seed, same numbers)"}};
+    Cli cli = {"lab00-tensors",
+               "a guided tour of tensors: shape, rank, fills, slices, x@a, argmax, error rate",
+               "\"a tensor means array\": the first cells of the SGD notebook",
+               NULL,
+               "lab00-tensors --seed 7",
+               flags,
+               1};
     cli_parse(&cli, argc, argv, NULL, 0);
     Rng rng;
     rng_seed(&rng, (uint64_t)seed, 0);
 
     heading("1. Rank and axes");
-    printf("A tensor is a rectangular array: every row has the same length, every column the same height.\n"
-           "Its rank is how many axes it has. A colour photo 480 high and 640 wide is rank 3: (480, 640, 3);\n"
-           "a batch of 64 of them is rank 4: (64, 480, 640, 3). Rows come first, like in maths.\n");
+    printf(
+        "A tensor is a rectangular array: every row has the same length, every column the same height.\n"
+        "Its rank is how many axes it has. A colour photo 480 high and 640 wide is rank 3: (480, 640, 3);\n"
+        "a batch of 64 of them is rank 4: (64, 480, 640, 3). Rows come first, like in maths.\n");
     Tensor *image = tensor_zeros(SHAPE(480, 640, 3));
     char s[64];
     printf("image: rank %d, shape %s, %zu numbers\n", image->rank, tensor_shape_str(image, s, sizeof s),
@@ -68,8 +76,9 @@ int main(int argc, char **argv) {
     printf("argmax = %zu -> '%s' (the index of the largest probability)\n", best, classes[best]);
 
     heading("7. Accuracy and error rate for a batch of 6 images");
-    Tensor *scores = tensor_from(SHAPE(6, 3), (float[]){0.9f, 0.05f, 0.05f, 0.2f, 0.7f, 0.1f, 0.1f, 0.1f, 0.8f,
-                                                        0.6f, 0.3f, 0.1f, 0.3f, 0.3f, 0.4f, 0.1f, 0.8f, 0.1f});
+    Tensor *scores =
+        tensor_from(SHAPE(6, 3), (float[]){0.9f, 0.05f, 0.05f, 0.2f, 0.7f, 0.1f, 0.1f, 0.1f, 0.8f, 0.6f, 0.3f,
+                                           0.1f, 0.3f, 0.3f, 0.4f, 0.1f, 0.8f, 0.1f});
     int labels[6] = {0, 1, 2, 1, 2, 0};
     tensor_print("scores", scores);
     int predicted[6];

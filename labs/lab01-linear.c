@@ -29,9 +29,13 @@ int main(int argc, char **argv) {
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for PNG plots"},
         {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL, "write step,loss,a1,a2 as CSV to this file"},
     };
-    Cli cli = {"lab01-linear", "fit y = Xa with MSE and a hand-written gradient",
+    Cli cli = {"lab01-linear",
+               "fit y = Xa with MSE and a hand-written gradient",
                "the linear regression notebook: y = Xa, mse, the update loop, lr",
-               NULL, "lab01-linear --lr 0.7 --steps 30", flags, sizeof flags / sizeof flags[0]};
+               NULL,
+               "lab01-linear --lr 0.7 --steps 30",
+               flags,
+               sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
 
     FILE *log = NULL;
@@ -81,7 +85,8 @@ int main(int argc, char **argv) {
         y_hat = tensor_matmul(x, a);
         loss = mse_loss(y_hat, y);
         if (log) fprintf(log, "%d,%.9g,%.9g,%.9g\n", step, loss, a->data[0], a->data[1]);
-        if (step % 10 == 0 || step == steps) printf("%6d %12.6f %10.4f %10.4f\n", step, loss, a->data[0], a->data[1]);
+        if (step % 10 == 0 || step == steps)
+            printf("%6d %12.6f %10.4f %10.4f\n", step, loss, a->data[0], a->data[1]);
         if (divergence_check(&watch, loss)) {
             printf("%6d %12.6g %10.4g %10.4g\n", step, loss, a->data[0], a->data[1]);
             divergence_report(&watch, step, loss, lr);
@@ -105,7 +110,8 @@ int main(int argc, char **argv) {
         {"true: y = 3x + 2", line_x, true_y, 2, "lines lw 1 dt 2 lc rgb '#555555'"},
         {fit_label, line_x, fit_y, 2, "lines lw 3 lc rgb '#d62728'"},
     };
-    plot_series(&pc, "lab01-fit", "lab01: y = Xa fitted by gradient descent", "x1", "y", false, false, series, 3);
+    plot_series(&pc, "lab01-fit", "lab01: y = Xa fitted by gradient descent", "x1", "y", false, false, series,
+                3);
 
     if (log) fclose(log);
     tensor_free(x), tensor_free(x1), tensor_free(a_true), tensor_free(y), tensor_free(a), tensor_free(y_hat);

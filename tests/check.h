@@ -9,20 +9,20 @@
 
 static int check_failures, check_count;
 
-#define CHECK(cond, ...)                                                                                      \
-    do {                                                                                                      \
-        check_count++;                                                                                        \
-        if (!(cond)) {                                                                                        \
-            check_failures++;                                                                                 \
+#define CHECK(cond, ...)                                                                                     \
+    do {                                                                                                     \
+        check_count++;                                                                                       \
+        if (!(cond)) {                                                                                       \
+            check_failures++;                                                                                \
             fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                  \
-            fprintf(stderr, __VA_ARGS__);                                                                     \
-            fprintf(stderr, "\n");                                                                            \
-        }                                                                                                     \
+            fprintf(stderr, __VA_ARGS__);                                                                    \
+            fprintf(stderr, "\n");                                                                           \
+        }                                                                                                    \
     } while (0)
 
 // |a - b| <= tol, and both finite.
-#define CHECK_NEAR(a, b, tol)                                                                                 \
-    CHECK(isfinite((double)(a)) && isfinite((double)(b)) && fabs((double)(a) - (double)(b)) <= (tol),       \
+#define CHECK_NEAR(a, b, tol)                                                                                \
+    CHECK(isfinite((double)(a)) && isfinite((double)(b)) && fabs((double)(a) - (double)(b)) <= (tol),        \
           "%s = %.9g, %s = %.9g, tolerance %g", #a, (double)(a), #b, (double)(b), (double)(tol))
 
 static inline int check_done(const char *name) {

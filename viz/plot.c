@@ -30,10 +30,14 @@ static bool can_open_window(void) {
 
 PlotConfig plot_config(const char *target, const char *out_dir) {
     PlotConfig cfg = {.target = PLOT_PNG, .out_dir = out_dir ? out_dir : "out"};
-    if (target && strcmp(target, "none") == 0) cfg.target = PLOT_NONE;
-    else if (target && strcmp(target, "png") == 0) cfg.target = PLOT_PNG;
-    else if (target && strcmp(target, "window") == 0) cfg.target = PLOT_WINDOW;
-    else cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
+    if (target && strcmp(target, "none") == 0)
+        cfg.target = PLOT_NONE;
+    else if (target && strcmp(target, "png") == 0)
+        cfg.target = PLOT_PNG;
+    else if (target && strcmp(target, "window") == 0)
+        cfg.target = PLOT_WINDOW;
+    else
+        cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
     return cfg;
 }
 
@@ -56,7 +60,8 @@ Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title) {
     if (!p) return NULL;
     if (cfg->target == PLOT_PNG) {
         if (!make_dirs(cfg->out_dir)) {
-            fprintf(stderr, "warning: cannot create plot folder '%s', skipping plot %s\n", cfg->out_dir, name);
+            fprintf(stderr, "warning: cannot create plot folder '%s', skipping plot %s\n", cfg->out_dir,
+                    name);
             free(p);
             return NULL;
         }
@@ -89,8 +94,10 @@ void plot_cmd(Plot *p, const char *fmt, ...) {
 void plot_data(Plot *p, const float *x, const float *y, int n) {
     // gnuplot skips points written as NaN, so a diverged run still plots up to where it blew up.
     for (int i = 0; i < n; i++) {
-        if (isfinite(x[i]) && isfinite(y[i])) fprintf(p->pipe, "%.9g %.9g\n", x[i], y[i]);
-        else fprintf(p->pipe, "NaN NaN\n");
+        if (isfinite(x[i]) && isfinite(y[i]))
+            fprintf(p->pipe, "%.9g %.9g\n", x[i], y[i]);
+        else
+            fprintf(p->pipe, "NaN NaN\n");
     }
     fprintf(p->pipe, "e\n");
 }
@@ -99,8 +106,10 @@ void plot_close(Plot *p) {
     if (!p) return;
     int status = pclose(p->pipe);
     if (p->path[0]) {
-        if (status == 0) printf("plot: %s\n", p->path);
-        else fprintf(stderr, "warning: gnuplot could not draw %s\n", p->path);
+        if (status == 0)
+            printf("plot: %s\n", p->path);
+        else
+            fprintf(stderr, "warning: gnuplot could not draw %s\n", p->path);
     }
     free(p);
 }
@@ -115,7 +124,8 @@ void plot_series(const PlotConfig *cfg, const char *name, const char *title, con
     if (log_y) plot_cmd(p, "set logscale y");
     fprintf(p->pipe, "plot ");
     for (int s = 0; s < n_series; s++)
-        fprintf(p->pipe, "%s'-' with %s title \"%s\" noenhanced", s ? ", " : "", series[s].style, series[s].label);
+        fprintf(p->pipe, "%s'-' with %s title \"%s\" noenhanced", s ? ", " : "", series[s].style,
+                series[s].label);
     fputc('\n', p->pipe);
     for (int s = 0; s < n_series; s++) plot_data(p, series[s].x, series[s].y, series[s].n);
     plot_close(p);
