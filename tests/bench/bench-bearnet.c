@@ -1,0 +1,91 @@
+// bench-bearnet — how fast does our own library train bearnet-s on the CPU?
+//
+// Times full training steps (forward, cross-entropy, backward, SGD with momentum) on random
+// images after a few warm-up steps (the first steps fault in the step arena's pages and warm the
+// caches), then batch-1 inference latency in eval mode. The last lines are machine-readable:
+//     train_img_s=<images per second>
+//     infer_b1_ms=<milliseconds per image>
+// tests/bench/run_bench.sh runs this beside the same model in PyTorch and prints the ratios.
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "autograd.h"
+#include "bearnet.h"
+#include "cli.h"
+#include "optim.h"
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    int size = 64, bs = 64, steps = 10, warmup = 3, threads = 0, infer_runs = 50, seed = 0;
+    Flag flags[] = {
+        {"--size", FLAG_INT, &size, 16, 1024, false, NULL, "image side in pixels (a multiple of 8)"},
+        {"--bs", FLAG_INT, &bs, 2, 4096, false, NULL, "batch size"},
+        {"--steps", FLAG_INT, &steps, 1, 100000, false, NULL, "timed training steps"},
+        {"--warmup", FLAG_INT, &warmup, 0, 1000, false, NULL, "untimed training steps first"},
+        {"--threads", FLAG_INT, &threads, 0, 1024, false, NULL, "threads for OpenMP and OpenBLAS (0: as found)"},
+        {"--infer-runs", FLAG_INT, &infer_runs, 1, 100000, false, NULL, "timed batch-1 inferences"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "random seed"},
+    };
+    Cli cli = {"bench-bearnet", "time bearnet-s training steps and batch-1 inference on random data",
+               "the bears notebook's model, trained by the same SGD as lab01", NULL,
+               "bench-bearnet --size 64 --bs 64 --steps 10 --threads 2", flags, sizeof flags / sizeof *flags};
+    cli_parse(&cli, argc, argv, NULL, 0);
+    if (size % 8 != 0) cli_usage_error(&cli, "--size %d must be a multiple of 8", size);
+    if (threads > 0) {
+        omp_set_num_threads(threads);
+        openblas_set_num_threads(threads);
+    }
+    printf("bearnet-s, %dx%d, batch %d, %d OpenMP / %d OpenBLAS threads (%s)\n", size, size, bs, omp_get_max_threads(),
+           openblas_get_num_threads(), openblas_get_config());
+
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed, 0);
+    BearNet *m = bearnet_new(3, &rng);
+    Optimizer *opt = sgd_create(m->params, m->n_params, 0.01f, 0.9f, 5e-4f);
+    Tensor *x = tensor_normal(SHAPE(bs, 3, size, size), 0.0f, 1.0f, &rng);
+    int *labels = malloc(sizeof(int) * (size_t)bs);
+    for (int n = 0; n < bs; n++) labels[n] = (int)rng_below(&rng, 3);
+
+    // Training: the loss on a fixed random batch must fall (the net memorises it), which also
+    // shows the timed steps do real work.
+    double start = 0, first_loss = 0, last_loss = 0;
+    for (int step = 0; step < warmup + steps; step++) {
+        if (step == warmup) start = now_s();
+        Tensor *loss = cross_entropy(bearnet_forward(m, x), labels);
+        backward(loss);
+        optimizer_step(opt);
+        optimizer_zero_grad(opt);
+        if (step == 0) first_loss = loss->data[0];
+        last_loss = loss->data[0];
+        tape_reset();
+    }
+    double train_s = now_s() - start;
+    printf("train: %d steps in %.3f s (%.1f ms/step), loss %.4f -> %.4f, step memory %.1f MiB\n", steps, train_s,
+           1e3 * train_s / steps, first_loss, last_loss, (double)step_memory_reserved() / (1 << 20));
+
+    // Inference at batch 1: eval mode (running statistics), no tape.
+    m->training = false;
+    set_grad_enabled(false);
+    Tensor *one = tensor_rows(x, 0, 1);
+    for (int i = 0; i < 3; i++) bearnet_forward(m, one), tape_reset();
+    start = now_s();
+    for (int i = 0; i < infer_runs; i++) bearnet_forward(m, one), tape_reset();
+    double infer_ms = 1e3 * (now_s() - start) / infer_runs;
+
+    printf("train_img_s=%.1f\n", (double)bs * steps / train_s);
+    printf("infer_b1_ms=%.3f\n", infer_ms);
+    tensor_free(one);
+    tensor_free(x);
+    free(labels);
+    optimizer_free(opt);
+    bearnet_free(m);
+    return 0;
+}
