@@ -11,6 +11,8 @@
 #ifndef SGDLAB_CONV_H
 #define SGDLAB_CONV_H
 
+#include <stdbool.h>
+
 typedef struct {
     int N, C, H, W; // input (N,C,H,W)
     int OC, KH, KW; // weight (OC,C,KH,KW)
@@ -26,9 +28,10 @@ ConvShape conv_shape(int N, int C, int H, int W, int OC, int KH, int KW, int str
 void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
 // Given dout = d loss / d out, add d loss / d x into dx, / d w into dw, / d b into db.
-// Any of dx, dw, db may be NULL when that gradient is not wanted.
+// Any of dx, dw, db may be NULL when that gradient is not wanted. With overwrite_dx the fast
+// path writes dx instead of adding to it (dx may then start uninitialised).
 void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
-                     const ConvShape *s);
+                     const ConvShape *s, bool overwrite_dx);
 void conv2d_backward_naive(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                            const ConvShape *s);
 

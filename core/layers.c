@@ -16,8 +16,19 @@ static void check_rank(const char *what, const Tensor *t, int rank) {
     tensor_check_rank(what, t, rank);
 }
 
+// max(v, 0) as a compare and select: fmaxf would be a library call inside these loops.
+static inline float relu1(float v) {
+    return v > 0.0f ? v : 0.0f;
+}
+
 static bool wants_grad(const Tensor *t) {
     return t && t->requires_grad;
+}
+
+float *grad_to_fill(Tensor *t, bool *fresh) {
+    *fresh = !t->grad && t->in_arena;
+    if (*fresh) t->grad = step_tensor(t->rank, t->shape);
+    return *fresh ? t->grad->data : grad_of(t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -28,9 +39,12 @@ static void linear_backward(Node *node) {
     int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
     const float *dy = node->out->grad->data;
     // dX += dY @ W          (N,out) @ (out,in)
-    if (wants_grad(x))
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w->data, IN, 1.0f,
-                    grad_of(x), IN);
+    if (wants_grad(x)) {
+        bool fresh;
+        float *dx = grad_to_fill(x, &fresh);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w->data, IN,
+                    fresh ? 0.0f : 1.0f, dx, IN);
+    }
     // dW += dY^T @ X        (out,N) @ (N,in)
     if (wants_grad(w))
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dy, OUT, x->data, IN, 1.0f,
@@ -90,7 +104,8 @@ static void batchnorm_backward(Node *node) {
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     double M = (double)N * (double)HW;
     const float *y = node->out->data, *dy = node->out->grad->data;
-    float *dx = wants_grad(x) ? grad_of(x) : NULL;
+    bool fresh = false;
+    float *dx = wants_grad(x) ? grad_to_fill(x, &fresh) : NULL;
     float *dweight = wants_grad(weight) ? grad_of(weight) : NULL;
     float *dbias = wants_grad(bias) ? grad_of(bias) : NULL;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
@@ -121,11 +136,18 @@ static void batchnorm_backward(Node *node) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *xc = x->data + base, *yc = y + base, *dyc = dy + base;
             float *dxc = dx + base;
+            if (fresh) {
 #pragma omp simd
-            for (size_t i = 0; i < HW; i++) {
-                float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
-                float xhat = (xc[i] - mean) * invstd;
-                dxc[i] += k * (g - mean_dy - xhat * mean_dy_xhat);
+                for (size_t i = 0; i < HW; i++) {
+                    float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
+                    dxc[i] = k * (g - mean_dy - (xc[i] - mean) * invstd * mean_dy_xhat);
+                }
+            } else {
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) {
+                    float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
+                    dxc[i] += k * (g - mean_dy - (xc[i] - mean) * invstd * mean_dy_xhat);
+                }
             }
         }
     }
@@ -185,7 +207,7 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
             float *yc = y->data + base;
             if (fused_relu) {
 #pragma omp simd
-                for (size_t i = 0; i < HW; i++) yc[i] = fmaxf(xc[i] * k + shift, 0.0f);
+                for (size_t i = 0; i < HW; i++) yc[i] = relu1(xc[i] * k + shift);
             } else {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++) yc[i] = xc[i] * k + shift;
@@ -219,16 +241,22 @@ static void relu_backward(Node *node) {
     size_t n = node->out->numel;
     for (int k = 0; k < node->n_in; k++) {
         if (!wants_grad(node->in[k])) continue;
-        float *dx = grad_of(node->in[k]);
+        bool fresh;
+        float *dx = grad_to_fill(node->in[k], &fresh);
+        if (fresh) {
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-        for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+            for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        } else {
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+            for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        }
     }
 }
 
 Tensor *relu(Tensor *x) {
     Tensor *y = step_tensor(x->rank, x->shape);
 #pragma omp parallel for simd if (x->numel > PARALLEL_MIN)
-    for (size_t i = 0; i < x->numel; i++) y->data[i] = fmaxf(x->data[i], 0.0f);
+    for (size_t i = 0; i < x->numel; i++) y->data[i] = relu1(x->data[i]);
     tape_record("relu", y, relu_backward, 1, &x);
     return y;
 }
@@ -238,7 +266,7 @@ Tensor *add_relu(Tensor *a, Tensor *b) {
     tensor_check_same_shape("add_relu", a, b);
     Tensor *y = step_tensor(a->rank, a->shape);
 #pragma omp parallel for simd if (a->numel > PARALLEL_MIN)
-    for (size_t i = 0; i < a->numel; i++) y->data[i] = fmaxf(a->data[i] + b->data[i], 0.0f);
+    for (size_t i = 0; i < a->numel; i++) y->data[i] = relu1(a->data[i] + b->data[i]);
     tape_record("add_relu", y, relu_backward, 2, (Tensor *[]){a, b});
     return y;
 }
@@ -288,10 +316,11 @@ static void global_avg_pool_backward(Node *node) {
     Tensor *x = node->in[0];
     size_t planes = (size_t)x->shape[0] * x->shape[1], HW = (size_t)x->shape[2] * x->shape[3];
     const float *dy = node->out->grad->data;
-    float *dx = grad_of(x);
+    bool fresh;
+    float *dx = grad_to_fill(x, &fresh);
     for (size_t p = 0; p < planes; p++) {
         float g = dy[p] / (float)HW;
-        for (size_t i = 0; i < HW; i++) dx[p * HW + i] += g;
+        for (size_t i = 0; i < HW; i++) dx[p * HW + i] = (fresh ? 0.0f : dx[p * HW + i]) + g;
     }
 }
 

@@ -68,4 +68,11 @@ Tensor *dropout(Tensor *x, float p, Rng *rng, bool training);
 // -log softmax(logits)[label], computed with a stable log-sum-exp.
 Tensor *cross_entropy(Tensor *logits, const int *labels);
 
+// ---- for code that defines layers ----
+// The gradient of t that a backward function is about to fill. If it does not exist yet and t is
+// a step tensor, it is created uninitialised and *fresh is set: the caller then writes (=) every
+// element instead of adding (+=). Backward visits a tensor's users newest first, so the first one
+// writes and the others add; no activation-sized array is zeroed only to be added to.
+float *grad_to_fill(Tensor *t, bool *fresh);
+
 #endif

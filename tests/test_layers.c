@@ -81,8 +81,9 @@ static void fill_normal(float *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = rng_normal(&rng);
 }
 
+// overwrite: the fast path writes dx over garbage, the naive one adds to zeros.
 static void conv_agrees_with_naive(int N, int C, int H, int W, int OC, int K, int stride, int padding,
-                                   bool bias) {
+                                   bool bias, bool overwrite) {
     ConvShape s = conv_shape(N, C, H, W, OC, K, K, stride, padding);
     size_t nx = (size_t)N * C * H * W, nw = (size_t)OC * C * K * K, ny = (size_t)N * OC * s.OH * s.OW;
     float *x = step_alloc(4 * nx), *w = step_alloc(4 * nw), *b = step_alloc(4 * (size_t)OC),
@@ -95,11 +96,11 @@ static void conv_agrees_with_naive(int N, int C, int H, int W, int OC, int K, in
     float *g[2][3];
     for (int v = 0; v < 2; v++) {
         g[v][0] = step_alloc(4 * nx), g[v][1] = step_alloc(4 * nw), g[v][2] = step_alloc(4 * (size_t)OC);
-        for (size_t i = 0; i < nx; i++) g[v][0][i] = 0.5f;
+        for (size_t i = 0; i < nx; i++) g[v][0][i] = overwrite ? (v ? 0.0f : 1e30f) : 0.5f;
         for (size_t i = 0; i < nw; i++) g[v][1][i] = 0.5f;
         for (int i = 0; i < OC; i++) g[v][2][i] = 0.5f;
     }
-    conv2d_backward(g[0][0], g[0][1], bias ? g[0][2] : NULL, dy, x, w, &s);
+    conv2d_backward(g[0][0], g[0][1], bias ? g[0][2] : NULL, dy, x, w, &s, overwrite);
     conv2d_backward_naive(g[1][0], g[1][1], bias ? g[1][2] : NULL, dy, x, w, &s);
     // Sums of up to C*K*K (forward, dx) or N*OH*OW (dw) products of N(0,1) numbers: float32
     // rounding grows like sqrt(terms) * 1e-7 * |term|, far below 1e-3 for these sizes.
@@ -126,18 +127,33 @@ static void test_conv(void) {
     // The shapes bearnet-s uses (3x3 s1/s2 p1, 1x1 s2 p0), plus odd sizes, non-square images,
     // padding wider than the kernel's reach, a 1x1 s1 conv (which skips im2col), and a batch of 3
     // split over 2 threads.
-    conv_agrees_with_naive(3, 3, 8, 8, 4, 3, 1, 1, false);
-    conv_agrees_with_naive(3, 4, 9, 7, 5, 3, 2, 1, true);
-    conv_agrees_with_naive(2, 4, 8, 8, 6, 1, 2, 0, false);
-    conv_agrees_with_naive(2, 3, 6, 5, 2, 1, 1, 0, true);
-    conv_agrees_with_naive(1, 2, 5, 5, 3, 5, 1, 2, true);
-    conv_agrees_with_naive(2, 2, 4, 6, 3, 3, 3, 2, false);
-    conv_agrees_with_naive(2, 1, 7, 7, 2, 3, 1, 0, true);
+    conv_agrees_with_naive(3, 3, 8, 8, 4, 3, 1, 1, false, false);
+    conv_agrees_with_naive(3, 4, 9, 7, 5, 3, 2, 1, true, false);
+    conv_agrees_with_naive(2, 4, 8, 8, 6, 1, 2, 0, false, false);
+    conv_agrees_with_naive(2, 3, 6, 5, 2, 1, 1, 0, true, false);
+    conv_agrees_with_naive(1, 2, 5, 5, 3, 5, 1, 2, true, false);
+    conv_agrees_with_naive(2, 2, 4, 6, 3, 3, 3, 2, false, false);
+    conv_agrees_with_naive(2, 1, 7, 7, 2, 3, 1, 0, true, false);
+    // Channel counts that are multiples of 8 take the register-blocked kernel (on AVX-512) for
+    // the forward product and the stride-1 dX convolution; 7x7 = 48 + 1 and 5x5 = 16 + 9 pixels
+    // exercise its partial column blocks.
+    conv_agrees_with_naive(2, 8, 7, 7, 16, 3, 1, 1, false, false);
+    conv_agrees_with_naive(3, 8, 5, 5, 8, 3, 1, 1, true, false);
+    conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);
+    conv_agrees_with_naive(2, 8, 6, 6, 16, 1, 1, 0, false, false);
+    conv_agrees_with_naive(2, 8, 4, 4, 8, 3, 1, 0, true, false);
+    // Writing dX instead of adding, on each of the three dX paths (dX as a conv, col2im, 1x1 s1).
+    conv_agrees_with_naive(2, 8, 6, 6, 8, 3, 1, 1, false, true);
+    conv_agrees_with_naive(2, 3, 6, 6, 4, 3, 2, 1, false, true);
+    conv_agrees_with_naive(2, 3, 6, 6, 4, 1, 1, 0, false, true);
 
     Tensor *x = param(SHAPE(2, 3, 5, 6)), *w = param(SHAPE(4, 3, 3, 3)), *b = param(SHAPE(4));
     expect_gradcheck("conv2d s1 p1", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){1, 1, true});
     expect_gradcheck("conv2d s2 p1", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){2, 1, true});
     expect_gradcheck("conv2d s2 p0", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){2, 0, true});
+    Tensor *x8 = param(SHAPE(2, 8, 4, 5)), *w8 = param(SHAPE(8, 8, 3, 3));
+    expect_gradcheck("conv2d 8->8 s1 p1", conv_loss, (Tensor *[]){x8, w8}, 2, &(ConvCtx){1, 1, false});
+    tensor_free(x8), tensor_free(w8);
     Tensor *w1 = param(SHAPE(4, 3, 1, 1));
     expect_gradcheck("conv2d 1x1 s2", conv_loss, (Tensor *[]){x, w1}, 2, &(ConvCtx){2, 0, false});
     tensor_free(x), tensor_free(w), tensor_free(b), tensor_free(w1);
