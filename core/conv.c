@@ -397,10 +397,10 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
 static void conv2d_op_backward(Node *node) {
     Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
     const ConvShape *s = node->saved;
-    bool fresh = false;
-    conv2d_backward(x->requires_grad ? grad_to_fill(x, &fresh) : NULL, w->requires_grad ? grad_of(w) : NULL,
-                    b && b->requires_grad ? grad_of(b) : NULL, node->out->grad->data, x->data, w->data, s,
-                    fresh);
+    bool fresh = false; // set by grad_to_fill, before the call reads it
+    float *dx = x->requires_grad ? grad_to_fill(x, &fresh) : NULL;
+    conv2d_backward(dx, w->requires_grad ? grad_of(w) : NULL, b && b->requires_grad ? grad_of(b) : NULL,
+                    node->out->grad->data, x->data, w->data, s, fresh);
 }
 
 Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding) {
