@@ -7,5 +7,6 @@
 int cmd_synth(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

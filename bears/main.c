@@ -20,6 +20,7 @@ static const Command commands[] = {
      "draw the default data set: black bears, grizzlies, teddies (with planted problems)"},
     {"verify", cmd_verify, "decode every picture, report the broken ones, --delete moves them to DIR/.trash"},
     {"show", cmd_show, "a labelled grid of random pictures, written as a PNG"},
+    {"data", cmd_data, "load the folder as training will: classes, train/valid split, normalisation"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -13,7 +13,8 @@
 #include "dataset.h"
 
 static char root[64];
-static const char *classes[3] = {"teddybear", "bear", "grizzly"}; // created unsorted; "bear" is inside "teddybear"
+static const char *classes[3] = {"teddybear", "bear",
+                                 "grizzly"}; // created unsorted; "bear" is inside "teddybear"
 static const uint8_t colours[3][3] = {{200, 40, 40}, {40, 200, 40}, {40, 40, 200}};
 enum { PER_CLASS = 20, SIZE = 16 };
 
@@ -23,7 +24,8 @@ static void write_text(const char *path, const char *text) {
 }
 
 // root/sub/name as a solid picture of `colour`, w x h.
-static void write_picture(const char *dir, const char *sub, const char *name, const uint8_t *colour, int w, int h) {
+static void write_picture(const char *dir, const char *sub, const char *name, const uint8_t *colour, int w,
+                          int h) {
     char path[256], err[128];
     snprintf(path, sizeof path, "%s/%s", dir, sub);
     mkdir(path, 0777);
@@ -31,7 +33,8 @@ static void write_picture(const char *dir, const char *sub, const char *name, co
     Image img;
     image_alloc(&img, w, h);
     for (int i = 0; i < w * h; i++) memcpy(img.rgb + 3 * i, colour, 3);
-    bool ok = strstr(name, ".png") ? image_save_png(path, &img, err, sizeof err) : image_save_jpeg(path, &img, 95, err, sizeof err);
+    bool ok = strstr(name, ".png") ? image_save_png(path, &img, err, sizeof err)
+                                   : image_save_jpeg(path, &img, 95, err, sizeof err);
     if (!ok) fprintf(stderr, "fixture: %s\n", err);
     image_free(&img);
 }
@@ -84,15 +87,17 @@ static void test_load(void) {
     int wrong = 0;
     for (int i = 0; i < ds.n; i++) {
         Image img = dataset_image(&ds, i);
-        int expect = strcmp(ds.classes[ds.labels[i]], "bear") == 0 ? 1 : strcmp(ds.classes[ds.labels[i]], "grizzly") == 0 ? 2 : 0;
+        int expect = strcmp(ds.classes[ds.labels[i]], "bear") == 0      ? 1
+                     : strcmp(ds.classes[ds.labels[i]], "grizzly") == 0 ? 2
+                                                                        : 0;
         wrong += abs(img.rgb[0] - colours[expect][0]) > 6 || abs(img.rgb[1] - colours[expect][1]) > 6;
     }
     CHECK(wrong == 0, "%d pictures carry another folder's label", wrong);
 
     int *labels = NULL;
     Tensor *valid = dataset_split_tensor(&ds, true, &labels);
-    CHECK(valid && valid->rank == 4 && valid->shape[0] == ds.n_valid && valid->shape[1] == 3 && valid->shape[2] == SIZE &&
-              valid->shape[3] == SIZE,
+    CHECK(valid && valid->rank == 4 && valid->shape[0] == ds.n_valid && valid->shape[1] == 3 &&
+              valid->shape[2] == SIZE && valid->shape[3] == SIZE,
           "valid tensor is (n_valid, 3, S, S)");
     for (int i = 0; valid && i < ds.n_valid; i++) CHECK(labels[i] == ds.labels[ds.valid[i]], "label %d", i);
     // Normalised with the training statistics: each channel of the training split has mean 0, std 1.
@@ -113,10 +118,12 @@ static void test_load(void) {
     Image img;
     float row[3 * SIZE * SIZE];
     int v0 = ds.valid[0];
-    CHECK(image_load(ds.paths[v0], &img, err, sizeof err) && dataset_prepare_image(&img, SIZE, ds.mean, ds.std, row),
+    CHECK(image_load(ds.paths[v0], &img, err, sizeof err) &&
+              dataset_prepare_image(&img, SIZE, ds.mean, ds.std, row),
           "prepare: %s", err);
     float max_diff = 0;
-    for (int k = 0; valid && k < 3 * SIZE * SIZE; k++) max_diff = fmaxf(max_diff, fabsf(row[k] - valid->data[k]));
+    for (int k = 0; valid && k < 3 * SIZE * SIZE; k++)
+        max_diff = fmaxf(max_diff, fabsf(row[k] - valid->data[k]));
     CHECK(max_diff < 1e-5f, "predict path differs from validation by %g", max_diff);
     image_free(&img);
 
@@ -136,14 +143,16 @@ static void test_load(void) {
     // Same seed, same split; another seed, another split.
     Dataset again, other;
     CHECK(dataset_load(root, &opt, &again, err, sizeof err), "reload: %s", err);
-    CHECK(again.n_valid == ds.n_valid && memcmp(again.valid, ds.valid, sizeof(int) * ds.n_valid) == 0, "same seed, same split");
+    CHECK(again.n_valid == ds.n_valid && memcmp(again.valid, ds.valid, sizeof(int) * ds.n_valid) == 0,
+          "same seed, same split");
     opt.seed = 8;
     CHECK(dataset_load(root, &opt, &other, err, sizeof err), "other seed: %s", err);
     CHECK(other.n_valid == ds.n_valid && memcmp(other.valid, ds.valid, sizeof(int) * ds.n_valid) != 0,
           "another seed, another split");
     opt.valid_pct = 0;
     dataset_free(&other);
-    CHECK(dataset_load(root, &opt, &other, err, sizeof err) && other.n_valid == 0, "valid_pct 0: no validation set");
+    CHECK(dataset_load(root, &opt, &other, err, sizeof err) && other.n_valid == 0,
+          "valid_pct 0: no validation set");
     dataset_free(&other), dataset_free(&again), dataset_free(&ds);
 }
 
@@ -185,7 +194,8 @@ static void test_bad_layouts(void) {
 }
 
 int main(void) {
-    snprintf(root, sizeof root, "%s/sgdlab-test-dataset-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(root, sizeof root, "%s/sgdlab-test-dataset-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(root)) {
         perror(root);
         return 1;

@@ -74,6 +74,15 @@ expect 0 "$bin/bears" show "$data" --n 9 --out "$tmp/out"
 echo "$out" | grep -q "show: $tmp/out/show.png" || fail "show should print the PNG path: $out"
 [ "$(head -c 4 "$tmp/out/show.png" | tail -c 3)" = "PNG" ] || fail "show.png is not a PNG"
 
+# data: loads what training will load; the skipped files are the ones verify moved (none left).
+expect 0 "$bin/bears" data "$data" --size 32 --valid-pct 0.25
+echo "$out" | grep -q "3 classes (black, grizzly, teddy), 3[0-9] pictures" || fail "bears data summary: $out"
+echo "$out" | grep -q "skipped" && fail "nothing should be skipped after verify --delete: $out"
+mkdir -p "$tmp/oneclass/black"
+cp "$png" "$tmp/oneclass/black/"
+expect 1 "$bin/bears" data "$tmp/oneclass"
+echo "$out" | grep -q "only one class" || fail "one class message: $out"
+
 # Bad input: message and exit code, never a crash.
 expect 1 "$bin/bears" verify "$tmp/nowhere"
 echo "$out" | grep -q "cannot open folder" || fail "missing folder message: $out"
@@ -95,7 +104,7 @@ expect 2 "$bin/bears" synth "$tmp/x" --per-class 12abc
 echo "$out" | grep -q -- "--per-class" || fail "bad number should name the flag: $out"
 expect 2 "$bin/bears" show "$data" --n 0
 expect 0 "$bin/bears" --help
-for c in synth verify show; do expect 0 "$bin/bears" $c --help; done
+for c in synth verify show data; do expect 0 "$bin/bears" $c --help; done
 
 [ "$fails" -eq 0 ] && echo "bears_data_cli: all checks passed"
 exit $((fails > 0))
