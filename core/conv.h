@@ -1,0 +1,40 @@
+// conv.h — 2-D convolution kernels on plain float arrays (the tape op conv2d() is in layers.h).
+//
+// Two implementations of the same maths, the llm.c way:
+//   * conv2d_forward / conv2d_backward: im2col + cblas_sgemm, the fast path;
+//   * conv2d_forward_naive / conv2d_backward_naive: seven nested loops straight from the
+//     definition, slow and obviously right: the reference the tests compare the fast path with.
+//
+// The definition, for image n, output channel o, output pixel (i, j):
+//     out[n,o,i,j] = b[o] + sum over c, kh, kw of w[o,c,kh,kw] * x[n, c, i*stride-pad+kh, j*stride-pad+kw]
+// with x read as 0 outside the image (zero padding).
+#ifndef SGDLAB_CONV_H
+#define SGDLAB_CONV_H
+
+typedef struct {
+    int N, C, H, W; // input (N,C,H,W)
+    int OC, KH, KW; // weight (OC,C,KH,KW)
+    int stride, padding;
+    int OH, OW; // output (N,OC,OH,OW)
+} ConvShape;
+
+// Fills in OH and OW; panics on a kernel larger than the padded input or a stride < 1.
+ConvShape conv_shape(int N, int C, int H, int W, int OC, int KH, int KW, int stride, int padding);
+
+// out (N,OC,OH,OW) = conv(x (N,C,H,W), w (OC,C,KH,KW)) + b (OC, or NULL for no bias).
+// Scratch memory comes from the step arena (autograd.h), so call these inside a step.
+void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
+void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
+// Given dout = d loss / d out, add d loss / d x into dx, / d w into dw, / d b into db.
+// Any of dx, dw, db may be NULL when that gradient is not wanted.
+void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                     const ConvShape *s);
+void conv2d_backward_naive(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                           const ConvShape *s);
+
+// One image: col (C*KH*KW, OH*OW) holds, in row (c,kh,kw), the input pixels that weight
+// w[.,c,kh,kw] multiplies, one column per output pixel; col2im adds such a matrix back into dx.
+void im2col(float *col, const float *x, const ConvShape *s);
+void col2im(float *dx, const float *col, const ConvShape *s);
+
+#endif

@@ -1,0 +1,409 @@
+// layers.c — linear, batchnorm, relu, pooling, dropout and cross-entropy: forward + backward pairs.
+// (conv2d lives in conv.c.) Each backward adds d loss / d input into the inputs' gradients.
+#include "layers.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "autograd.h"
+
+// Element-wise loops smaller than this stay on one thread: waking the team costs more.
+#define PARALLEL_MIN 32768
+
+static void check_rank(const char *what, const Tensor *t, int rank) {
+    tensor_check_rank(what, t, rank);
+}
+
+static bool wants_grad(const Tensor *t) {
+    return t && t->requires_grad;
+}
+
+// ---------------------------------------------------------------------------------------------
+// linear
+
+static void linear_backward(Node *node) {
+    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
+    int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
+    const float *dy = node->out->grad->data;
+    // dX += dY @ W          (N,out) @ (out,in)
+    if (wants_grad(x))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dy, OUT, w->data, IN, 1.0f,
+                    grad_of(x), IN);
+    // dW += dY^T @ X        (out,N) @ (N,in)
+    if (wants_grad(w))
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dy, OUT, x->data, IN, 1.0f,
+                    grad_of(w), IN);
+    // db += sum over the batch of dY
+    if (wants_grad(b)) {
+        float *db = grad_of(b);
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OUT; o++) db[o] += dy[(size_t)n * OUT + o];
+    }
+}
+
+Tensor *linear(Tensor *x, Tensor *w, Tensor *b) {
+    check_rank("linear input", x, 2);
+    check_rank("linear weight", w, 2);
+    int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
+    if (w->shape[1] != IN) {
+        char sx[64], sw[64];
+        sgd_panic("linear: input %s does not fit weight %s (in features %d vs %d)",
+                  tensor_shape_str(x, sx, 64), tensor_shape_str(w, sw, 64), IN, w->shape[1]);
+    }
+    if (b && (b->rank != 1 || b->shape[0] != OUT)) sgd_panic("linear: bias must have shape [%d]", OUT);
+    Tensor *y = step_tensor(SHAPE(N, OUT));
+    // y = x @ w^T (+ b, broadcast to every row first so sgemm can add onto it)
+    float beta = 0.0f;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(y->data + (size_t)n * OUT, b->data, sizeof(float) * (size_t)OUT);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, x->data, IN, w->data, IN, beta,
+                y->data, OUT);
+    tape_record("linear", y, linear_backward, 3, (Tensor *[]){x, w, b});
+    return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch normalisation
+//
+// Forward (training), per channel c over its M = N*H*W values:
+//     mean = sum(x)/M, var = sum((x-mean)^2)/M, invstd = 1/sqrt(var+eps)
+//     xhat = (x-mean)*invstd,  y = weight*xhat + bias
+// Backward: with g = dY*weight,
+//     dX = invstd/M * (M*g - sum(g) - xhat*sum(g*xhat))    (training: mean and var depend on x)
+//     dX = g*invstd                                         (eval: they are constants)
+//     dweight += sum(dY*xhat),  dbias += sum(dY)
+// The node saves mean and invstd (C floats each) and recomputes xhat from x, which is still alive.
+
+typedef struct {
+    float *mean, *invstd;
+} BatchNormSaved;
+
+static void batchnorm_backward(Node *node) {
+    Tensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
+    const BatchNormSaved *s = node->saved;
+    bool training = node->i[0], fused_relu = node->i[1];
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    double M = (double)N * (double)HW;
+    const float *y = node->out->data, *dy = node->out->grad->data;
+    float *dx = wants_grad(x) ? grad_of(x) : NULL;
+    float *dweight = wants_grad(weight) ? grad_of(weight) : NULL;
+    float *dbias = wants_grad(bias) ? grad_of(bias) : NULL;
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
+    for (int c = 0; c < C; c++) {
+        float mean = s->mean[c], invstd = s->invstd[c], w = weight->data[c];
+        // Pass 1: sum(dY) and sum(dY*xhat), with dY first masked by the fused relu (y > 0).
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (int n = 0; n < N; n++) {
+            size_t base = ((size_t)n * C + c) * HW;
+            const float *xc = x->data + base, *yc = y + base, *dyc = dy + base;
+            float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+            for (size_t i = 0; i < HW; i++) {
+                float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
+                a += g;
+                b += g * (xc[i] - mean) * invstd;
+            }
+            sum_dy += a, sum_dy_xhat += b;
+        }
+        if (dweight) dweight[c] += (float)sum_dy_xhat;
+        if (dbias) dbias[c] += (float)sum_dy;
+        if (!dx) continue;
+        // Pass 2: dX. In training, subtract the parts that flow through mean and var.
+        float k = w * invstd;
+        float mean_dy = training ? (float)(sum_dy / M) : 0.0f;
+        float mean_dy_xhat = training ? (float)(sum_dy_xhat / M) : 0.0f;
+        for (int n = 0; n < N; n++) {
+            size_t base = ((size_t)n * C + c) * HW;
+            const float *xc = x->data + base, *yc = y + base, *dyc = dy + base;
+            float *dxc = dx + base;
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) {
+                float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
+                float xhat = (xc[i] - mean) * invstd;
+                dxc[i] += k * (g - mean_dy - xhat * mean_dy_xhat);
+            }
+        }
+    }
+}
+
+static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, bool fused_relu) {
+    check_rank("batchnorm2d input", x, 4);
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    size_t M = (size_t)N * HW;
+    if (bn->weight->numel != (size_t)C || bn->bias->numel != (size_t)C ||
+        bn->running_mean->numel != (size_t)C || bn->running_var->numel != (size_t)C)
+        sgd_panic("batchnorm2d: input has %d channels but the layer's tensors have %zu", C,
+                  bn->weight->numel);
+    if (training && M < 2) sgd_panic("batchnorm2d: training needs more than one value per channel");
+    Tensor *y = step_tensor(4, x->shape);
+    BatchNormSaved *s = step_alloc(sizeof *s);
+    s->mean = step_alloc(sizeof(float) * (size_t)C);
+    s->invstd = step_alloc(sizeof(float) * (size_t)C);
+#pragma omp parallel for schedule(static) if (M * C > PARALLEL_MIN)
+    for (int c = 0; c < C; c++) {
+        float mean, var;
+        if (training) {
+            // Two passes (mean, then squared deviations) keep the variance exact for any offset.
+            double sum = 0, sq = 0;
+            for (int n = 0; n < N; n++) {
+                const float *xc = x->data + ((size_t)n * C + c) * HW;
+                float a = 0;
+#pragma omp simd reduction(+ : a)
+                for (size_t i = 0; i < HW; i++) a += xc[i];
+                sum += a;
+            }
+            mean = (float)(sum / (double)M);
+            for (int n = 0; n < N; n++) {
+                const float *xc = x->data + ((size_t)n * C + c) * HW;
+                float a = 0;
+#pragma omp simd reduction(+ : a)
+                for (size_t i = 0; i < HW; i++) a += (xc[i] - mean) * (xc[i] - mean);
+                sq += a;
+            }
+            var = (float)(sq / (double)M);
+            // PyTorch keeps the unbiased variance (divide by M-1) in the running estimate.
+            bn->running_mean->data[c] = (1 - BN_MOMENTUM) * bn->running_mean->data[c] + BN_MOMENTUM * mean;
+            bn->running_var->data[c] =
+                (1 - BN_MOMENTUM) * bn->running_var->data[c] + BN_MOMENTUM * (float)(sq / (double)(M - 1));
+        } else {
+            mean = bn->running_mean->data[c];
+            var = bn->running_var->data[c];
+        }
+        float invstd = 1.0f / sqrtf(var + BN_EPS);
+        s->mean[c] = mean, s->invstd[c] = invstd;
+        // y = xhat*weight + bias folded into one multiply-add: y = x*k + (bias - mean*k)
+        float k = bn->weight->data[c] * invstd, shift = bn->bias->data[c] - mean * k;
+        for (int n = 0; n < N; n++) {
+            size_t base = ((size_t)n * C + c) * HW;
+            const float *xc = x->data + base;
+            float *yc = y->data + base;
+            if (fused_relu) {
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) yc[i] = fmaxf(xc[i] * k + shift, 0.0f);
+            } else {
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) yc[i] = xc[i] * k + shift;
+            }
+        }
+    }
+    Node *node = tape_record(fused_relu ? "batchnorm2d_relu" : "batchnorm2d", y, batchnorm_backward, 3,
+                             (Tensor *[]){x, bn->weight, bn->bias});
+    if (node) {
+        node->saved = s;
+        node->i[0] = training;
+        node->i[1] = fused_relu;
+    }
+    return y;
+}
+
+Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training) {
+    return batchnorm_op(x, bn, training, false);
+}
+
+Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training) {
+    return batchnorm_op(x, bn, training, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// relu and the residual join
+
+// dX += dY where y > 0 (the output tells us which inputs were positive)
+static void relu_backward(Node *node) {
+    const float *y = node->out->data, *dy = node->out->grad->data;
+    size_t n = node->out->numel;
+    for (int k = 0; k < node->n_in; k++) {
+        if (!wants_grad(node->in[k])) continue;
+        float *dx = grad_of(node->in[k]);
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+        for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+}
+
+Tensor *relu(Tensor *x) {
+    Tensor *y = step_tensor(x->rank, x->shape);
+#pragma omp parallel for simd if (x->numel > PARALLEL_MIN)
+    for (size_t i = 0; i < x->numel; i++) y->data[i] = fmaxf(x->data[i], 0.0f);
+    tape_record("relu", y, relu_backward, 1, &x);
+    return y;
+}
+
+// y = relu(a + b); both inputs get dY where y > 0 (the same backward as relu, once per input)
+Tensor *add_relu(Tensor *a, Tensor *b) {
+    tensor_check_same_shape("add_relu", a, b);
+    Tensor *y = step_tensor(a->rank, a->shape);
+#pragma omp parallel for simd if (a->numel > PARALLEL_MIN)
+    for (size_t i = 0; i < a->numel; i++) y->data[i] = fmaxf(a->data[i] + b->data[i], 0.0f);
+    tape_record("add_relu", y, relu_backward, 2, (Tensor *[]){a, b});
+    return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pooling
+
+// dX[argmax of the window] += dY  (only the winner of each window moved the output)
+static void max_pool_backward(Node *node) {
+    const int *argmax = node->saved;
+    const float *dy = node->out->grad->data;
+    float *dx = grad_of(node->in[0]);
+    for (size_t i = 0; i < node->out->numel; i++) dx[argmax[i]] += dy[i];
+}
+
+Tensor *max_pool2d(Tensor *x, int k, int stride) {
+    check_rank("max_pool2d input", x, 4);
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    if (k < 1 || stride < 1 || H < k || W < k)
+        sgd_panic("max_pool2d: window %d stride %d on %dx%d", k, stride, H, W);
+    int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
+    Tensor *y = step_tensor(SHAPE(N, C, OH, OW));
+    int *argmax = step_alloc(sizeof(int) * y->numel); // index into x of each window's winner
+#pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
+    for (int plane = 0; plane < N * C; plane++) {
+        const float *xp = x->data + (size_t)plane * H * W;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                int best = (oh * stride) * W + ow * stride;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int at = (oh * stride + i) * W + ow * stride + j;
+                        if (xp[at] > xp[best]) best = at;
+                    }
+                size_t o = ((size_t)plane * OH + oh) * OW + ow;
+                y->data[o] = xp[best];
+                argmax[o] = (int)((size_t)plane * H * W + (size_t)best);
+            }
+    }
+    Node *node = tape_record("max_pool2d", y, max_pool_backward, 1, &x);
+    if (node) node->saved = argmax;
+    return y;
+}
+
+// dX += dY / (H*W), spread evenly over the plane each mean came from
+static void global_avg_pool_backward(Node *node) {
+    Tensor *x = node->in[0];
+    size_t planes = (size_t)x->shape[0] * x->shape[1], HW = (size_t)x->shape[2] * x->shape[3];
+    const float *dy = node->out->grad->data;
+    float *dx = grad_of(x);
+    for (size_t p = 0; p < planes; p++) {
+        float g = dy[p] / (float)HW;
+        for (size_t i = 0; i < HW; i++) dx[p * HW + i] += g;
+    }
+}
+
+Tensor *global_avg_pool(Tensor *x) {
+    check_rank("global_avg_pool input", x, 4);
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    Tensor *y = step_tensor(SHAPE(N, C));
+    for (size_t p = 0; p < (size_t)N * C; p++) {
+        float acc = 0;
+        for (size_t i = 0; i < HW; i++) acc += x->data[p * HW + i];
+        y->data[p] = acc / (float)HW;
+    }
+    tape_record("global_avg_pool", y, global_avg_pool_backward, 1, &x);
+    return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flatten and dropout
+
+// dX += dY: flatten moves no numbers, it only renames the axes
+static void flatten_backward(Node *node) {
+    const float *dy = node->out->grad->data;
+    float *dx = grad_of(node->in[0]);
+    for (size_t i = 0; i < node->out->numel; i++) dx[i] += dy[i];
+}
+
+Tensor *flatten(Tensor *x) {
+    if (x->rank < 1) sgd_panic("flatten needs a batch axis, got a scalar");
+    Tensor *y = step_alloc(sizeof(Tensor)); // a header only: the data stays x's
+    memset(y, 0, sizeof *y);
+    y->data = x->data;
+    y->rank = 2;
+    y->shape[0] = x->shape[0];
+    y->shape[1] = x->shape[0] ? (int)(x->numel / (size_t)x->shape[0]) : 0;
+    y->shape[2] = y->shape[3] = 1;
+    y->numel = x->numel;
+    y->in_arena = true;
+    tape_record("flatten", y, flatten_backward, 1, &x);
+    return y;
+}
+
+// dX += dY * mask, the same mask (0 or 1/(1-p)) the forward pass multiplied by
+static void dropout_backward(Node *node) {
+    const float *mask = node->saved, *dy = node->out->grad->data;
+    float *dx = grad_of(node->in[0]);
+    for (size_t i = 0; i < node->out->numel; i++) dx[i] += dy[i] * mask[i];
+}
+
+Tensor *dropout(Tensor *x, float p, Rng *rng, bool training) {
+    if (!(p >= 0.0f && p < 1.0f)) sgd_panic("dropout: p = %g must be in [0, 1)", (double)p);
+    if (!training || p == 0.0f) return x;
+    Tensor *y = step_tensor(x->rank, x->shape);
+    float *mask = step_alloc(sizeof(float) * x->numel);
+    float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < x->numel; i++) {
+        mask[i] = rng_uniform(rng) < p ? 0.0f : keep_scale;
+        y->data[i] = x->data[i] * mask[i];
+    }
+    Node *node = tape_record("dropout", y, dropout_backward, 1, &x);
+    if (node) node->saved = mask;
+    return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// cross-entropy
+//
+// loss = mean_n( logsumexp(z_n) - z_n[label_n] ), with logsumexp(z) = max + log(sum exp(z - max))
+// so no exp overflows. Its gradient is the softmax minus the one-hot label:
+//     dZ_n += dLoss / N * (softmax(z_n) - onehot(label_n))
+// The node saves the softmax (N,C) and the labels.
+
+typedef struct {
+    float *softmax;
+    int *labels;
+} CrossEntropySaved;
+
+static void cross_entropy_backward(Node *node) {
+    const CrossEntropySaved *s = node->saved;
+    Tensor *z = node->in[0];
+    int N = z->shape[0], C = z->shape[1];
+    float g = node->out->grad->data[0] / (float)N;
+    float *dz = grad_of(z);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            dz[(size_t)n * C + c] += g * (s->softmax[(size_t)n * C + c] - (c == s->labels[n] ? 1.0f : 0.0f));
+}
+
+Tensor *cross_entropy(Tensor *logits, const int *labels) {
+    check_rank("cross_entropy logits", logits, 2);
+    int N = logits->shape[0], C = logits->shape[1];
+    if (N < 1) sgd_panic("cross_entropy: empty batch");
+    CrossEntropySaved *s = step_alloc(sizeof *s);
+    s->softmax = step_alloc(sizeof(float) * (size_t)N * C);
+    s->labels = step_alloc(sizeof(int) * (size_t)N);
+    double total = 0;
+    for (int n = 0; n < N; n++) {
+        if (labels[n] < 0 || labels[n] >= C)
+            sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
+        const float *z = logits->data + (size_t)n * C;
+        float *p = s->softmax + (size_t)n * C;
+        float max = -FLT_MAX;
+        for (int c = 0; c < C; c++) max = fmaxf(max, z[c]);
+        double sum = 0;
+        for (int c = 0; c < C; c++) sum += (p[c] = expf(z[c] - max));
+        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+        total += (double)max + log(sum) - (double)z[labels[n]];
+        s->labels[n] = labels[n];
+    }
+    Tensor *loss = step_tensor(0, NULL);
+    loss->data[0] = (float)(total / N);
+    Node *node = tape_record("cross_entropy", loss, cross_entropy_backward, 1, &logits);
+    if (node) node->saved = s;
+    return loss;
+}

@@ -1,0 +1,71 @@
+// layers.h — the neural-network layers of a convnet, as ops that record on the tape.
+//
+// Fitting 2 numbers (lab01) and 300 000 numbers (bearnet-s) is the same SGD: a forward pass
+// makes a loss, backward() finds d loss / d every parameter, the optimiser takes a step. What
+// changes is only the list of ops between input and loss. These are that list for an image
+// classifier, each a forward function here and a backward function in layers.c / conv.c:
+//
+//     Tensor *h = conv2d(x, w, NULL, 1, 1);                  // (N,3,32,32) -> (N,16,32,32)
+//     h = batchnorm2d_relu(h, &bn, true);                    // normalise per channel, then max(0,.)
+//     h = global_avg_pool(h);                                // (N,16,32,32) -> (N,16)
+//     Tensor *loss = cross_entropy(linear(h, fc_w, fc_b), labels);
+//     backward(loss);
+//
+// Conventions (the same as PyTorch, so a PyTorch state_dict loads unchanged):
+//   * images are NCHW: (batch, channels, height, width), row-major;
+//   * a linear weight is (out, in), a conv weight is (OC, IC, KH, KW);
+//   * every result is a step tensor (autograd.h): never tensor_free it, tape_reset() does;
+//   * backward adds (+=) into the gradients of the inputs that require grad.
+#ifndef SGDLAB_LAYERS_H
+#define SGDLAB_LAYERS_H
+
+#include <stdbool.h>
+
+#include "rng.h"
+#include "tensor.h"
+
+// ---- fully connected ----
+// x (N,in), w (out,in), b (out) or NULL -> (N,out):  y = x @ w^T + b
+Tensor *linear(Tensor *x, Tensor *w, Tensor *b);
+
+// ---- convolution (conv.c) ----
+// x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL -> (N,OC,OH,OW), OH = (H + 2*padding - KH)/stride + 1.
+// Zero padding, square stride. Computed as im2col + one sgemm per image (see conv.c for why).
+Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding);
+
+// ---- batch normalisation ----
+// The learnable part (weight = gamma, bias = beta) and the running statistics (buffers, not
+// trained by SGD but saved with the model), each of shape (C).
+typedef struct {
+    Tensor *weight, *bias;
+    Tensor *running_mean, *running_var;
+} BatchNorm2d;
+enum { BN_NUM_TENSORS = 4 };
+#define BN_MOMENTUM 0.1f // running = (1 - momentum) * running + momentum * batch statistic
+#define BN_EPS      1e-5f
+
+// x (N,C,H,W) -> same shape: y = (x - mean_c) / sqrt(var_c + eps) * weight_c + bias_c.
+// training: mean/var of this batch over (N,H,W) (biased var), and the running statistics move
+//           toward them (running var uses the unbiased var, as PyTorch does);
+// eval:     the running statistics, so one image's answer does not depend on its batch-mates.
+Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training);
+// relu(batchnorm2d(x)) in one pass over memory (the pair follows nearly every conv).
+Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training);
+
+// ---- activations, pooling, shapes ----
+Tensor *relu(Tensor *x);                // any shape: max(x, 0)
+Tensor *add_relu(Tensor *a, Tensor *b); // same shapes: relu(a + b), the join of a residual block
+// x (N,C,H,W) -> (N,C,OH,OW), OH = (H - k)/stride + 1: the largest value of each k x k window.
+Tensor *max_pool2d(Tensor *x, int k, int stride);
+Tensor *global_avg_pool(Tensor *x); // (N,C,H,W) -> (N,C): the mean of each channel's plane
+Tensor *flatten(Tensor *x);         // (N,...) -> (N, rest), sharing x's data
+// Training: zero each element with probability p and scale the rest by 1/(1-p) (so the expected
+// value is unchanged); eval or p == 0: x itself. The mask comes from rng.
+Tensor *dropout(Tensor *x, float p, Rng *rng, bool training);
+
+// ---- loss ----
+// logits (N,C), labels N ints in [0,C) -> a scalar (rank 0): mean over the batch of
+// -log softmax(logits)[label], computed with a stable log-sum-exp.
+Tensor *cross_entropy(Tensor *logits, const int *labels);
+
+#endif

@@ -1,0 +1,154 @@
+// test_bearnet_parity.c — bearnet-s in C against the same model in PyTorch.
+//
+// tests/data/bearnet_golden.safetensors (from tests/gen_bearnet_golden.py, run once) holds an
+// input batch, every weight, and what PyTorch computed in float64: logits and loss in training
+// mode, gradients of several parameters and of the input, the running statistics after the step,
+// and eval-mode logits. We load it with our own loader, run the same step in float32, compare.
+//
+// Tolerance: |ours - torch| <= 1e-4 * max|torch| over the tensor. Float32 keeps ~7 digits and
+// the rounding error of a sum grows with the size of its terms, so it scales with the tensor's
+// magnitude, not with each element (elements near 0 come from cancellation and carry the same
+// absolute error). Our sums run over up to 1152 products (conv) and 4096 values (BN statistics,
+// weight gradients): errors near 1e-6 of the scale are typical, and 1e-4 leaves room for BN
+// dividing by small variances. A wrong index or a missing term is off by far more. (Gradients
+// here are ~1e-4 in size, so a fixed absolute tolerance like 1e-4 would accept all zeros.)
+#include <math.h>
+#include <string.h>
+
+#include "autograd.h"
+#include "bearnet.h"
+#include "check.h"
+
+#define GOLDEN SGDLAB_TEST_DATA "/bearnet_golden.safetensors"
+
+static const double TOL = 1e-4;
+
+static void compare(const char *what, const Tensor *ours, const Tensor *torch) {
+    CHECK(ours && torch && ours->numel == torch->numel, "%s: missing or sizes differ", what);
+    if (!ours || !torch || ours->numel != torch->numel) return;
+    double scale = 0, worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < torch->numel; i++) scale = fmax(scale, fabs(torch->data[i]));
+    for (size_t i = 0; i < ours->numel; i++) {
+        double d = fabs((double)ours->data[i] - torch->data[i]);
+        if (!(d <= worst)) worst = d, at = i; // NaN lands here too
+    }
+    printf("%-36s %7zu numbers, max |torch| %.2e, worst |diff| %.2e (%.1e of max)\n", what, ours->numel,
+           scale, worst, worst / scale);
+    CHECK(scale > 0, "%s: the reference is all zeros, the comparison would prove nothing", what);
+    CHECK(worst <= TOL * scale, "%s differs from PyTorch by %g at [%zu]: %.8g vs %.8g (max |torch| %g)", what,
+          worst, at, (double)ours->data[at], (double)torch->data[at], scale);
+}
+
+static Tensor *state(BearNet *m, const char *name) {
+    for (int i = 0; i < m->n_state; i++)
+        if (strcmp(m->state_names[i], name) == 0) return m->state[i];
+    return NULL;
+}
+
+static void test_parity(void) {
+    SafetensorsFile g;
+    const char *err = safetensors_load(GOLDEN, &g);
+    CHECK(err == NULL, "loading the golden file: %s", err);
+    if (err) return;
+    Rng rng;
+    rng_seed(&rng, 1, 0);
+    BearNet *m = bearnet_new(3, &rng);
+    CHECK(bearnet_num_params(m) == 307923, "bearnet-s has 307,923 parameters for 3 classes, got %zu",
+          bearnet_num_params(m));
+    // Same names in the same order as PyTorch's state_dict (the golden file keeps that order
+    // after its first two tensors, input and labels).
+    bool same_order = g.count >= 2 + m->n_state;
+    for (int i = 0; same_order && i < m->n_state; i++)
+        same_order = strcmp(g.names[2 + i], m->state_names[i]) == 0;
+    CHECK(same_order, "state tensor names and order match PyTorch's state_dict");
+    err = bearnet_load_state(m, &g);
+    CHECK(err == NULL, "loading the weights: %s", err);
+
+    Tensor *x = safetensors_get(&g, "input"), *label_floats = safetensors_get(&g, "labels");
+    int N = x->shape[0], labels[16];
+    for (int n = 0; n < N; n++) labels[n] = (int)label_floats->data[n];
+    x->requires_grad = true;
+
+    // One training step's forward and backward.
+    m->training = true;
+    Tensor *logits = bearnet_forward(m, x);
+    Tensor *loss = cross_entropy(logits, labels);
+    backward(loss);
+    compare("train.logits", logits, safetensors_get(&g, "train.logits"));
+    compare("train.loss", loss, safetensors_get(&g, "train.loss"));
+    compare("grad.input", x->grad, safetensors_get(&g, "grad.input"));
+    for (int i = 0; i < g.count; i++) {
+        const char *name = g.names[i];
+        if (strncmp(name, "grad.", 5) == 0 && strcmp(name, "grad.input") != 0) {
+            Tensor *p = state(m, name + 5);
+            compare(name, p ? p->grad : NULL, g.tensors[i]);
+        } else if (strncmp(name, "after.", 6) == 0) {
+            compare(name, state(m, name + 6), g.tensors[i]);
+        }
+    }
+    tape_reset();
+
+    // Eval mode: running statistics, no tape.
+    m->training = false;
+    bool was = set_grad_enabled(false);
+    compare("eval.logits", bearnet_forward(m, x), safetensors_get(&g, "eval.logits"));
+    set_grad_enabled(was);
+    tape_reset();
+    bearnet_free(m);
+    safetensors_file_free(&g);
+}
+
+// 64 px works too; in eval mode an image's answer does not depend on its batch-mates; and a
+// saved model loads back into a fresh one bit for bit.
+static void test_sizes_eval_and_save(void) {
+    Rng rng;
+    rng_seed(&rng, 2, 0);
+    BearNet *m = bearnet_new(3, &rng);
+    Tensor *x = tensor_normal(SHAPE(2, 3, 64, 64), 0, 1, &rng);
+    Tensor *logits = bearnet_forward(m, x);
+    CHECK(logits->rank == 2 && logits->shape[0] == 2 && logits->shape[1] == 3, "64 px logits are (2,3)");
+    CHECK(isfinite(logits->data[0]) && isfinite(logits->data[5]), "finite logits");
+    tape_reset();
+
+    m->training = false;
+    Tensor *pair = bearnet_forward(m, x), *one = bearnet_forward(m, tensor_rows(x, 1, 2));
+    float d = 0;
+    for (int c = 0; c < 3; c++) d = fmaxf(d, fabsf(pair->data[3 + c] - one->data[c]));
+    CHECK(d < 1e-5f, "eval: image 1 alone vs in a batch of 2 differs by %g", d);
+
+    const char *path = SGDLAB_TEST_TMP "/bearnet.safetensors";
+    SafetensorsMeta meta = {0};
+    safetensors_meta_set(&meta, "classes", "black,grizzly,teddy");
+    const char *err = bearnet_save(m, path, &meta);
+    CHECK(err == NULL, "save: %s", err);
+    SafetensorsFile f;
+    err = safetensors_load(path, &f);
+    CHECK(err == NULL, "load: %s", err);
+    if (!err) {
+        CHECK(strcmp(safetensors_meta_get(&f.meta, "arch"), "bearnet-s") == 0, "arch recorded");
+        CHECK(strcmp(safetensors_meta_get(&f.meta, "classes"), "black,grizzly,teddy") == 0, "classes kept");
+        BearNet *m2 = bearnet_new(3, &rng), *m5 = bearnet_new(5, &rng);
+        CHECK(bearnet_load_state(m2, &f) == NULL, "loads into a fresh bearnet-s");
+        m2->training = false;
+        Tensor *again = bearnet_forward(m2, x);
+        CHECK(memcmp(again->data, pair->data, sizeof(float) * 6) == 0,
+              "the reloaded model answers bit for bit");
+        err = bearnet_load_state(m5, &f);
+        CHECK(err && strstr(err, "'fc.weight' has shape [3, 128] in the file but the model expects [5, 128]"),
+              "a 5-class model refuses 3-class weights: %s", err);
+        bearnet_free(m2), bearnet_free(m5);
+        safetensors_file_free(&f);
+    }
+    safetensors_meta_free(&meta);
+    bearnet_summary(m, 64, stdout);
+    tape_reset();
+    tensor_free(x);
+    bearnet_free(m);
+}
+
+int main(void) {
+    test_parity();
+    test_sizes_eval_and_save();
+    return check_done("test_bearnet_parity");
+}

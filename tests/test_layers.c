@@ -1,0 +1,367 @@
+// test_layers.c — every convnet layer: forward maths, gradcheck of backward, and the fast
+// convolution (im2col + sgemm) against the naive one, forward and backward.
+#include <math.h>
+#include <string.h>
+
+#include "autograd.h"
+#include "check.h"
+#include "conv.h"
+#include "gradcheck.h"
+#include "layers.h"
+
+static Rng rng;
+
+// A random tensor that requires grad (a stand-in for a parameter or an input we differentiate).
+static Tensor *param(int rank, const int *shape) {
+    Tensor *t = tensor_normal(rank, shape, 0.0f, 1.0f, &rng);
+    t->requires_grad = true;
+    return t;
+}
+
+// ---- a scalar loss from any output: sum(y * r) with fixed random r, so every output number
+// gets its own weight and a wrong gradient anywhere shows up.
+static float loss_weights[8192];
+
+static void weighted_sum_backward(Node *node) { // dY += dLoss * r
+    float g = node->out->grad->data[0];
+    float *dy = grad_of(node->in[0]);
+    for (size_t i = 0; i < node->in[0]->numel; i++) dy[i] += g * loss_weights[i];
+}
+
+static Tensor *weighted_sum(Tensor *y) {
+    if (y->numel > sizeof loss_weights / sizeof *loss_weights) sgd_panic("test output too large");
+    Tensor *loss = step_tensor(0, NULL);
+    double acc = 0;
+    for (size_t i = 0; i < y->numel; i++) acc += (double)y->data[i] * loss_weights[i];
+    loss->data[0] = (float)acc;
+    tape_record("weighted_sum", loss, weighted_sum_backward, 1, &y);
+    return loss;
+}
+
+static const GradCheckOptions opts = {0};
+
+static void expect_gradcheck(const char *name, LossFn f, Tensor *const *in, int n, void *ctx) {
+    CHECK(gradcheck(name, f, in, n, ctx, opts, stdout), "gradcheck %s", name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// linear
+
+static Tensor *linear_loss(Tensor *const *in, void *ctx) {
+    return weighted_sum(linear(in[0], in[1], in[2]));
+}
+
+static void test_linear(void) {
+    Tensor *x = param(SHAPE(3, 4)), *w = param(SHAPE(5, 4)), *b = param(SHAPE(5));
+    // Forward against the definition y[n,o] = b[o] + sum_i x[n,i] w[o,i].
+    Tensor *y = linear(x, w, b);
+    double worst = 0;
+    for (int n = 0; n < 3; n++)
+        for (int o = 0; o < 5; o++) {
+            double acc = b->data[o];
+            for (int i = 0; i < 4; i++) acc += (double)x->data[n * 4 + i] * w->data[o * 4 + i];
+            worst = fmax(worst, fabs(acc - y->data[n * 5 + o]));
+        }
+    CHECK(worst < 1e-5, "linear forward differs from the definition by %g", worst);
+    tape_reset();
+    expect_gradcheck("linear", linear_loss, (Tensor *[]){x, w, b}, 3, NULL);
+    tensor_free(x), tensor_free(w), tensor_free(b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// convolution: the fast path against the naive one, then gradcheck through the tape op
+
+static float max_abs_diff(const float *a, const float *b, size_t n) {
+    float worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmaxf(worst, fabsf(a[i] - b[i]));
+    return worst;
+}
+
+static void fill_normal(float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = rng_normal(&rng);
+}
+
+static void conv_agrees_with_naive(int N, int C, int H, int W, int OC, int K, int stride, int padding,
+                                   bool bias) {
+    ConvShape s = conv_shape(N, C, H, W, OC, K, K, stride, padding);
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)OC * C * K * K, ny = (size_t)N * OC * s.OH * s.OW;
+    float *x = step_alloc(4 * nx), *w = step_alloc(4 * nw), *b = step_alloc(4 * (size_t)OC),
+          *dy = step_alloc(4 * ny);
+    fill_normal(x, nx), fill_normal(w, nw), fill_normal(b, (size_t)OC), fill_normal(dy, ny);
+    float *y_fast = step_alloc(4 * ny), *y_ref = step_alloc(4 * ny);
+    conv2d_forward(y_fast, x, w, bias ? b : NULL, &s);
+    conv2d_forward_naive(y_ref, x, w, bias ? b : NULL, &s);
+    // Gradients start from the same non-zero values, checking that both paths add (+=).
+    float *g[2][3];
+    for (int v = 0; v < 2; v++) {
+        g[v][0] = step_alloc(4 * nx), g[v][1] = step_alloc(4 * nw), g[v][2] = step_alloc(4 * (size_t)OC);
+        for (size_t i = 0; i < nx; i++) g[v][0][i] = 0.5f;
+        for (size_t i = 0; i < nw; i++) g[v][1][i] = 0.5f;
+        for (int i = 0; i < OC; i++) g[v][2][i] = 0.5f;
+    }
+    conv2d_backward(g[0][0], g[0][1], bias ? g[0][2] : NULL, dy, x, w, &s);
+    conv2d_backward_naive(g[1][0], g[1][1], bias ? g[1][2] : NULL, dy, x, w, &s);
+    // Sums of up to C*K*K (forward, dx) or N*OH*OW (dw) products of N(0,1) numbers: float32
+    // rounding grows like sqrt(terms) * 1e-7 * |term|, far below 1e-3 for these sizes.
+    float tol = 1e-3f;
+    float e_y = max_abs_diff(y_fast, y_ref, ny), e_dx = max_abs_diff(g[0][0], g[1][0], nx),
+          e_dw = max_abs_diff(g[0][1], g[1][1], nw), e_db = max_abs_diff(g[0][2], g[1][2], (size_t)OC);
+    CHECK(e_y < tol && e_dx < tol && e_dw < tol && e_db < tol,
+          "conv N%d C%d %dx%d OC%d k%d s%d p%d bias %d: |fast-naive| y %g dx %g dw %g db %g", N, C, H, W, OC,
+          K, stride, padding, bias, e_y, e_dx, e_dw, e_db);
+    tape_reset();
+}
+
+typedef struct {
+    int stride, padding;
+    bool bias; // inputs are (x, w, b) or (x, w)
+} ConvCtx;
+
+static Tensor *conv_loss(Tensor *const *in, void *ctx) {
+    const ConvCtx *c = ctx;
+    return weighted_sum(conv2d(in[0], in[1], c->bias ? in[2] : NULL, c->stride, c->padding));
+}
+
+static void test_conv(void) {
+    // The shapes bearnet-s uses (3x3 s1/s2 p1, 1x1 s2 p0), plus odd sizes, non-square images,
+    // padding wider than the kernel's reach, a 1x1 s1 conv (which skips im2col), and a batch of 3
+    // split over 2 threads.
+    conv_agrees_with_naive(3, 3, 8, 8, 4, 3, 1, 1, false);
+    conv_agrees_with_naive(3, 4, 9, 7, 5, 3, 2, 1, true);
+    conv_agrees_with_naive(2, 4, 8, 8, 6, 1, 2, 0, false);
+    conv_agrees_with_naive(2, 3, 6, 5, 2, 1, 1, 0, true);
+    conv_agrees_with_naive(1, 2, 5, 5, 3, 5, 1, 2, true);
+    conv_agrees_with_naive(2, 2, 4, 6, 3, 3, 3, 2, false);
+    conv_agrees_with_naive(2, 1, 7, 7, 2, 3, 1, 0, true);
+
+    Tensor *x = param(SHAPE(2, 3, 5, 6)), *w = param(SHAPE(4, 3, 3, 3)), *b = param(SHAPE(4));
+    expect_gradcheck("conv2d s1 p1", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){1, 1, true});
+    expect_gradcheck("conv2d s2 p1", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){2, 1, true});
+    expect_gradcheck("conv2d s2 p0", conv_loss, (Tensor *[]){x, w, b}, 3, &(ConvCtx){2, 0, true});
+    Tensor *w1 = param(SHAPE(4, 3, 1, 1));
+    expect_gradcheck("conv2d 1x1 s2", conv_loss, (Tensor *[]){x, w1}, 2, &(ConvCtx){2, 0, false});
+    tensor_free(x), tensor_free(w), tensor_free(b), tensor_free(w1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch normalisation
+
+static BatchNorm2d bn_new(int C) {
+    BatchNorm2d bn = {param(SHAPE(C)), param(SHAPE(C)), tensor_zeros(SHAPE(C)), tensor_ones(SHAPE(C))};
+    return bn;
+}
+
+static void bn_free(BatchNorm2d *bn) {
+    tensor_free(bn->weight), tensor_free(bn->bias), tensor_free(bn->running_mean),
+        tensor_free(bn->running_var);
+}
+
+typedef struct {
+    BatchNorm2d *bn;
+    bool training, fused_relu;
+} BnCtx;
+
+static Tensor *bn_loss(Tensor *const *in, void *ctx) {
+    const BnCtx *c = ctx;
+    BatchNorm2d bn = *c->bn;
+    bn.weight = in[1], bn.bias = in[2];
+    return weighted_sum(c->fused_relu ? batchnorm2d_relu(in[0], &bn, c->training)
+                                      : batchnorm2d(in[0], &bn, c->training));
+}
+
+static void test_batchnorm(void) {
+    int N = 3, C = 2, H = 3, W = 4, M = N * H * W;
+    Tensor *x = param(SHAPE(N, C, H, W));
+    for (size_t i = 0; i < x->numel; i++) x->data[i] = 2.0f + 3.0f * x->data[i]; // mean 2, std 3
+    BatchNorm2d bn = bn_new(C);
+    tensor_fill_(bn.weight, 1.0f), tensor_fill_(bn.bias, 0.0f);
+
+    // Training: each channel comes out with mean 0 and (biased) variance 1, and the running
+    // statistics take 10% of the step toward the batch's mean and unbiased variance.
+    Tensor *y = batchnorm2d(x, &bn, true);
+    for (int c = 0; c < C; c++) {
+        double sx = 0, sxx = 0, sy = 0, syy = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < H * W; i++) {
+                double xv = x->data[(n * C + c) * H * W + i], yv = y->data[(n * C + c) * H * W + i];
+                sx += xv, sxx += xv * xv, sy += yv, syy += yv * yv;
+            }
+        double mean = sx / M, unbiased = (sxx - M * mean * mean) / (M - 1);
+        CHECK_NEAR(sy / M, 0.0, 1e-5);
+        CHECK_NEAR(syy / M, 1.0 / (1.0 + BN_EPS / ((sxx / M) - mean * mean)), 1e-4);
+        CHECK_NEAR(bn.running_mean->data[c], 0.1 * mean, 1e-5);
+        CHECK_NEAR(bn.running_var->data[c], 0.9 + 0.1 * unbiased, 1e-4);
+    }
+    // Eval: the running statistics, nothing else, and they stay put.
+    float rm = bn.running_mean->data[0], rv = bn.running_var->data[0];
+    y = batchnorm2d(x, &bn, false);
+    CHECK_NEAR(y->data[0], (x->data[0] - rm) / sqrtf(rv + BN_EPS), 1e-5);
+    CHECK(bn.running_mean->data[0] == rm && bn.running_var->data[0] == rv,
+          "eval must not move running stats");
+    tape_reset();
+
+    tensor_normal_(bn.weight, 1.0f, 0.5f, &rng);
+    tensor_normal_(bn.bias, 0.0f, 0.5f, &rng);
+    Tensor *in[3] = {x, bn.weight, bn.bias};
+    expect_gradcheck("batchnorm2d train", bn_loss, in, 3, &(BnCtx){&bn, true, false});
+    expect_gradcheck("batchnorm2d eval", bn_loss, in, 3, &(BnCtx){&bn, false, false});
+
+    // The fused BN+ReLU must equal relu(batchnorm2d(x)), value for value and gradient for gradient.
+    // (A finite-difference check would straddle relu's kink for outputs near 0.)
+    for (int fused = 0; fused < 2; fused++) {
+        for (int k = 0; k < 3; k++) zero_grad(&in[k], 1);
+        Tensor *out = fused ? batchnorm2d_relu(x, &bn, true) : relu(batchnorm2d(x, &bn, true));
+        static float saved[2][4][128];
+        memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
+        backward(weighted_sum(out));
+        for (int k = 0; k < 3; k++)
+            memcpy(saved[fused][k + 1], in[k]->grad->data, sizeof(float) * in[k]->numel);
+        tape_reset();
+        if (fused) {
+            size_t sizes[4] = {x->numel, x->numel, (size_t)C, (size_t)C};
+            for (int k = 0; k < 4; k++) {
+                float e = max_abs_diff(saved[0][k], saved[1][k], sizes[k]);
+                CHECK(e < 1e-5f, "fused BN+ReLU vs BN then ReLU: tensor %d differs by %g", k, e);
+            }
+        }
+    }
+    tensor_free(x);
+    bn_free(&bn);
+}
+
+// ---------------------------------------------------------------------------------------------
+// relu, add_relu, pools, flatten
+
+static Tensor *relu_loss(Tensor *const *in, void *ctx) {
+    return weighted_sum(relu(in[0]));
+}
+static Tensor *add_relu_loss(Tensor *const *in, void *ctx) {
+    return weighted_sum(add_relu(in[0], in[1]));
+}
+static Tensor *max_pool_loss(Tensor *const *in, void *ctx) {
+    const int *ks = ctx;
+    return weighted_sum(max_pool2d(in[0], ks[0], ks[1]));
+}
+static Tensor *avg_pool_loss(Tensor *const *in, void *ctx) {
+    return weighted_sum(global_avg_pool(in[0]));
+}
+static Tensor *flatten_loss(Tensor *const *in, void *ctx) {
+    return weighted_sum(flatten(in[0]));
+}
+
+// Keep values at least `margin` away from 0, so a finite-difference nudge never crosses relu's kink.
+static void push_from_zero(Tensor *t, float margin) {
+    for (size_t i = 0; i < t->numel; i++)
+        if (fabsf(t->data[i]) < margin) t->data[i] = t->data[i] < 0 ? -margin : margin;
+}
+
+static void test_elementwise_and_pools(void) {
+    Tensor *x = param(SHAPE(2, 3, 4, 4));
+    push_from_zero(x, 0.05f);
+    expect_gradcheck("relu", relu_loss, &x, 1, NULL);
+
+    Tensor *a = param(SHAPE(2, 3, 4, 4)), *b = param(SHAPE(2, 3, 4, 4));
+    for (size_t i = 0; i < a->numel; i++) // keep a + b away from 0 too
+        if (fabsf(a->data[i] + b->data[i]) < 0.05f) a->data[i] += 0.1f;
+    Tensor *y = add_relu(a, b);
+    CHECK(y->data[5] == fmaxf(a->data[5] + b->data[5], 0.0f), "add_relu forward");
+    tape_reset();
+    expect_gradcheck("add_relu", add_relu_loss, (Tensor *[]){a, b}, 2, NULL);
+
+    // Max pool: distinct values 0.1 apart (a shuffled ramp), so a 1e-2 nudge never changes a winner.
+    Tensor *p = param(SHAPE(2, 2, 5, 5));
+    int order[100];
+    for (int i = 0; i < 100; i++) order[i] = i;
+    rng_shuffle(&rng, order, 100);
+    for (int i = 0; i < 100; i++) p->data[i] = 0.1f * (float)order[i] - 5.0f;
+    y = max_pool2d(p, 2, 2);
+    CHECK(y->shape[2] == 2 && y->shape[3] == 2, "max_pool2d 5x5 k2 s2 -> 2x2, got %dx%d", y->shape[2],
+          y->shape[3]);
+    float m = fmaxf(fmaxf(p->data[0], p->data[1]), fmaxf(p->data[5], p->data[6]));
+    CHECK(y->data[0] == m, "max_pool2d first window: %g vs %g", y->data[0], m);
+    tape_reset();
+    expect_gradcheck("max_pool2d k2 s2", max_pool_loss, &p, 1, (int[]){2, 2});
+    expect_gradcheck("max_pool2d k3 s1", max_pool_loss, &p, 1, (int[]){3, 1});
+
+    y = global_avg_pool(x);
+    double plane = 0;
+    for (int i = 0; i < 16; i++) plane += x->data[16 + i]; // image 0, channel 1
+    CHECK(y->rank == 2 && y->shape[0] == 2 && y->shape[1] == 3, "global_avg_pool shape");
+    CHECK_NEAR(y->data[1], plane / 16, 1e-6);
+    tape_reset();
+    expect_gradcheck("global_avg_pool", avg_pool_loss, &x, 1, NULL);
+
+    y = flatten(x);
+    CHECK(y->rank == 2 && y->shape[0] == 2 && y->shape[1] == 48 && y->data == x->data,
+          "flatten is a (2,48) view");
+    tape_reset();
+    expect_gradcheck("flatten", flatten_loss, &x, 1, NULL);
+    tensor_free(x), tensor_free(a), tensor_free(b), tensor_free(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// dropout
+
+static Tensor *dropout_loss(Tensor *const *in, void *ctx) {
+    Rng mask_rng; // the same seed on every call: the same mask, so the loss is a fixed function
+    rng_seed(&mask_rng, 7, 0);
+    return weighted_sum(dropout(in[0], *(float *)ctx, &mask_rng, true));
+}
+
+static void test_dropout(void) {
+    Tensor *x = tensor_ones(SHAPE(100, 100));
+    float p = 0.3f;
+    Tensor *y = dropout(x, p, &rng, true);
+    int zeros = 0, scaled = 0;
+    for (size_t i = 0; i < y->numel; i++) {
+        zeros += y->data[i] == 0.0f;
+        scaled += fabsf(y->data[i] - 1.0f / (1.0f - p)) < 1e-6f;
+    }
+    // 10 000 draws: the zero fraction has std sqrt(0.3*0.7/1e4) ~ 0.005; allow 4 of those.
+    CHECK(zeros + scaled == 10000, "every output is 0 or 1/(1-p): %d + %d", zeros, scaled);
+    CHECK(fabs(zeros / 10000.0 - p) < 0.02, "dropped fraction %g, expected %g", zeros / 10000.0, p);
+    CHECK(dropout(x, p, &rng, false) == x, "eval mode passes x through");
+    tape_reset();
+    tensor_free(x);
+
+    Tensor *z = param(SHAPE(4, 6));
+    expect_gradcheck("dropout p0.5", dropout_loss, &z, 1, &(float){0.5f});
+    tensor_free(z);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cross-entropy
+
+static const int ce_labels[4] = {2, 0, 1, 2};
+static Tensor *ce_loss(Tensor *const *in, void *ctx) {
+    return cross_entropy(in[0], ce_labels);
+}
+
+static void test_cross_entropy(void) {
+    // Uniform logits: every class has probability 1/C, so the loss is log(C).
+    Tensor *z = tensor_zeros(SHAPE(4, 3));
+    CHECK_NEAR(cross_entropy(z, ce_labels)->data[0], log(3.0), 1e-6);
+    // Huge logits must not overflow: the right class at +1000 costs ~0, a wrong one ~1000.
+    Tensor *big = tensor_from(SHAPE(1, 3), (float[]){1000, 0, 0});
+    CHECK_NEAR(cross_entropy(big, (int[]){0})->data[0], 0.0, 1e-6);
+    CHECK_NEAR(cross_entropy(big, (int[]){1})->data[0], 1000.0, 1e-3);
+    tape_reset();
+    tensor_free(z), tensor_free(big);
+
+    Tensor *logits = param(SHAPE(4, 3));
+    expect_gradcheck("cross_entropy", ce_loss, &logits, 1, NULL);
+    tensor_free(logits);
+}
+
+int main(void) {
+    rng_seed(&rng, 42, 0);
+    for (size_t i = 0; i < sizeof loss_weights / sizeof *loss_weights; i++)
+        loss_weights[i] = rng_normal(&rng);
+    test_linear();
+    test_conv();
+    test_batchnorm();
+    test_elementwise_and_pools();
+    test_dropout();
+    test_cross_entropy();
+    return check_done("test_layers");
+}
