@@ -8,5 +8,9 @@ int cmd_synth(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_lr_find(int argc, char **argv);
+int cmd_interpret(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ static const Command commands[] = {
     {"verify", cmd_verify, "decode every picture, report the broken ones, --delete moves them to DIR/.trash"},
     {"show", cmd_show, "a labelled grid of random pictures, written as a PNG"},
     {"data", cmd_data, "load the folder as training will: classes, train/valid split, normalisation"},
+    {"lr-find", cmd_lr_find, "LR range test: plots loss against lr and suggests a learning rate"},
+    {"train", cmd_train, "train bearnet-s with one-cycle; prints the epoch table and saves the model"},
+    {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
+    {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
