@@ -21,6 +21,13 @@ static int by_loss_desc(const void *a, const void *b) {
     return (la < lb) - (la > lb);
 }
 
+// "a, b, c" into buf (cut short when it does not fit).
+static void join_names(char *const *names, int n, char *buf, size_t size) {
+    size_t used = 0;
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+}
+
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
                      Interpretation *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
@@ -37,12 +44,11 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     bool same = out->ds.n_classes == out->model.n_classes;
     for (int c = 0; same && c < out->ds.n_classes; c++) same = strcmp(out->ds.classes[c], out->model.classes[c]) == 0;
     if (!same) {
-        int n = snprintf(err, err_size, "%s was trained on classes (", model_path);
-        for (int c = 0; c < out->model.n_classes && n < (int)err_size; c++)
-            n += snprintf(err + n, err_size - (size_t)n, "%s%s", c ? ", " : "", out->model.classes[c]);
-        for (int c = 0; c < out->ds.n_classes && n < (int)err_size; c++)
-            n += snprintf(err + n, err_size - (size_t)n, "%s%s", c ? ", " : ") but the folders of " , c ? out->ds.classes[c] : "");
-        if (n < (int)err_size) snprintf(err + n, err_size - (size_t)n, "%s%s are others", dir, out->ds.n_classes ? "" : "");
+        char model_classes[512] = "", data_classes[512] = "";
+        join_names(out->model.classes, out->model.n_classes, model_classes, sizeof model_classes);
+        join_names(out->ds.classes, out->ds.n_classes, data_classes, sizeof data_classes);
+        snprintf(err, err_size, "%s was trained on classes (%s) but %s has class folders (%s)", model_path,
+                 model_classes, dir, data_classes);
         interpret_free(out);
         return false;
     }
@@ -118,7 +124,7 @@ static void plot_confusion(const PlotConfig *pc, const Interpretation *in, const
         for (int q = 0; q < C; q++) fprintf(p->pipe, "%d ", cm[a * C + q]);
         fprintf(p->pipe, "\n");
     }
-    fprintf(p->pipe, "e\ne\n");
+    fprintf(p->pipe, "e\n");
     plot_close(p);
 }
 
@@ -131,13 +137,13 @@ static bool write_top_losses(const Interpretation *in, int k, const char *out_di
         const Scored *s = &in->items[i];
         pics[i] = dataset_image(&in->ds, s->index);
         captions[i] = malloc(96);
-        snprintf(captions[i], 96, "%s/%s %.2f/%.2f", in->model.classes[s->predicted], in->model.classes[s->label],
+        snprintf(captions[i], 96, "%s/%s %.2f %.2f", in->model.classes[s->predicted], in->model.classes[s->label],
                  s->loss, s->prob_label);
     }
     Image sheet = {0};
     char err[256];
     snprintf(path, path_size, "%s/bears-top-losses.png", out_dir);
-    bool ok = draw_contact_sheet(pics, (const char *const *)captions, k, k < 3 ? k : 3, 128, &sheet) &&
+    bool ok = draw_contact_sheet(pics, (const char *const *)captions, k, k < 3 ? k : 3, 280, &sheet) &&
               image_save_png(path, &sheet, err, sizeof err);
     image_free(&sheet);
     for (int i = 0; i < k; i++) free(captions[i]);
@@ -209,7 +215,7 @@ int cmd_interpret(int argc, char **argv) {
         cm[best] = -cm[best]; // mark as shown; restored below
     }
     for (int i = 0; i < C * C; i++) cm[i] = abs(cm[i]);
-    printf("\ntop losses (predicted/actual loss/probability of the actual class)\n");
+    printf("\ntop losses (predicted/actual, loss, probability of the actual class)\n");
     for (int i = 0; i < top && i < in.n; i++) {
         const Scored *s = &in.items[i];
         printf("  %8.4f  %-40s %s/%s p=%.3f\n", s->loss, in.ds.paths[s->index], in.model.classes[s->predicted],
