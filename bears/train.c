@@ -16,10 +16,15 @@
 #include "commands.h"
 #include "learner.h"
 #include "schedule.h"
+#include "trash.h"
 
-// Fail before minutes of training, not after: the model's folder must exist and be writable.
+// Fail before minutes of training, not after: the model's folder must be writable (it is
+// created when missing, like the --out folder of plots).
 static bool can_write_next_to(const char *path, char *err, size_t err_size) {
     char probe[4096];
+    snprintf(probe, sizeof probe, "%s", path);
+    char *slash = strrchr(probe, '/');
+    if (slash && slash != probe) *slash = '\0', make_dirs(probe);
     snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
     int fd = mkstemp(probe);
     if (fd < 0) {

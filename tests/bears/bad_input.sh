@@ -13,7 +13,8 @@ mkdir -p "$TMP/one/teddy" && cp "$D"/teddy/* "$TMP/one/teddy/"
 expect_exit 1 "only one class folder \('teddy'\)" "$B" train "$TMP/one" --model "$TMP/m.safetensors"
 mkdir -p "$TMP/junk/a" "$TMP/junk/b" && echo "not a picture" >"$TMP/junk/a/x.jpg" && printf '\x89PNG\r\n\x1a\n' >"$TMP/junk/b/y.png"
 expect_exit 1 "no readable pictures" "$B" train "$TMP/junk" --model "$TMP/m.safetensors"
-expect_exit 1 "cannot write the model to $TMP/nodir/m.safetensors" "$B" train "$D" --model "$TMP/nodir/m.safetensors"
+touch "$TMP/afile"
+expect_exit 1 "cannot write the model to $TMP/afile/m.safetensors" "$B" train "$D" --model "$TMP/afile/m.safetensors"
 expect_exit 2 "needs the data folder" "$B" train
 expect_exit 2 "--lr got '-3'" "$B" train "$D" --lr -3
 expect_exit 2 "--size must be a multiple of 8" "$B" train "$D" --size 30
