@@ -37,20 +37,25 @@ static bool can_write_next_to(const char *path, char *err, size_t err_size) {
 }
 
 // What the numbers say, after the last epoch (the lesson's diagnosis, in words).
-static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr) {
+static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr, float guess) {
     int best = 0;
     for (int e = 1; e < epochs; e++)
         if (error[e] < error[best]) best = e;
     float last_train = train[epochs - 1], last_valid = valid[epochs - 1], last_error = error[epochs - 1];
-    float moved = error[0] - last_error;
-    if (last_train > last_valid && last_error > 0.2f && moved < 0.1f)
-        printf("lr too low? train loss (%.3f) is above valid loss (%.3f) and the error rate barely moved "
-               "(%.1f%% -> %.1f%%). Raise the learning rate (try --lr %g) or train for more epochs.\n",
-               last_train, last_valid, 100 * error[0], 100 * last_error, lr * 10);
+    // A model still close to guessing (loss near ln(classes)) after all its epochs has hardly moved.
+    if (last_train > last_valid && last_train > 0.8f * guess)
+        printf("lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
+               "random guess; the error rate went from %.1f%% to %.1f%%. Raise the learning rate (try --lr %g) "
+               "or train for more epochs.\n",
+               last_train, last_valid, guess, 100 * error[0], 100 * last_error, lr * 10);
     else if (last_train > last_valid && last_error > 0.05f)
         printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
                "or with a higher learning rate.\n",
                last_train, last_valid);
+    else if (last_error > 0.15f && best == epochs - 1)
+        printf("underfitting: the error rate (%.1f%%) is still high, and the last epoch was the best so "
+               "far. Train for more epochs.\n",
+               100 * last_error);
     if (best < epochs - 1 && last_error > error[best] + 0.02f)
         printf("overfitting: the error rate was lowest after epoch %d (%.1f%%) and rose to %.1f%% since. "
                "Training longer made the model worse on pictures it has not seen.\n",
@@ -155,7 +160,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (status == 0) {
-        diagnose(train, valid, error, epochs, lr);
+        diagnose(train, valid, error, epochs, lr, guess);
         if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
             fprintf(stderr, "bears train: %s\n", err);
             status = 1;
