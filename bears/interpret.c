@@ -42,7 +42,8 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
         return false;
     }
     bool same = out->ds.n_classes == out->model.n_classes;
-    for (int c = 0; same && c < out->ds.n_classes; c++) same = strcmp(out->ds.classes[c], out->model.classes[c]) == 0;
+    for (int c = 0; same && c < out->ds.n_classes; c++)
+        same = strcmp(out->ds.classes[c], out->model.classes[c]) == 0;
     if (!same) {
         char model_classes[512] = "", data_classes[512] = "";
         join_names(out->model.classes, out->model.n_classes, model_classes, sizeof model_classes);
@@ -54,9 +55,12 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     }
     // Which pictures: one split or all of them.
     int *idx = NULL, n = 0;
-    if (strcmp(split, "train") == 0) idx = out->ds.train, n = out->ds.n_train;
-    else if (strcmp(split, "valid") == 0) idx = out->ds.valid, n = out->ds.n_valid;
-    else n = out->ds.n;
+    if (strcmp(split, "train") == 0)
+        idx = out->ds.train, n = out->ds.n_train;
+    else if (strcmp(split, "valid") == 0)
+        idx = out->ds.valid, n = out->ds.n_valid;
+    else
+        n = out->ds.n;
     int C = out->model.n_classes, S = out->ds.size, bs = 64;
     out->items = calloc((size_t)(n ? n : 1), sizeof(Scored));
     out->n = n;
@@ -116,8 +120,8 @@ static void plot_confusion(const PlotConfig *pc, const Interpretation *in, const
     for (int i = 0; i < C * C; i++) top = cm[i] > top ? cm[i] : top;
     for (int a = 0; a < C; a++)
         for (int q = 0; q < C; q++)
-            plot_cmd(p, "set label \"%d\" at %d,%d center front textcolor rgb '%s' font ',16'", cm[a * C + q], q, a,
-                     cm[a * C + q] > top / 2 ? "white" : "black");
+            plot_cmd(p, "set label \"%d\" at %d,%d center front textcolor rgb '%s' font ',16'", cm[a * C + q],
+                     q, a, cm[a * C + q] > top / 2 ? "white" : "black");
     plot_cmd(p, "set cbrange [0:%d]", top);
     plot_cmd(p, "plot '-' matrix with image");
     for (int a = 0; a < C; a++) {
@@ -128,7 +132,8 @@ static void plot_confusion(const PlotConfig *pc, const Interpretation *in, const
     plot_close(p);
 }
 
-static bool write_top_losses(const Interpretation *in, int k, const char *out_dir, char *path, size_t path_size) {
+static bool write_top_losses(const Interpretation *in, int k, const char *out_dir, char *path,
+                             size_t path_size) {
     if (k > in->n) k = in->n;
     if (k == 0 || !make_dirs(out_dir)) return false;
     Image *pics = calloc((size_t)k, sizeof(Image));
@@ -137,8 +142,8 @@ static bool write_top_losses(const Interpretation *in, int k, const char *out_di
         const Scored *s = &in->items[i];
         pics[i] = dataset_image(&in->ds, s->index);
         captions[i] = malloc(96);
-        snprintf(captions[i], 96, "%s/%s %.2f %.2f", in->model.classes[s->predicted], in->model.classes[s->label],
-                 s->loss, s->prob_label);
+        snprintf(captions[i], 96, "%s/%s %.2f %.2f", in->model.classes[s->predicted],
+                 in->model.classes[s->label], s->loss, s->prob_label);
     }
     Image sheet = {0};
     char err[256];
@@ -158,11 +163,13 @@ int cmd_interpret(int argc, char **argv) {
     bool list = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all", "which pictures to look at"},
-        {"--list", FLAG_BOOL, &list, 0, 0, false, NULL, "print loss,path,label,predicted for every picture, worst first"},
+        {"--list", FLAG_BOOL, &list, 0, 0, false, NULL,
+         "print loss,path,label,predicted for every picture, worst first"},
         {"--top", FLAG_INT, &top, 1, 100, false, NULL, "pictures in the top-losses grid"},
         {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL, "the split used in training"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "the seed used in training"},
-        {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none", "where the confusion matrix goes"},
+        {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
+         "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},
     };
     Cli cli = {"bears interpret",
@@ -173,7 +180,8 @@ int cmd_interpret(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     const char *args[2];
-    if (cli_parse(&cli, argc, argv, args, 2) != 2) cli_usage_error(&cli, "needs a model file and the data folder");
+    if (cli_parse(&cli, argc, argv, args, 2) != 2)
+        cli_usage_error(&cli, "needs a model file and the data folder");
     Interpretation in;
     char err[1024];
     if (!interpret_score(args[0], args[1], split, valid_pct, seed, &in, err, sizeof err)) {
@@ -192,8 +200,11 @@ int cmd_interpret(int argc, char **argv) {
     }
     int C = in.model.n_classes, wrong = 0;
     int *cm = calloc((size_t)(C * C), sizeof(int));
-    for (int i = 0; i < in.n; i++) cm[in.items[i].label * C + in.items[i].predicted]++, wrong += in.items[i].label != in.items[i].predicted;
-    printf("%s split: %d pictures, %d wrong, error_rate %.4f\n\nconfusion matrix (rows: actual, columns: predicted)\n%12s",
+    for (int i = 0; i < in.n; i++)
+        cm[in.items[i].label * C + in.items[i].predicted]++,
+            wrong += in.items[i].label != in.items[i].predicted;
+    printf("%s split: %d pictures, %d wrong, error_rate %.4f\n\nconfusion matrix (rows: actual, columns: "
+           "predicted)\n%12s",
            split, in.n, wrong, in.n ? (double)wrong / in.n : 0.0, "");
     for (int q = 0; q < C; q++) printf(" %10.10s", in.model.classes[q]);
     printf("\n");
@@ -218,13 +229,14 @@ int cmd_interpret(int argc, char **argv) {
     printf("\ntop losses (predicted/actual, loss, probability of the actual class)\n");
     for (int i = 0; i < top && i < in.n; i++) {
         const Scored *s = &in.items[i];
-        printf("  %8.4f  %-40s %s/%s p=%.3f\n", s->loss, in.ds.paths[s->index], in.model.classes[s->predicted],
-               in.model.classes[s->label], s->prob_label);
+        printf("  %8.4f  %-40s %s/%s p=%.3f\n", s->loss, in.ds.paths[s->index],
+               in.model.classes[s->predicted], in.model.classes[s->label], s->prob_label);
     }
     PlotConfig pc = plot_config(plot, out);
     plot_confusion(&pc, &in, cm);
     char path[1024];
-    if (pc.target != PLOT_NONE && write_top_losses(&in, top, out, path, sizeof path)) printf("top losses grid: %s\n", path);
+    if (pc.target != PLOT_NONE && write_top_losses(&in, top, out, path, sizeof path))
+        printf("top losses grid: %s\n", path);
     free(cm);
     interpret_free(&in);
     return 0;

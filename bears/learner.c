@@ -19,8 +19,8 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     memset(l, 0, sizeof *l);
     if (!dataset_load(dir, &o->data, &l->ds, err, err_size)) return false;
     if (l->ds.n_train < 2) {
-        snprintf(err, err_size, "%s: only %d training picture(s) after the split; training needs at least 2", dir,
-                 l->ds.n_train);
+        snprintf(err, err_size, "%s: only %d training picture(s) after the split; training needs at least 2",
+                 dir, l->ds.n_train);
         dataset_free(&l->ds);
         return false;
     }
@@ -59,10 +59,14 @@ int learner_batches(const Learner *l) {
     return full + (rest >= 2);
 }
 
-void learner_shuffle(Learner *l) { rng_shuffle(&l->rng, l->order, l->ds.n_train); }
+void learner_shuffle(Learner *l) {
+    rng_shuffle(&l->rng, l->order, l->ds.n_train);
+}
 
 // A view of the first n rows of the reusable batch tensor.
-static Tensor *batch_view(Tensor *x, int n) { return n == x->shape[0] ? x : tensor_rows(x, 0, n); }
+static Tensor *batch_view(Tensor *x, int n) {
+    return n == x->shape[0] ? x : tensor_rows(x, 0, n);
+}
 
 float learner_step(Learner *l, int b, float lr, float momentum) {
     int start = b * l->bs, n = l->ds.n_train - start < l->bs ? l->ds.n_train - start : l->bs;

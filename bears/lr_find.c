@@ -27,7 +27,8 @@ int cmd_lr_find(int argc, char **argv) {
         {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
         {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay"},
         {"--size", FLAG_INT, &o.data.size, 16, 512, false, NULL, "picture size (multiple of 8)"},
-        {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL, "share held out (as in train)"},
+        {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
+         "share held out (as in train)"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order"},
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none", "where the plot goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG"},
@@ -41,7 +42,8 @@ int cmd_lr_find(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     const char *dir = NULL;
-    if (cli_parse(&cli, argc, argv, &dir, 1) != 1) cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
+    if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
+        cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
     if (!(end > start)) cli_usage_error(&cli, "--end (%g) must be larger than --start (%g)", end, start);
     if (o.data.size % 8) cli_usage_error(&cli, "--size must be a multiple of 8, got %d", o.data.size);
     o.seed = seed;
@@ -104,19 +106,22 @@ int cmd_lr_find(int argc, char **argv) {
            stopped);
     int status = 0;
     if (steepest < 0) {
-        printf("lr-find: the loss never fell, so there is no lr to suggest. Try a smaller --start or more --iters.\n");
+        printf("lr-find: the loss never fell, so there is no lr to suggest. Try a smaller --start or more "
+               "--iters.\n");
         status = 1;
     } else {
-        printf("lowest loss %.3f at lr %.2g (too close to blowing up to train at)\n", smooth[lowest], lrs[lowest]);
+        printf("lowest loss %.3f at lr %.2g (too close to blowing up to train at)\n", smooth[lowest],
+               lrs[lowest]);
         printf("suggested lr: %.2g (steepest descent of the loss); train with: bears train %s --lr %.2g\n",
                lrs[steepest], dir, lrs[steepest]);
     }
     PlotConfig pc = plot_config(plot, out);
     PlotSeries series[] = {{"smoothed loss", lrs, smooth, n, "lines lw 2 lc rgb '#1f77b4'"},
-                           {"suggested lr", steepest >= 0 ? &lrs[steepest] : lrs, steepest >= 0 ? &smooth[steepest] : smooth,
-                            steepest >= 0 ? 1 : 0, "points pt 7 ps 2 lc rgb '#d62728'"}};
-    plot_series(&pc, "bears-lr-find", "bears lr-find: loss against learning rate", "learning rate (log scale)", "loss",
-                true, false, series, 2);
+                           {"suggested lr", steepest >= 0 ? &lrs[steepest] : lrs,
+                            steepest >= 0 ? &smooth[steepest] : smooth, steepest >= 0 ? 1 : 0,
+                            "points pt 7 ps 2 lc rgb '#d62728'"}};
+    plot_series(&pc, "bears-lr-find", "bears lr-find: loss against learning rate",
+                "learning rate (log scale)", "loss", true, false, series, 2);
     free(lrs), free(smooth);
     learner_free(&l);
     return status;

@@ -82,10 +82,14 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     const char *size_s = safetensors_meta_get(&f.meta, "image_size");
     char *end = NULL;
     long size = size_s ? strtol(size_s, &end, 10) : 0;
-    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m)) what = "a list of at least 2 class names";
-    else if (!size_s || *end || size < 16 || size > 1024 || size % 8) what = "an image size (a multiple of 8, 16..1024)";
-    else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3)) what = "the normalisation mean";
-    else if (!parse_floats(safetensors_meta_get(&f.meta, "std"), m->std, 3)) what = "the normalisation std";
+    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m))
+        what = "a list of at least 2 class names";
+    else if (!size_s || *end || size < 16 || size > 1024 || size % 8)
+        what = "an image size (a multiple of 8, 16..1024)";
+    else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3))
+        what = "the normalisation mean";
+    else if (!parse_floats(safetensors_meta_get(&f.meta, "std"), m->std, 3))
+        what = "the normalisation std";
     for (int c = 0; !what && c < 3; c++)
         if (m->std[c] <= 0) what = "a positive normalisation std";
     if (what) {
@@ -133,8 +137,10 @@ void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
 bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size) {
     Tensor *x = tensor_zeros(SHAPE(1, 3, m->size, m->size));
     bool ok = dataset_prepare_image(img, m->size, m->mean, m->std, x->data);
-    if (ok) bear_model_predict(m, x, probs);
-    else snprintf(err, err_size, "the picture is too small or empty (%dx%d)", img->width, img->height);
+    if (ok)
+        bear_model_predict(m, x, probs);
+    else
+        snprintf(err, err_size, "the picture is too small or empty (%dx%d)", img->width, img->height);
     tensor_free(x);
     return ok;
 }

@@ -35,7 +35,8 @@ int cmd_predict(int argc, char **argv) {
     float *probs = malloc(sizeof(float) * (size_t)m.n_classes);
     for (int i = 1; i < n; i++) {
         Image img = {0};
-        if (!image_load(args[i], &img, err, sizeof err) || !bear_model_predict_image(&m, &img, probs, err, sizeof err)) {
+        if (!image_load(args[i], &img, err, sizeof err) ||
+            !bear_model_predict_image(&m, &img, probs, err, sizeof err)) {
             fprintf(stderr, "bears predict: %s: %s\n", args[i], err);
             failed++;
             image_free(&img);

@@ -26,10 +26,14 @@ static void describe_range(const Flag *f, char *buf, size_t size) {
     char lo[32], hi[32]; // integers in full ("2147483647", not "2.14748e+09")
     snprintf(lo, sizeof lo, integer ? "%.0f" : "%g", f->min);
     snprintf(hi, sizeof hi, integer ? "%.0f" : "%g", f->max);
-    if (has_min && has_max) snprintf(buf, size, "%s in %s%s, %s]", what, f->min_exclusive ? "(" : "[", lo, hi);
-    else if (has_min) snprintf(buf, size, "%s %s %s", what, f->min_exclusive ? ">" : ">=", lo);
-    else if (has_max) snprintf(buf, size, "%s <= %s", what, hi);
-    else snprintf(buf, size, "%s", what);
+    if (has_min && has_max)
+        snprintf(buf, size, "%s in %s%s, %s]", what, f->min_exclusive ? "(" : "[", lo, hi);
+    else if (has_min)
+        snprintf(buf, size, "%s %s %s", what, f->min_exclusive ? ">" : ">=", lo);
+    else if (has_max)
+        snprintf(buf, size, "%s <= %s", what, hi);
+    else
+        snprintf(buf, size, "%s", what);
 }
 
 static bool in_range(const Flag *f, double v) {
