@@ -20,16 +20,18 @@ _Noreturn void cli_usage_error(const Cli *cli, const char *fmt, ...) {
 
 // "a number > 0", "an integer in [1, 100000]", ... : said the same way in help and in errors.
 static void describe_range(const Flag *f, char *buf, size_t size) {
-    const char *what = f->kind == FLAG_INT ? "an integer" : "a number";
+    bool integer = f->kind == FLAG_INT;
+    const char *what = integer ? "an integer" : "a number";
     bool has_min = isfinite(f->min), has_max = isfinite(f->max);
-    if (has_min && has_max && !f->min_exclusive)
-        snprintf(buf, size, "%s in [%g, %g]", what, f->min, f->max);
-    else if (has_min && has_max)
-        snprintf(buf, size, "%s in (%g, %g]", what, f->min, f->max);
+    char lo[32], hi[32]; // integers in full ("2147483647", not "2.14748e+09")
+    snprintf(lo, sizeof lo, integer ? "%.0f" : "%g", f->min);
+    snprintf(hi, sizeof hi, integer ? "%.0f" : "%g", f->max);
+    if (has_min && has_max)
+        snprintf(buf, size, "%s in %s%s, %s]", what, f->min_exclusive ? "(" : "[", lo, hi);
     else if (has_min)
-        snprintf(buf, size, "%s %s %g", what, f->min_exclusive ? ">" : ">=", f->min);
+        snprintf(buf, size, "%s %s %s", what, f->min_exclusive ? ">" : ">=", lo);
     else if (has_max)
-        snprintf(buf, size, "%s <= %g", what, f->max);
+        snprintf(buf, size, "%s <= %s", what, hi);
     else
         snprintf(buf, size, "%s", what);
 }

@@ -14,4 +14,15 @@ step "lab00: a tensor means array" $B/lab00-tensors
 step "lab01: fit y = Xa by gradient descent" $B/lab01-linear --plot png --out out
 step "lab01 again with lr 1.5: too high" $B/lab01-linear --lr 1.5 --plot none
 
+# The bears notebook: data -> clean -> train -> interpret -> predict, on the embedded synthetic data.
+if [ ! -d data/bears ]; then
+  step "bears: draw the default data set" $B/bears synth data/bears
+fi
+step "bears: find and remove broken files (moved to data/bears/.trash)" $B/bears verify data/bears --delete
+step "bears: look at the data" $B/bears show data/bears --out out
+step "bears: train bearnet-s, 4 epochs, one-cycle at lr 3e-3" $B/bears train data/bears --model out/bears.safetensors
+step "bears: what does it get wrong?" $B/bears interpret out/bears.safetensors data/bears --plot png --out out
+pic=$(ls data/bears/teddy/* | head -1)
+step "bears: predict one picture" $B/bears predict out/bears.safetensors "$pic"
+
 printf '\nTour done. Plots are in out/. Next: read notes/ and re-run any lab with other --lr values.\n'

@@ -1,0 +1,132 @@
+// learner.c — the training step, validation and the bits around them.
+#include "learner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autograd.h"
+#include "layers.h"
+
+LearnerOptions learner_defaults(void) {
+    return (LearnerOptions){.data = dataset_defaults(), .bs = 64, .wd = 0.01f, .augment = true, .seed = 42};
+}
+
+bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *err, size_t err_size) {
+    memset(l, 0, sizeof *l);
+    if (!dataset_load(dir, &o->data, &l->ds, err, err_size)) return false;
+    if (l->ds.n_train < 2) {
+        snprintf(err, err_size, "%s: only %d training picture(s) after the split; training needs at least 2",
+                 dir, l->ds.n_train);
+        dataset_free(&l->ds);
+        return false;
+    }
+    rng_seed(&l->rng, (uint64_t)o->seed, 1); // stream 1: the split uses its own stream
+    BearModel *m = &l->model;
+    m->n_classes = l->ds.n_classes;
+    m->classes = calloc((size_t)m->n_classes, sizeof(char *));
+    for (int c = 0; c < m->n_classes; c++) m->classes[c] = strdup(l->ds.classes[c]);
+    m->size = l->ds.size;
+    memcpy(m->mean, l->ds.mean, sizeof m->mean);
+    memcpy(m->std, l->ds.std, sizeof m->std);
+    m->net = bearnet_new(m->n_classes, &l->rng);
+    // AdamW with fastai's defaults (beta2 0.99, eps 1e-5); beta1 is set by the schedule each step.
+    l->opt = adamw_create(m->net->params, m->net->n_params, 0, 0.9f, 0.99f, 1e-5f, o->wd);
+    l->aug = o->augment ? augment_default() : augment_none();
+    l->bs = o->bs < l->ds.n_train ? o->bs : l->ds.n_train;
+    l->x = tensor_zeros(SHAPE(l->bs, 3, l->ds.size, l->ds.size));
+    l->y = calloc((size_t)l->bs, sizeof(int));
+    l->order = malloc(sizeof(int) * (size_t)l->ds.n_train);
+    memcpy(l->order, l->ds.train, sizeof(int) * (size_t)l->ds.n_train);
+    return true;
+}
+
+void learner_free(Learner *l) {
+    optimizer_free(l->opt);
+    bear_model_free(&l->model);
+    dataset_free(&l->ds);
+    tensor_free(l->x);
+    free(l->y), free(l->order);
+    tape_reset();
+    memset(l, 0, sizeof *l);
+}
+
+int learner_batches(const Learner *l) {
+    int full = l->ds.n_train / l->bs, rest = l->ds.n_train % l->bs;
+    return full + (rest >= 2);
+}
+
+void learner_shuffle(Learner *l) {
+    rng_shuffle(&l->rng, l->order, l->ds.n_train);
+}
+
+// A view of the first n rows of the reusable batch tensor.
+static Tensor *batch_view(Tensor *x, int n) {
+    return n == x->shape[0] ? x : tensor_rows(x, 0, n);
+}
+
+float learner_step(Learner *l, int b, float lr, float momentum) {
+    int start = b * l->bs, n = l->ds.n_train - start < l->bs ? l->ds.n_train - start : l->bs;
+    dataset_batch(&l->ds, l->order + start, n, &l->aug, &l->rng, l->x, l->y);
+    Tensor *x = batch_view(l->x, n);
+    tape_reset();
+    l->model.net->training = true;
+    Tensor *loss = cross_entropy(bearnet_forward(l->model.net, x), l->y);
+    float value = loss->data[0];
+    if (isfinite(value)) { // a NaN step would poison every weight: leave them as they were
+        backward(loss);
+        l->opt->lr = lr;
+        l->opt->momentum = momentum;
+        optimizer_step(l->opt);
+    }
+    optimizer_zero_grad(l->opt);
+    tape_reset();
+    if (x != l->x) tensor_free(x);
+    return value;
+}
+
+void learner_validate(Learner *l, float *loss, float *error_rate) {
+    int n_valid = l->ds.n_valid, C = l->model.n_classes, wrong = 0;
+    double total = 0;
+    float *probs = malloc(sizeof(float) * (size_t)l->bs * (size_t)C);
+    for (int start = 0; start < n_valid; start += l->bs) {
+        int n = n_valid - start < l->bs ? n_valid - start : l->bs;
+        dataset_batch(&l->ds, l->ds.valid + start, n, NULL, NULL, l->x, l->y);
+        Tensor *x = batch_view(l->x, n);
+        bear_model_predict(&l->model, x, probs);
+        for (int i = 0; i < n; i++) {
+            const float *p = probs + (size_t)i * C;
+            int best = 0;
+            for (int c = 1; c < C; c++)
+                if (p[c] > p[best]) best = c;
+            wrong += best != l->y[i];
+            total += -log(fmax(p[l->y[i]], 1e-30)); // cross-entropy from the probabilities
+        }
+        if (x != l->x) tensor_free(x);
+    }
+    free(probs);
+    *loss = n_valid ? (float)(total / n_valid) : NAN;
+    *error_rate = n_valid ? (float)wrong / (float)n_valid : NAN;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_bar(const char *label, int done, int total, double seconds) {
+    static int is_tty = -1;
+    if (is_tty < 0) is_tty = isatty(2);
+    if (!is_tty) return;
+    enum { WIDTH = 30 };
+    int filled = total ? done * WIDTH / total : WIDTH;
+    fprintf(stderr, "\r%-8s [", label);
+    for (int i = 0; i < WIDTH; i++) fputc(i < filled ? '#' : '.', stderr);
+    fprintf(stderr, "] %d/%d %.1fs", done, total, seconds);
+    if (done >= total) fprintf(stderr, "\r\033[K"); // clear the bar once the table row replaces it
+    fflush(stderr);
+}

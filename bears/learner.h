@@ -1,0 +1,61 @@
+// learner.h — data + model + optimiser in one place: fastai's Learner, for `bears train` and
+// `bears lr-find`.
+//
+// One training step is the lesson's loop, at scale:
+//     x, y  = a minibatch (augmented)                  dataset_batch
+//     loss  = cross_entropy(bearnet(x), y)             forward, recorded on the tape
+//     backward(loss)                                   every parameter's .grad
+//     opt.step(); opt.zero_grad()                      a -= lr * grad (AdamW's version of it)
+// exactly lab06 with 307,923 numbers in place of 2.
+#ifndef SGDLAB_BEARS_LEARNER_H
+#define SGDLAB_BEARS_LEARNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dataset.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct {
+    DatasetOptions data; // folder split and size
+    int bs;              // minibatch size
+    float wd;            // AdamW weight decay
+    bool augment;        // flips, crops, colour jitter on the training split
+    int seed;            // weights, batch order and augmentation
+    bool quiet;          // no data summary
+} LearnerOptions;
+
+LearnerOptions learner_defaults(void); // bs 64, wd 0.01, augment on, seed 42, size 64, valid 20%
+
+typedef struct {
+    Dataset ds;
+    BearModel model;
+    Optimizer *opt;
+    Augment aug;
+    Rng rng;
+    int bs;
+    Tensor *x; // (bs,3,S,S), reused by every batch
+    int *y;
+    int *order; // the training indices, reshuffled each epoch
+} Learner;
+
+// Load the folder, build a fresh bearnet-s and an AdamW optimiser. false + message on bad data.
+bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *err, size_t err_size);
+void learner_free(Learner *l);
+
+// Batches per epoch (the last, partial batch is dropped when it has fewer than 2 pictures:
+// batch norm needs at least two to compute a variance).
+int learner_batches(const Learner *l);
+// Shuffle the training order for a new epoch.
+void learner_shuffle(Learner *l);
+// One SGD step on batch b of the current order at this lr / momentum; returns the batch loss.
+float learner_step(Learner *l, int b, float lr, float momentum);
+// Loss and error rate on the validation split (eval mode, no tape).
+void learner_validate(Learner *l, float *loss, float *error_rate);
+
+// A one-line progress bar on stderr (only when stderr is a terminal).
+void progress_bar(const char *label, int done, int total, double seconds);
+double now_seconds(void);
+
+#endif

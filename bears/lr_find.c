@@ -1,0 +1,128 @@
+// lr_find.c — `bears lr-find DIR`: the LR range test (learn.lr_find(); learn.recorder.plot()).
+//
+// Start from a fresh model, take one minibatch step per learning rate while the lr grows
+// exponentially from --start to --end, and record the loss. Tiny rates barely move the loss; good
+// ones make it fall fast; too-large ones make it shoot up (we stop there). The best lr is where
+// the loss falls fastest, well before the bottom of the curve: at the bottom the lr is already
+// about to blow up.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "learner.h"
+#include "plot.h"
+#include "schedule.h"
+
+int cmd_lr_find(int argc, char **argv) {
+    LearnerOptions o = learner_defaults();
+    float start = 1e-7f, end = 10.0f;
+    int iters = 200, seed = 42;
+    const char *plot = "auto", *out = "out", *log_path = NULL;
+    Flag flags[] = {
+        {"--start", FLAG_FLOAT, &start, 0, 1, true, NULL, "first learning rate tried"},
+        {"--end", FLAG_FLOAT, &end, 0, 1000, true, NULL, "last learning rate tried"},
+        {"--iters", FLAG_INT, &iters, 10, 10000, false, NULL, "minibatches (one lr each)"},
+        {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
+        {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay"},
+        {"--size", FLAG_INT, &o.data.size, 16, 512, false, NULL, "picture size (multiple of 8)"},
+        {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
+         "share held out (as in train)"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order"},
+        {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none", "where the plot goes"},
+        {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG"},
+        {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL, "CSV: iteration,lr,loss,smoothed_loss"},
+    };
+    Cli cli = {"bears lr-find",
+               "LR range test: loss against an exponentially growing lr, and a suggested lr",
+               "learn.lr_find(); learn.recorder.plot(): pick the steepest downward slope",
+               "DIR",
+               "bears lr-find data/bears --iters 200",
+               flags,
+               sizeof flags / sizeof flags[0]};
+    const char *dir = NULL;
+    if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
+        cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
+    if (!(end > start)) cli_usage_error(&cli, "--end (%g) must be larger than --start (%g)", end, start);
+    if (o.data.size % 8) cli_usage_error(&cli, "--size must be a multiple of 8, got %d", o.data.size);
+    o.seed = seed;
+    o.data.seed = (uint64_t)seed;
+
+    char err[1024];
+    FILE *log = NULL;
+    if (log_path && !(log = fopen(log_path, "w"))) {
+        fprintf(stderr, "bears lr-find: cannot write %s\n", log_path);
+        return 1;
+    }
+    Learner l;
+    if (!learner_init(&l, dir, &o, err, sizeof err)) {
+        fprintf(stderr, "bears lr-find: %s\n", err);
+        if (log) fclose(log);
+        return 1;
+    }
+    if (log) fprintf(log, "iteration,lr,loss,smoothed_loss\n");
+    float *lrs = malloc(sizeof(float) * (size_t)iters), *smooth = malloc(sizeof(float) * (size_t)iters);
+    // Smooth the noisy minibatch losses like fastai's recorder: an exponential moving average,
+    // debiased so the first values are not dragged toward zero.
+    const double beta = 0.98;
+    double avg = 0, best = INFINITY, t0 = now_seconds();
+    int n = 0, batches = learner_batches(&l), b = batches;
+    const char *stopped = "reached --end";
+    for (int i = 0; i < iters; i++, b++) {
+        if (b == batches) learner_shuffle(&l), b = 0;
+        float lr = lr_ramp(start, end, i, iters);
+        float loss = learner_step(&l, b, lr, 0.9f);
+        if (!isfinite(loss)) {
+            stopped = "the loss stopped being a number";
+            break;
+        }
+        avg = beta * avg + (1 - beta) * loss;
+        double smoothed = avg / (1 - pow(beta, i + 1));
+        lrs[n] = lr, smooth[n] = (float)smoothed, n++;
+        if (log) fprintf(log, "%d,%.6g,%.6g,%.6g\n", i, lr, loss, smoothed);
+        progress_bar("lr-find", i + 1, iters, now_seconds() - t0);
+        if (smoothed < best) best = smoothed;
+        if (i > 10 && smoothed > 4 * best) { // fastai's rule: 4x the best loss means it has exploded
+            stopped = "the loss exploded (4x its best)";
+            break;
+        }
+    }
+    progress_bar("lr-find", iters, iters, now_seconds() - t0);
+    if (log) fclose(log);
+
+    // The steepest descent: the most negative slope of the smoothed loss against log(lr), over the
+    // part of the curve before its minimum (past the minimum the slope only means trouble).
+    int lowest = 0;
+    for (int i = 1; i < n; i++)
+        if (smooth[i] < smooth[lowest]) lowest = i;
+    int steepest = -1;
+    float steepest_slope = 0;
+    for (int i = 1; i < lowest; i++) {
+        float slope = (smooth[i] - smooth[i - 1]) / (logf(lrs[i]) - logf(lrs[i - 1]));
+        if (slope < steepest_slope) steepest_slope = slope, steepest = i;
+    }
+    printf("lr-find: %d minibatches from lr %g to %g; stopped because %s\n", n, start, n ? lrs[n - 1] : start,
+           stopped);
+    int status = 0;
+    if (steepest < 0) {
+        printf("lr-find: the loss never fell, so there is no lr to suggest. Try a smaller --start or more "
+               "--iters.\n");
+        status = 1;
+    } else {
+        printf("lowest loss %.3f at lr %.2g (too close to blowing up to train at)\n", smooth[lowest],
+               lrs[lowest]);
+        printf("suggested lr: %.2g (steepest descent of the loss); train with: bears train %s --lr %.2g\n",
+               lrs[steepest], dir, lrs[steepest]);
+    }
+    PlotConfig pc = plot_config(plot, out);
+    PlotSeries series[] = {{"smoothed loss", lrs, smooth, n, "lines lw 2 lc rgb '#1f77b4'"},
+                           {"suggested lr", steepest >= 0 ? &lrs[steepest] : lrs,
+                            steepest >= 0 ? &smooth[steepest] : smooth, steepest >= 0 ? 1 : 0,
+                            "points pt 7 ps 2 lc rgb '#d62728'"}};
+    plot_series(&pc, "bears-lr-find", "bears lr-find: loss against learning rate",
+                "learning rate (log scale)", "loss", true, false, series, 2);
+    free(lrs), free(smooth);
+    learner_free(&l);
+    return status;
+}

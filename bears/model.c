@@ -1,0 +1,146 @@
+// model.c — save / load / predict for a bear classifier file.
+#include "model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd.h"
+#include "dataset.h"
+
+static char *json_floats(const float *v, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size) {
+    SafetensorsMeta meta = {0};
+    cJSON *classes = cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes);
+    char *classes_s = cJSON_PrintUnformatted(classes), *mean_s = json_floats(m->mean, 3),
+         *std_s = json_floats(m->std, 3), size_s[16];
+    snprintf(size_s, sizeof size_s, "%d", m->size);
+    safetensors_meta_set(&meta, "classes", classes_s);
+    safetensors_meta_set(&meta, "image_size", size_s);
+    safetensors_meta_set(&meta, "mean", mean_s);
+    safetensors_meta_set(&meta, "std", std_s);
+    const char *e = bearnet_save(m->net, path, &meta);
+    if (e) snprintf(err, err_size, "cannot save the model: %s", e);
+    cJSON_Delete(classes);
+    free(classes_s), free(mean_s), free(std_s);
+    safetensors_meta_free(&meta);
+    return e == NULL;
+}
+
+// A JSON list of exactly n finite numbers, or false.
+static bool parse_floats(const char *text, float *out, int n) {
+    cJSON *a = text ? cJSON_Parse(text) : NULL;
+    bool ok = cJSON_IsArray(a) && cJSON_GetArraySize(a) == n;
+    for (int i = 0; ok && i < n; i++) {
+        cJSON *v = cJSON_GetArrayItem(a, i);
+        ok = cJSON_IsNumber(v) && isfinite(v->valuedouble);
+        if (ok) out[i] = (float)v->valuedouble;
+    }
+    cJSON_Delete(a);
+    return ok;
+}
+
+static bool parse_classes(const char *text, BearModel *m) {
+    cJSON *a = text ? cJSON_Parse(text) : NULL;
+    int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+    bool ok = n >= 2 && n <= 1000;
+    if (ok) m->classes = calloc((size_t)n, sizeof(char *));
+    for (int i = 0; ok && i < n; i++) {
+        cJSON *v = cJSON_GetArrayItem(a, i);
+        ok = cJSON_IsString(v) && v->valuestring[0];
+        if (ok) m->classes[m->n_classes++] = strdup(v->valuestring);
+    }
+    cJSON_Delete(a);
+    return ok;
+}
+
+void bear_model_free(BearModel *m) {
+    if (m->net) bearnet_free(m->net);
+    for (int i = 0; i < m->n_classes; i++) free(m->classes[i]);
+    free(m->classes);
+    memset(m, 0, sizeof *m);
+}
+
+bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size) {
+    memset(m, 0, sizeof *m);
+    SafetensorsFile f;
+    const char *e = safetensors_load(path, &f);
+    if (e) {
+        snprintf(err, err_size, "cannot load the model: %s", e);
+        return false;
+    }
+    const char *what = NULL;
+    const char *size_s = safetensors_meta_get(&f.meta, "image_size");
+    char *end = NULL;
+    long size = size_s ? strtol(size_s, &end, 10) : 0;
+    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m))
+        what = "a list of at least 2 class names";
+    else if (!size_s || *end || size < 16 || size > 1024 || size % 8)
+        what = "an image size (a multiple of 8, 16..1024)";
+    else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3))
+        what = "the normalisation mean";
+    else if (!parse_floats(safetensors_meta_get(&f.meta, "std"), m->std, 3))
+        what = "the normalisation std";
+    for (int c = 0; !what && c < 3; c++)
+        if (m->std[c] <= 0) what = "a positive normalisation std";
+    if (what) {
+        snprintf(err, err_size, "%s: not a bears model: its metadata lacks %s", path, what);
+        safetensors_file_free(&f);
+        bear_model_free(m);
+        return false;
+    }
+    m->size = (int)size;
+    Rng rng; // the weights are overwritten by the file; the seed does not matter
+    rng_seed(&rng, 0, 0);
+    m->net = bearnet_new(m->n_classes, &rng);
+    if ((e = bearnet_load_state(m->net, &f))) {
+        snprintf(err, err_size, "%s: %s", path, e);
+        safetensors_file_free(&f);
+        bear_model_free(m);
+        return false;
+    }
+    safetensors_file_free(&f);
+    m->net->training = false;
+    return true;
+}
+
+void softmax_rows(const Tensor *logits, float *probs) {
+    int N = logits->shape[0], C = logits->shape[1];
+    for (int i = 0; i < N; i++) {
+        const float *z = logits->data + (size_t)i * C;
+        float *p = probs + (size_t)i * C, top = z[0];
+        for (int c = 1; c < C; c++) top = fmaxf(top, z[c]);
+        double total = 0;
+        for (int c = 0; c < C; c++) total += p[c] = expf(z[c] - top);
+        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / total);
+    }
+}
+
+void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
+    bool was_training = m->net->training, grad = set_grad_enabled(false);
+    m->net->training = false;
+    softmax_rows(bearnet_forward(m->net, x), probs);
+    tape_reset();
+    m->net->training = was_training;
+    set_grad_enabled(grad);
+}
+
+bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size) {
+    Tensor *x = tensor_zeros(SHAPE(1, 3, m->size, m->size));
+    bool ok = dataset_prepare_image(img, m->size, m->mean, m->std, x->data);
+    if (ok)
+        bear_model_predict(m, x, probs);
+    else
+        snprintf(err, err_size, "the picture is too small or empty (%dx%d)", img->width, img->height);
+    tensor_free(x);
+    return ok;
+}

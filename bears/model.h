@@ -1,0 +1,39 @@
+// model.h — a trained bear classifier as it lives on disk: the network plus everything needed to
+// read a new picture the way training did (class names in order, image size, normalisation).
+//
+// One file, MODEL.safetensors: bearnet-s's tensors under PyTorch state_dict names, and in the
+// "__metadata__" map: arch, format_version, classes (a JSON list), image_size, mean and std
+// (JSON lists of 3). A model without any of these is refused with a message, never guessed at.
+#ifndef SGDLAB_BEARS_MODEL_H
+#define SGDLAB_BEARS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bearnet.h"
+#include "image.h"
+
+typedef struct {
+    BearNet *net;
+    int n_classes;
+    char **classes; // owned copies, sorted as in training
+    int size;       // the model sees size x size pictures
+    float mean[3], std[3];
+} BearModel;
+
+// Save atomically (an existing file is replaced only once the new one is complete).
+bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size);
+// Load and check a model file; on failure *m is empty and err says why.
+bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size);
+void bear_model_free(BearModel *m);
+
+// Class probabilities for a batch x (N,3,S,S) already normalised: probs is N x n_classes.
+// Eval mode, no tape: the answer for a picture does not depend on its batch-mates.
+void bear_model_predict(BearModel *m, Tensor *x, float *probs);
+// The same for one decoded picture (any size; centre square, resized, normalised).
+bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size);
+
+// Softmax of each row of logits (N,C) into probs, stable (subtracts the row maximum).
+void softmax_rows(const Tensor *logits, float *probs);
+
+#endif

@@ -1,0 +1,193 @@
+// train.c — `bears train DIR`: learn.fit_one_cycle(4, 3e-3) from a folder of pictures.
+//
+// Prints fastai's per-epoch table (epoch, train_loss, valid_loss, error_rate, time), saves the
+// model, and reads the table the way the lesson teaches:
+//   * valid loss explodes (or stops being a number)  -> the lr is too high: lower it, start again;
+//   * train loss above valid loss, error barely moved -> the lr is too low (or too few epochs);
+//   * error rate falls, then rises again              -> that is overfitting.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "learner.h"
+#include "schedule.h"
+#include "trash.h"
+
+// Fail before minutes of training, not after: the model's folder must be writable (it is
+// created when missing, like the --out folder of plots).
+static bool can_write_next_to(const char *path, char *err, size_t err_size) {
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s", path);
+    char *slash = strrchr(probe, '/');
+    if (slash && slash != probe) *slash = '\0', make_dirs(probe);
+    snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot write the model to %s: %s", path, strerror(errno));
+        return false;
+    }
+    close(fd);
+    remove(probe);
+    return true;
+}
+
+// What the numbers say, after the last epoch (the lesson's diagnosis, in words).
+static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr,
+                     float guess) {
+    int best = 0;
+    for (int e = 1; e < epochs; e++)
+        if (error[e] < error[best]) best = e;
+    float last_train = train[epochs - 1], last_valid = valid[epochs - 1], last_error = error[epochs - 1];
+    // A model still close to guessing (loss near ln(classes)) after all its epochs has hardly moved.
+    if (last_train > last_valid && last_train > 0.8f * guess)
+        printf(
+            "lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
+            "random guess; the error rate went from %.1f%% to %.1f%%. Raise the learning rate (try --lr %g) "
+            "or train for more epochs.\n",
+            last_train, last_valid, guess, 100 * error[0], 100 * last_error, lr * 10);
+    else if (last_train > last_valid && last_error > 0.05f)
+        printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
+               "or with a higher learning rate.\n",
+               last_train, last_valid);
+    else if (last_error > 0.15f && best == epochs - 1)
+        printf("underfitting: the error rate (%.1f%%) is still high, and the last epoch was the best so "
+               "far. Train for more epochs.\n",
+               100 * last_error);
+    if (best < epochs - 1 && last_error > error[best] + 0.02f)
+        printf("overfitting: the error rate was lowest after epoch %d (%.1f%%) and rose to %.1f%% since. "
+               "Training longer made the model worse on pictures it has not seen.\n",
+               best, 100 * error[best], 100 * last_error);
+}
+
+int cmd_train(int argc, char **argv) {
+    LearnerOptions o = learner_defaults();
+    int epochs = 4;
+    float lr = 3e-3f;
+    bool no_augment = false;
+    const char *model_path = "bears.safetensors", *log_path = NULL, *arch = "bearnet-s";
+    int seed = 42;
+    Flag flags[] = {
+        {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
+        {"--lr", FLAG_FLOAT, &lr, 0, 10, true, NULL, "peak learning rate of the one-cycle schedule"},
+        {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
+        {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay (AdamW, decoupled)"},
+        {"--size", FLAG_INT, &o.data.size, 16, 512, false, NULL,
+         "pictures are resized to size x size (multiple of 8)"},
+        {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
+         "share of each class held out"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
+        {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
+        {"--arch", FLAG_CHOICE, &arch, 0, 0, false, "bearnet-s", "model architecture"},
+        {"--model", FLAG_STRING, &model_path, 0, 0, false, NULL, "where to save the trained model"},
+        {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL,
+         "CSV: epoch,train_loss,valid_loss,error_rate,seconds"},
+    };
+    Cli cli = {
+        "bears train",
+        "train bearnet-s on DIR/<class>/ pictures with a one-cycle schedule and save the model",
+        "learn.fit_one_cycle(4, 3e-3) and the four experiments: lr too high / too low, too few / many epochs",
+        "DIR",
+        "bears train data/bears --epochs 4 --lr 3e-3 --model bears.safetensors",
+        flags,
+        sizeof flags / sizeof flags[0]};
+    const char *dir = NULL;
+    if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
+        cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
+    if (o.data.size % 8)
+        cli_usage_error(&cli, "--size must be a multiple of 8 (bearnet halves it 3 times), got %d",
+                        o.data.size);
+    o.augment = !no_augment;
+    o.seed = seed;
+    o.data.seed = (uint64_t)seed;
+
+    char err[1024];
+    if (!can_write_next_to(model_path, err, sizeof err)) {
+        fprintf(stderr, "bears train: %s\n", err);
+        return 1;
+    }
+    FILE *log = NULL;
+    if (log_path && !(log = fopen(log_path, "w"))) {
+        fprintf(stderr, "bears train: cannot write the log %s: %s\n", log_path, strerror(errno));
+        return 1;
+    }
+    Learner l;
+    if (!learner_init(&l, dir, &o, err, sizeof err)) {
+        fprintf(stderr, "bears train: %s\n", err);
+        if (log) fclose(log);
+        return 1;
+    }
+    printf("classes:");
+    for (int c = 0; c < l.ds.n_classes; c++) printf(" %s", l.ds.classes[c]);
+    printf("\ntrain %d pictures, valid %d, size %d, batch %d, %zu parameters, lr %g, wd %g%s\n", l.ds.n_train,
+           l.ds.n_valid, l.ds.size, l.bs, bearnet_num_params(l.model.net), lr, o.wd,
+           o.augment ? "" : ", no augmentation");
+    if (l.ds.n_valid == 0)
+        printf("warning: the validation split is empty: valid_loss and error_rate are nan\n");
+
+    if (log) fprintf(log, "epoch,train_loss,valid_loss,error_rate,seconds\n");
+    printf("\n%5s %12s %12s %12s %8s\n", "epoch", "train_loss", "valid_loss", "error_rate", "time");
+    Schedule schedule = schedule_one_cycle(lr);
+    int batches = learner_batches(&l), total = epochs * batches;
+    float *train = calloc((size_t)epochs, sizeof(float)), *valid = calloc((size_t)epochs, sizeof(float)),
+          *error = calloc((size_t)epochs, sizeof(float));
+    // A network that guesses uniformly has valid loss ln(classes). Ten times that, or five times
+    // the best so far, means the weights were thrown far off: the lesson's exploding valid loss.
+    float guess = logf((float)l.ds.n_classes), best_valid = INFINITY;
+    int status = 0, done = 0;
+    for (int epoch = 0; epoch < epochs && status == 0; epoch++) {
+        double t0 = now_seconds(), sum = 0;
+        learner_shuffle(&l);
+        int nonfinite = 0;
+        for (int b = 0; b < batches; b++, done++) {
+            ScheduleValue v = schedule_at(&schedule, done, total);
+            float loss = learner_step(&l, b, v.lr, v.momentum);
+            if (!isfinite(loss))
+                nonfinite++;
+            else
+                sum += loss;
+            progress_bar("train", b + 1, batches, now_seconds() - t0);
+        }
+        train[epoch] = nonfinite ? NAN : (float)(sum / batches);
+        learner_validate(&l, &valid[epoch], &error[epoch]);
+        double seconds = now_seconds() - t0;
+        printf("%5d %12.6f %12.6f %12.6f %7.1fs\n", epoch, train[epoch], valid[epoch], error[epoch], seconds);
+        fflush(stdout);
+        if (log)
+            fprintf(log, "%d,%.6g,%.6g,%.6g,%.3f\n", epoch, train[epoch], valid[epoch], error[epoch],
+                    seconds);
+        bool bad_valid = l.ds.n_valid > 0 && !(valid[epoch] < 10 * guess &&
+                                               (valid[epoch] < 5 * best_valid || valid[epoch] < 3 * guess));
+        if (valid[epoch] < best_valid) best_valid = valid[epoch];
+        if (nonfinite || bad_valid) {
+            printf(
+                "diverged: after epoch %d the %s loss is %g, far above the %.2f of a random guess. The "
+                "learning "
+                "rate %g is too high: the steps jump past the good weights and the loss explodes. Lower it "
+                "(try --lr %g, or run bears lr-find) and train again from scratch; more epochs will not undo "
+                "this. The model was not saved.\n",
+                epoch, bad_valid ? "valid" : "train", bad_valid ? valid[epoch] : train[epoch], guess, lr,
+                lr / 10);
+            status = 1;
+        }
+    }
+    if (status == 0) {
+        diagnose(train, valid, error, epochs, lr, guess);
+        if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
+            fprintf(stderr, "bears train: %s\n", err);
+            status = 1;
+        } else {
+            printf("saved %s (%s, classes in order:", model_path, arch);
+            for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
+            printf(")\n");
+        }
+    }
+    if (log) fclose(log);
+    free(train), free(valid), free(error);
+    learner_free(&l);
+    return status;
+}

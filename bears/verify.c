@@ -1,0 +1,124 @@
+// verify.c — `bears verify DIR`: the lesson's verify_images(). Downloads always bring a few files that
+// are not pictures at all (an HTML error page saved as .jpg), were cut off half way, or are empty.
+// Decode every file, say what is wrong with each bad one, and with --delete move them to DIR/.trash
+// (never unlink). --max-size shrinks oversized pictures in place, keeping their format.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "dataset.h"
+#include "image.h"
+#include "trash.h"
+
+typedef struct {
+    bool ok;
+    char message[240]; // why it is bad, or what --max-size did ("" when nothing)
+} Verdict;
+
+// Shrink so the longest side is max_size, written to a hidden temp file beside it and renamed over the
+// original, so a crash half way never leaves a half-written picture under the real name.
+static bool shrink_in_place(const char *path, const Image *img, ImageFormat format, int max_size, char *msg,
+                            size_t msg_size) {
+    int longest = img->width > img->height ? img->width : img->height;
+    int w = (int)((long long)img->width * max_size / longest),
+        h = (int)((long long)img->height * max_size / longest);
+    w = w < 1 ? 1 : w, h = h < 1 ? 1 : h;
+    char tmp[4096], err[200];
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path + 1) : 0;
+    snprintf(tmp, sizeof tmp, "%.*s.shrinking-%s", dir_len, path, path + dir_len);
+    Image small;
+    if (!image_resize(img, w, h, &small)) {
+        snprintf(msg, msg_size, "could not shrink: out of memory");
+        return false;
+    }
+    bool ok = image_save(tmp, &small, format, 90, err, sizeof err);
+    image_free(&small);
+    if (ok && rename(tmp, path) != 0)
+        ok = false, remove(tmp), snprintf(err, sizeof err, "cannot replace the file");
+    if (ok)
+        snprintf(msg, msg_size, "shrunk %dx%d -> %dx%d", img->width, img->height, w, h);
+    else
+        snprintf(msg, msg_size, "could not shrink: %s", err);
+    return ok;
+}
+
+int cmd_verify(int argc, char **argv) {
+    bool delete = false;
+    int max_size = 0;
+    Flag flags[] = {
+        {"--delete", FLAG_BOOL, &delete, 0, 0, false, NULL,
+         "move bad files into DIR/.trash (nothing is erased)"},
+        {"--max-size", FLAG_INT, &max_size, 0, IMAGE_MAX_SIDE, false, NULL,
+         "shrink pictures whose longest side is over this many pixels, in place (0 = leave sizes alone)"},
+    };
+    Cli cli = {"bears verify",
+               "decode every picture in DIR/<class>/ and report the ones that are broken",
+               "verify_images(path, delete=True, max_size=500): throw out what the download got wrong",
+               "DIR",
+               "bears verify data/bears --delete",
+               flags,
+               sizeof flags / sizeof flags[0]};
+    const char *dir = NULL;
+    if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
+        cli_usage_error(&cli, "needs the folder to check, e.g. data/bears");
+
+    DataListing list;
+    char err[512];
+    if (!data_list(dir, &list, err, sizeof err)) {
+        fprintf(stderr, "bears verify: %s\n", err);
+        return 1;
+    }
+    if (list.n_files == 0) {
+        fprintf(stderr, "bears verify: the class folders of '%s' hold no files\n", dir);
+        data_listing_free(&list);
+        return 1;
+    }
+    Verdict *verdicts = calloc(list.n_files, sizeof(Verdict));
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int i = 0; i < list.n_files; i++) {
+        Image img;
+        ImageFormat format;
+        Verdict *v = &verdicts[i];
+        v->ok = image_load_format(list.files[i].path, &img, &format, v->message, sizeof v->message);
+        if (v->ok && max_size > 0 && (img.width > max_size || img.height > max_size))
+            shrink_in_place(list.files[i].path, &img, format, max_size, v->message, sizeof v->message);
+        image_free(&img);
+    }
+
+    int n_bad = 0, n_moved = 0, n_shrunk = 0;
+    for (int i = 0; i < list.n_files; i++) {
+        const Verdict *v = &verdicts[i];
+        if (v->ok) {
+            if (v->message[0]) printf("%-24s %s\n", list.files[i].rel, v->message);
+            n_shrunk += strncmp(v->message, "shrunk", 6) == 0;
+            continue;
+        }
+        n_bad++;
+        printf("%-24s BAD: %s\n", list.files[i].rel, v->message);
+        if (!delete) continue;
+        char moved_to[4096];
+        if (trash_move(dir, list.files[i].rel, v->message, moved_to, sizeof moved_to, err, sizeof err)) {
+            printf("%-24s moved to %s\n", "", moved_to);
+            n_moved++;
+        } else {
+            printf("%-24s NOT moved: %s\n", "", err);
+        }
+    }
+    printf("\nverify: %d files in %d class folders: %d good, %d bad", list.n_files, list.n_classes,
+           list.n_files - n_bad, n_bad);
+    if (n_shrunk) printf(", %d shrunk to at most %d px", n_shrunk, max_size);
+    printf("\n");
+    int remaining = n_bad - n_moved;
+    if (n_moved)
+        printf("verify: moved %d bad files into %s/.trash (journal: %s/.trash/journal.csv)\n", n_moved, dir,
+               dir);
+    if (remaining)
+        printf("verify: %d bad files remain in the class folders%s\n", remaining,
+               delete ? "" : "; run again with --delete to move them into the trash");
+    free(verdicts);
+    data_listing_free(&list);
+    return remaining ? 1 : 0;
+}

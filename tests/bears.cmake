@@ -1,0 +1,3 @@
+# bears: training, interpretation and prediction end to end, and their refusals of bad input.
+sgd_script_test(bears_e2e bears/e2e.sh)
+sgd_script_test(bears_bad_input bears/bad_input.sh)

@@ -1,0 +1,4 @@
+# The data half of the bears: image codecs, the dataset loader, synth / verify / show end to end.
+sgd_unit_test(test_image test_image.c sgdviz)
+sgd_unit_test(test_dataset test_dataset.c sgdbears)
+sgd_script_test(bears_data_cli bears_data/cli.sh)
