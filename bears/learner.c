@@ -11,8 +11,11 @@
 #include "autograd.h"
 #include "layers.h"
 
+// bs 32 rather than fastai's 64: training from scratch on a couple of thousand pictures, the
+// number of updates matters more than how smooth each one is (measured: 2.9% vs 7.8% error
+// after 4 epochs on the default data; see notes/bears.md).
 LearnerOptions learner_defaults(void) {
-    return (LearnerOptions){.data = dataset_defaults(), .bs = 64, .wd = 0.01f, .augment = true, .seed = 42};
+    return (LearnerOptions){.data = dataset_defaults(), .bs = 32, .wd = 0.01f, .augment = true, .seed = 42};
 }
 
 bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *err, size_t err_size) {

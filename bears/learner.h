@@ -26,7 +26,7 @@ typedef struct {
     bool quiet;          // no data summary
 } LearnerOptions;
 
-LearnerOptions learner_defaults(void); // bs 64, wd 0.01, augment on, seed 42, size 64, valid 20%
+LearnerOptions learner_defaults(void); // bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
 
 typedef struct {
     Dataset ds;

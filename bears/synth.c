@@ -487,7 +487,7 @@ static bool write_slot(const char *dir, const Slot *s, int side, uint64_t seed, 
 }
 
 int cmd_synth(int argc, char **argv) {
-    int per_class = 300, seed = 42, side = 128;
+    int per_class = 800, seed = 42, side = 128;
     Flag flags[] = {
         {"--per-class", FLAG_INT, &per_class, 4, 100000, false, NULL, "files in each class folder"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "random seed (same seed, same pictures)"},
@@ -498,7 +498,7 @@ int cmd_synth(int argc, char **argv) {
                "paint the default bear data set into DIR/black, DIR/grizzly, DIR/teddy",
                "download_images(): a few hundred pictures per class, some of them broken or wrong",
                "DIR",
-               "bears synth data/bears --per-class 300",
+               "bears synth data/bears --per-class 800",
                flags,
                sizeof flags / sizeof flags[0]};
     const char *dir = NULL;
