@@ -43,6 +43,7 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     l->x = tensor_zeros(SHAPE(l->bs, 3, l->ds.size, l->ds.size));
     l->y = calloc((size_t)l->bs, sizeof(int));
     l->order = malloc(sizeof(int) * (size_t)l->ds.n_train);
+    l->before = malloc(sizeof(float) * bearnet_num_params(m->net));
     memcpy(l->order, l->ds.train, sizeof(int) * (size_t)l->ds.n_train);
     return true;
 }
@@ -52,7 +53,7 @@ void learner_free(Learner *l) {
     bear_model_free(&l->model);
     dataset_free(&l->ds);
     tensor_free(l->x);
-    free(l->y), free(l->order);
+    free(l->y), free(l->order), free(l->before);
     tape_reset();
     memset(l, 0, sizeof *l);
 }
@@ -83,7 +84,22 @@ float learner_step(Learner *l, int b, float lr, float momentum) {
         backward(loss);
         l->opt->lr = lr;
         l->opt->momentum = momentum;
+        Tensor **params = l->model.net->params;
+        int n_params = l->model.net->n_params;
+        size_t at = 0;
+        for (int k = 0; k < n_params; k++) {
+            memcpy(l->before + at, params[k]->data, params[k]->numel * sizeof(float));
+            at += params[k]->numel;
+        }
         optimizer_step(l->opt);
+        double moved = 0, size = 0;
+        at = 0;
+        for (int k = 0; k < n_params; k++)
+            for (size_t i = 0; i < params[k]->numel; i++, at++) {
+                double d = (double)params[k]->data[i] - l->before[at];
+                moved += d * d, size += (double)l->before[at] * l->before[at];
+            }
+        l->update_ratio = (float)sqrt(moved / (size > 0 ? size : 1));
     }
     optimizer_zero_grad(l->opt);
     tape_reset();

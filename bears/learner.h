@@ -37,7 +37,9 @@ typedef struct {
     int bs;
     Tensor *x; // (bs,3,S,S), reused by every batch
     int *y;
-    int *order; // the training indices, reshuffled each epoch
+    int *order;         // the training indices, reshuffled each epoch
+    float *before;      // the weights before the last step, to measure how far it moved them
+    float update_ratio; // ||w_after - w_before|| / ||w_before|| of the last step
 } Learner;
 
 // Load the folder, build a fresh bearnet-s and an AdamW optimiser. false + message on bad data.
@@ -49,7 +51,9 @@ void learner_free(Learner *l);
 int learner_batches(const Learner *l);
 // Shuffle the training order for a new epoch.
 void learner_shuffle(Learner *l);
-// One SGD step on batch b of the current order at this lr / momentum; returns the batch loss.
+// One SGD step on batch b of the current order at this lr / momentum; returns the batch loss and
+// sets l->update_ratio: the size of the step relative to the size of the weights. Healthy training
+// moves the weights by roughly 0.1-1% per step; far more means the lr is too high, whatever the loss says.
 float learner_step(Learner *l, int b, float lr, float momentum);
 // Loss and error rate on the validation split (eval mode, no tape).
 void learner_validate(Learner *l, float *loss, float *error_rate);
