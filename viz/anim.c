@@ -29,11 +29,24 @@ struct Anim {
 
 static bool font_warned;
 
+// mkdir -p: the frames folder and any missing folders above it.
+static bool make_dirs(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(buf, 0777);
+        *p = '/';
+    }
+    return mkdir(buf, 0777) == 0 || errno == EEXIST;
+}
+
 Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
     // Headless: SDL's offscreen video driver needs no display, and the software renderer needs no GPU.
     if (cfg->frames_dir) {
         SDL_setenv("SDL_VIDEODRIVER", "offscreen", 1);
-        if (mkdir(cfg->frames_dir, 0777) != 0 && errno != EEXIST) {
+        if (!make_dirs(cfg->frames_dir)) {
             snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
                      strerror(errno));
             return NULL;
