@@ -256,9 +256,10 @@ int main(int argc, char **argv) {
         s->best, s->valid[s->best], degree, s->train[s->best], s->train[degree], s->valid[s->best],
         s->valid[degree]);
     printf(
-        "train loss < valid loss at %d of %d degrees, the best one included: that is normal. Overfitting is\n"
-        "the valid loss getting worse, not the train loss being lower.\n",
-        under_valid, degree);
+        "train loss < valid loss at %d of %d degrees (at the best degree: %s). A model usually does a bit\n"
+        "better on the points it trained on; that is normal, not a sign of overfitting. Overfitting is the\n"
+        "valid loss getting worse as the model gets more wiggly.\n",
+        under_valid, degree, s->train[s->best] < s->valid[s->best] ? "yes" : "no");
     if (n_sweeps == 2)
         printf("with wd %g, degree %d: valid %.4f instead of %.4f; best degree %d (valid %.4f)\n", wd, degree,
                sweeps[1].valid[degree], s->valid[degree], sweeps[1].best, sweeps[1].valid[sweeps[1].best]);
