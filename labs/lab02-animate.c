@@ -19,6 +19,8 @@ enum { WIDTH = 900, HEIGHT = 640, N_POINTS = 100 };
 static const AnimColor WHITE = {255, 255, 255}, BLACK = {20, 20, 20}, GREY = {120, 120, 120},
                        LIGHT = {225, 225, 225}, BLUE = {31, 119, 180}, RED = {214, 39, 40},
                        TRUE_LINE = {44, 160, 44};
+// Labels in darker shades than the lines they name, so only the lines have the lines' exact colours.
+static const AnimColor RED_TEXT = {170, 20, 20}, TRUE_TEXT = {20, 120, 20};
 
 typedef struct {
     float lr, a[2], loss;
@@ -72,15 +74,15 @@ static void draw(Anim *an, const Run *r, const Tensor *x, const Tensor *y, int s
         anim_text(an, px - 28, py - 9, ANIM_TEXT_NORMAL, GREY, "%d", t);
     }
     anim_text(an, 60, 14, ANIM_TEXT_LARGE, BLACK, "step %d    lr %g    loss %.4g", r->step, r->lr, r->loss);
-    anim_text(an, 60, 48, ANIM_TEXT_NORMAL, RED, "fit:  y = %.3f x %c %.3f", r->a[0], r->a[1] < 0 ? '-' : '+',
-              fabsf(r->a[1]));
-    anim_text(an, 330, 48, ANIM_TEXT_NORMAL, TRUE_LINE, "true:  y = 3 x + 2");
+    anim_text(an, 60, 48, ANIM_TEXT_NORMAL, RED_TEXT, "fit:  y = %.3f x %c %.3f", r->a[0],
+              r->a[1] < 0 ? '-' : '+', fabsf(r->a[1]));
+    anim_text(an, 330, 48, ANIM_TEXT_NORMAL, TRUE_TEXT, "true:  y = 3 x + 2");
     const char *state = r->diverged ? "" : r->paused ? "paused" : r->step >= steps ? "done" : "";
     anim_text(an, WIDTH - 120, 48, ANIM_TEXT_NORMAL, BLACK, "%s", state);
     if (r->diverged) {
-        anim_text(an, 90, 110, ANIM_TEXT_LARGE, RED, "diverged at step %d: lr %g is too high", r->step,
+        anim_text(an, 90, 110, ANIM_TEXT_LARGE, RED_TEXT, "diverged at step %d: lr %g is too high", r->step,
                   r->lr);
-        anim_text(an, 90, 142, ANIM_TEXT_NORMAL, RED,
+        anim_text(an, 90, 142, ANIM_TEXT_NORMAL, RED_TEXT,
                   "each step jumped past the best line and landed further away. Lower lr, then press r.");
     }
     anim_text(
