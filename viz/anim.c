@@ -46,6 +46,8 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
     // Headless: SDL's offscreen video driver needs no display, and the software renderer needs no GPU.
     if (cfg->frames_dir) {
         SDL_setenv("SDL_VIDEODRIVER", "offscreen", 1);
+        // Pixels only: keep SDL from loading OpenGL/EGL to speed up a window nobody will ever see.
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
         if (!make_dirs(cfg->frames_dir)) {
             snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
                      strerror(errno));
