@@ -110,9 +110,9 @@ static void animate_balls(const Ball *balls, int n, int fps, const char *frames)
     }
     if (frames) printf("frames: %s/frame-0000.png ... frame-%04d.png\n", frames, BALL_STEPS - 1);
     while (!quit && !anim_is_headless(an)) { // hold the last frame like a figure window
-        anim_text(an, 12, H - 24, ANIM_TEXT_NORMAL, GREY, "q or Esc to go on");
-        anim_present(an);
         draw_balls(an, balls, n, BALL_STEPS - 1, W, H);
+        anim_text(an, W - 220, 14, ANIM_TEXT_NORMAL, GREY, "done: q or Esc to go on");
+        anim_present(an);
         for (int key; (key = anim_poll_key(an, NULL)) != ANIM_KEY_NONE;)
             quit |= key == 'q' || key == ANIM_KEY_ESCAPE || key == ANIM_KEY_CLOSE;
     }
