@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
                "watch gradient descent fit a line, one update per frame",
                "the animation of SGD: update() every 20 ms and redraw the line",
                NULL,
-               "lab02-animate --lr 0.7    (then press the up arrow a few times)",
+               "lab02-animate --lr 0.7 --fps 25",
                flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
