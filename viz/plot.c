@@ -130,3 +130,42 @@ void plot_series(const PlotConfig *cfg, const char *name, const char *title, con
     for (int s = 0; s < n_series; s++) plot_data(p, series[s].x, series[s].y, series[s].n);
     plot_close(p);
 }
+
+void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    // The grid goes into a named data block so it can be used twice: once to trace contour lines
+    // into a table, once as the heat map under them.
+    plot_cmd(p, "$grid << EOD");
+    for (int j = 0; j < g->ny; j++) {
+        float y = g->y_min + (g->y_max - g->y_min) * (float)j / (float)(g->ny - 1);
+        for (int i = 0; i < g->nx; i++) {
+            float x = g->x_min + (g->x_max - g->x_min) * (float)i / (float)(g->nx - 1);
+            float z = g->z[j * g->nx + i];
+            fprintf(p->pipe, "%.6g %.6g %.6g\n", x, y, g->log_z ? log10f(fmaxf(z, 1e-30f)) : z);
+        }
+        fputc('\n', p->pipe);
+    }
+    plot_cmd(p, "EOD");
+    plot_cmd(p, "set view map");
+    plot_cmd(p, "set contour base");
+    plot_cmd(p, "unset surface");
+    plot_cmd(p, "set cntrparam levels 14");
+    plot_cmd(p, "set table $contours");
+    plot_cmd(p, "splot $grid with lines");
+    plot_cmd(p, "unset table");
+    plot_cmd(p, "unset contour");
+    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
+    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
+    plot_cmd(p, "set xlabel \"%s\"", xlabel);
+    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+    plot_cmd(p, "set cblabel \"%s\"", g->z_label);
+    plot_cmd(p, "set palette rgb 33,13,10");
+    fprintf(p->pipe, "plot $grid with image notitle, $contours with lines lc rgb '#ffffff' lw 0.8 notitle");
+    for (int s = 0; s < n_paths; s++)
+        fprintf(p->pipe, ", '-' with %s title \"%s\" noenhanced", paths[s].style, paths[s].label);
+    fputc('\n', p->pipe);
+    for (int s = 0; s < n_paths; s++) plot_data(p, paths[s].x, paths[s].y, paths[s].n);
+    plot_close(p);
+}

@@ -49,4 +49,18 @@ typedef struct {
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series);
 
+// A surface z(x, y) seen from above: a heat map with contour lines, and paths drawn over it (e.g. the
+// descent path over a loss surface). z holds nx * ny values, z[j * nx + i] at x_i, y_j on an even grid
+// over [x_min, x_max] x [y_min, y_max]. log_z colours and contours log10(z), for losses.
+typedef struct {
+    const float *z;
+    int nx, ny;
+    float x_min, x_max, y_min, y_max;
+    bool log_z;
+    const char *z_label; // the colour bar's label, e.g. "log10(loss)"
+} PlotGrid;
+
+void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, const PlotGrid *grid, const PlotSeries *paths, int n_paths);
+
 #endif
