@@ -166,6 +166,11 @@ static bool fast_product(int M) {
 #endif
 }
 
+// A 1x1 stride-1 unpadded conv reads the image as it is: col would be a copy of x.
+static bool col_is_input(const ConvShape *s) {
+    return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->padding == 0;
+}
+
 #ifdef __AVX512F__
 // 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8 weights for one k are
 // adjacent) and a packed panel (K, 48). nv is a constant at each call, so the loops unroll.
@@ -191,9 +196,10 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int P
         }
 }
 
-// out (M,P) = (or +=) wt^T @ col, wt (K,M), col (K,P); panel: K*48 floats of scratch.
-static void product(float *out, const float *wt, const float *col, int M, int K, int P, bool accumulate,
-                    float *panel) {
+// out (M,P) = (or +=) wt^T @ col, wt (K,M), col given as K row pointers, each P floats long;
+// panel: K*48 floats of scratch.
+static void product(float *out, const float *wt, const float *const *rows, int M, int K, int P,
+                    bool accumulate, float *panel) {
     for (int p = 0; p < P; p += COL_BLOCK) {
         int width = P - p < COL_BLOCK ? P - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
@@ -206,7 +212,7 @@ static void product(float *out, const float *wt, const float *col, int M, int K,
         for (int k = 0; k < K; k++)
             for (int j = 0; j < nv; j++)
                 _mm512_store_ps(panel + k * COL_BLOCK + 16 * j,
-                                _mm512_maskz_loadu_ps(mask[j], col + (size_t)k * P + p + 16 * j));
+                                _mm512_maskz_loadu_ps(mask[j], rows[k] + p + 16 * j));
         for (int m = 0; m < M; m += ROW_BLOCK) {
             float *o = out + (size_t)m * P + p;
             if (nv == 3)
@@ -218,18 +224,255 @@ static void product(float *out, const float *wt, const float *col, int M, int K,
         }
     }
 }
-#endif
 
-// out (M,P) = (or +=) W @ col, with wt = W^T (K,M) given for the fast kernel and W (M,K) for sgemm.
-static void conv_product(float *out, const float *w, const float *wt, const float *col, int M, int K, int P,
-                         bool accumulate, float *panel) {
-#ifdef __AVX512F__
-    if (fast_product(M)) {
-        product(out, wt, col, M, K, P, accumulate, panel);
+// The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
+// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (rows of col) at
+// a time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
+// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 col rows
+// in L1 while every row of dY passes over them.
+enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
+static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or K in the last tiles
+
+static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int mo, int mk,
+                                                             const float **y, const float **c, int n) {
+    __m512 acc[WG_ROWS][WG_COLS];
+    for (int i = 0; i < WG_ROWS; i++)
+        for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int q = 0; q < n; q += 16) {
+        __mmask16 m = n - q >= 16 ? 0xffff : (__mmask16)((1u << (n - q)) - 1);
+        __m512 b[WG_COLS];
+        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
+        for (int i = 0; i < WG_ROWS; i++) {
+            __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
+            for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+        }
+    }
+    // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
+    // keep acc in memory and store all 24 accumulators on every step of the loop above.
+    float sum[WG_ROWS][WG_COLS];
+    for (int i = 0; i < WG_ROWS; i++)
+        for (int j = 0; j < WG_COLS; j++) sum[i][j] = _mm512_reduce_add_ps(acc[i][j]);
+    for (int i = 0; i < mo; i++)
+        for (int j = 0; j < mk; j++) dw[(size_t)i * K + j] += sum[i][j];
+}
+
+// dw (M,K) += dy (M,Q) @ col^T, col given as K row pointers each Q floats long.
+static void wgrad_product(float *dw, const float *dy, const float *const *rows, int M, int K, int Q) {
+    for (int q0 = 0; q0 < Q; q0 += WG_CHUNK) {
+        int n = Q - q0 < WG_CHUNK ? Q - q0 : WG_CHUNK;
+        for (int k = 0; k < K; k += WG_COLS) {
+            int mk = K - k < WG_COLS ? K - k : WG_COLS;
+            const float *c[WG_COLS];
+            for (int j = 0; j < WG_COLS; j++) c[j] = j < mk ? rows[k + j] + q0 : wg_zeros;
+            for (int m = 0; m < M; m += WG_ROWS) {
+                int mo = M - m < WG_ROWS ? M - m : WG_ROWS;
+                const float *y[WG_ROWS];
+                for (int i = 0; i < WG_ROWS; i++) y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
+                wgrad_tile(dw + (size_t)m * K + k, K, mo, mk, y, c, n);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// implicit im2col: the products read a padded, phase-split copy of the images
+//
+// im2col writes K = C*KH*KW copies of the image. They are not needed: pad the image once, each
+// padded row Wq wide, and the im2col row for tap (c,kh,kw) is that padded plane read from offset
+// kh*Wq + kw, one column per "virtual" output pixel q = i*Wq + j. The Wq - OW columns j >= OW of
+// each virtual row are junk (they run into the next row); the forward drops them, and the weight
+// gradient multiplies them by zeros. A stride-s conv becomes a stride-1 one the same way once the
+// padded image is split into its s*s phases (every s-th row and column from (a, b)): tap (kh,kw)
+// reads phase (kh%s, kw%s) from offset (kh/s)*Wq + kw/s. The copy is about the size of the image.
+//
+// Small images are taken in groups of nb, their planes one after the other per channel: virtual
+// pixel q = n*plane + i*Wq + j then reads image n, and the rows i >= OH between images are junk
+// too. One product over the group keeps the kernels' sums long (an 8x8 image alone would give the
+// weight gradient 80-pixel sums, and the forward product two 48-column blocks for 64 pixels).
+typedef struct {
+    int PA, PB;    // phases in use: rows a < PA, columns b < PB
+    int Hq, Wq;    // one phase plane of one image is Hq*Wq floats
+    int nb;        // images in the group
+    int Q;         // virtual output pixels: (nb-1)*plane + OH*Wq
+    size_t plane;  // Hq*Wq
+    size_t floats; // the whole copy, then Wq zeros that the last taps' junk columns read
+    bool is_input; // one image, 1x1, stride 1, no padding: the image itself is the copy
+} Phases;
+
+static Phases phases_of(const ConvShape *s, int nb) {
+    Phases p;
+    p.PA = s->stride < s->KH ? s->stride : s->KH;
+    p.PB = s->stride < s->KW ? s->stride : s->KW;
+    p.Hq = s->OH + (s->KH - 1) / s->stride;
+    p.Wq = s->OW + (s->KW - 1) / s->stride;
+    p.nb = nb;
+    p.plane = (size_t)p.Hq * p.Wq;
+    p.Q = (int)((size_t)(nb - 1) * p.plane) + s->OH * p.Wq;
+    p.floats = (size_t)p.PA * p.PB * s->C * nb * p.plane + (size_t)p.Wq;
+    p.is_input = nb == 1 && col_is_input(s);
+    return p;
+}
+
+// Images per group: enough for about GROUP_PIXELS virtual pixels, and a number of groups that
+// the threads share evenly. *groups gets the group count; image n of N is in group n*groups/N.
+enum { GROUP_PIXELS = 2048 };
+static int group_count(const ConvShape *s, int threads) {
+    Phases p = phases_of(s, 1);
+    int per = (int)(GROUP_PIXELS / p.plane);
+    if (per < 1) per = 1;
+    int groups = (s->N + per - 1) / per;
+    groups = (groups + threads - 1) / threads * threads;
+    return groups < s->N ? groups : s->N;
+}
+static int group_first(int g, int groups, int N) {
+    return (int)((long long)g * N / groups);
+}
+
+// xq[a*PB + b, c, n, i, j] = x[n, c, i*stride + a - padding, j*stride + b - padding], 0 outside x.
+static void build_phases(float *xq, const float *x, const ConvShape *s, const Phases *p) {
+    for (int a = 0; a < p->PA; a++)
+        for (int b = 0; b < p->PB; b++) {
+            int lo, hi; // columns j that land inside x
+            valid_range(b, s->stride, s->padding, s->W, p->Wq, &lo, &hi);
+            for (int c = 0; c < s->C; c++)
+                for (int n = 0; n < p->nb; n++) {
+                    float *q = xq + (((size_t)(a * p->PB + b) * s->C + c) * p->nb + n) * p->plane;
+                    const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W + b - s->padding;
+                    for (int i = 0; i < p->Hq; i++) {
+                        float *r = q + (size_t)i * p->Wq;
+                        int ih = i * s->stride + a - s->padding;
+                        if (ih < 0 || ih >= s->H) {
+                            memset(r, 0, sizeof(float) * (size_t)p->Wq);
+                            continue;
+                        }
+                        const float *xr = xc + (size_t)ih * s->W;
+                        for (int j = 0; j < lo; j++) r[j] = 0.0f;
+                        if (s->stride == 1)
+                            memcpy(r + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+                        else
+                            for (int j = lo; j < hi; j++) r[j] = xr[j * s->stride];
+                        for (int j = hi; j < p->Wq; j++) r[j] = 0.0f;
+                    }
+                }
+        }
+    memset(xq + p->floats - (size_t)p->Wq, 0, sizeof(float) * (size_t)p->Wq);
+}
+
+// The K im2col rows of a group as pointers, in im2col's (c, kh, kw) order, each Q floats long.
+// xq: scratch of p->floats, unless the image is its own copy.
+static const float *const *phase_rows(const float **rows, float *xq, const float *x, const ConvShape *s,
+                                      const Phases *p) {
+    const float *src = x;
+    if (!p->is_input) build_phases(xq, x, s, p), src = xq;
+    const float **r = rows;
+    for (int c = 0; c < s->C; c++)
+        for (int kh = 0; kh < s->KH; kh++)
+            for (int kw = 0; kw < s->KW; kw++) {
+                int phase = (kh % s->stride) * p->PB + kw % s->stride;
+                *r++ = src + ((size_t)phase * s->C + c) * p->nb * p->plane +
+                       (size_t)(kh / s->stride) * p->Wq + kw / s->stride;
+            }
+    return rows;
+}
+
+// One thread's scratch for the implicit paths.
+typedef struct {
+    float *xq, *tmp, *panel;
+    const float **rows;
+} Scratch;
+
+typedef struct {
+    size_t xq, tmp, panel, rows; // floats (rows: pointers)
+} ScratchSize;
+
+static void scratch_grow(ScratchSize *z, const ConvShape *s, int nb) {
+    Phases p = phases_of(s, nb);
+    size_t K = (size_t)s->C * s->KH * s->KW;
+    if (!p.is_input && p.floats > z->xq) z->xq = p.floats;
+    if ((size_t)s->OC * p.Q > z->tmp) z->tmp = (size_t)s->OC * p.Q;
+    if (K * COL_BLOCK > z->panel) z->panel = K * COL_BLOCK;
+    if (K > z->rows) z->rows = K;
+}
+
+// Per-thread scratch from step memory (64-byte aligned, as the panel's aligned stores need).
+static Scratch *scratch_alloc(int threads, const ScratchSize *z) {
+    Scratch *sc = step_alloc(sizeof(Scratch) * (size_t)threads);
+    for (int t = 0; t < threads; t++) {
+        sc[t].xq = z->xq ? step_alloc(sizeof(float) * z->xq) : NULL;
+        sc[t].tmp = z->tmp ? step_alloc(sizeof(float) * z->tmp) : NULL;
+        sc[t].panel = step_alloc(sizeof(float) * z->panel);
+        sc[t].rows = step_alloc(sizeof(float *) * z->rows);
+    }
+    return sc;
+}
+
+// out (nb, OC, OH, OW) = (or +=) the conv of nb images x (nb, C, H, W) by wt = W^T (K, OC).
+static void implicit_conv(float *out, const float *x, int nb, const float *wt, const ConvShape *s,
+                          bool accumulate, const Scratch *sc) {
+    Phases p = phases_of(s, nb);
+    int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
+    const float *const *rows = phase_rows(sc->rows, sc->xq, x, s, &p);
+    if (nb == 1 && p.Wq == s->OW) { // no junk: the virtual output is the output
+        product(out, wt, rows, s->OC, K, p.Q, accumulate, sc->panel);
         return;
     }
+    product(sc->tmp, wt, rows, s->OC, K, p.Q, false, sc->panel);
+    for (int n = 0; n < nb; n++)
+        for (int o = 0; o < s->OC; o++)
+            for (int i = 0; i < s->OH; i++) {
+                const float *v = sc->tmp + (size_t)o * p.Q + n * p.plane + (size_t)i * p.Wq;
+                float *r = out + ((size_t)n * s->OC + o) * P + (size_t)i * s->OW;
+                if (accumulate)
+                    for (int j = 0; j < s->OW; j++) r[j] += v[j];
+                else
+                    memcpy(r, v, sizeof(float) * (size_t)s->OW);
+            }
+}
+
+// dw (OC, K) += sum over nb images of dY (OC, OH, OW) @ im2col(x)^T.
+static void implicit_wgrad(float *dw, const float *x, const float *dy, int nb, const ConvShape *s,
+                           const Scratch *sc) {
+    Phases p = phases_of(s, nb);
+    int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
+    const float *const *rows = phase_rows(sc->rows, sc->xq, x, s, &p);
+    const float *dyv = dy;
+    if (nb > 1 || p.Wq != s->OW) { // dY laid out as the virtual pixels, zeros against the junk
+        float *v = sc->tmp;
+        memset(v, 0, sizeof(float) * (size_t)s->OC * p.Q);
+        for (int n = 0; n < nb; n++)
+            for (int o = 0; o < s->OC; o++)
+                for (int i = 0; i < s->OH; i++)
+                    memcpy(v + (size_t)o * p.Q + n * p.plane + (size_t)i * p.Wq,
+                           dy + ((size_t)n * s->OC + o) * P + (size_t)i * s->OW,
+                           sizeof(float) * (size_t)s->OW);
+        dyv = v;
+    }
+    wgrad_product(dw, dyv, rows, s->OC, K, p.Q);
+}
+
+// (rows, cols) -> (cols, rows), for the kernel's W^T; from step memory.
+static float *transposed(const float *a, int rows, int cols) {
+    float *t = step_alloc(sizeof(float) * (size_t)rows * cols);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+    return t;
+}
+
+// wt for the dX convolution: (OC*KH*KW, C) with entry [(o,kh,kw), c] = w[o,c,KH-1-kh,KW-1-kw].
+static float *turned_kernel(const float *w, const ConvShape *s) {
+    int KK = s->KH * s->KW;
+    float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C);
+    for (int o = 0; o < s->OC; o++)
+        for (int c = 0; c < s->C; c++)
+            for (int k = 0; k < KK; k++)
+                t[((size_t)o * KK + k) * s->C + c] = w[((size_t)o * s->C + c) * KK + KK - 1 - k];
+    return t;
+}
 #endif
-    (void)wt, (void)panel;
+
+// out (M,P) = (or +=) W @ col with sgemm (the path without AVX-512, and for M not a multiple of 8).
+static void sgemm_product(float *out, const float *w, const float *col, int M, int K, int P,
+                          bool accumulate) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, P, K, 1.0f, w, K, col, P,
                 accumulate ? 1.0f : 0.0f, out, P);
 }
@@ -263,29 +506,34 @@ static int batch_threads(int N) {
     return t < N ? t : N;
 }
 
-// A 1x1 stride-1 unpadded conv reads the image as it is: col would be a copy of x.
-static bool col_is_input(const ConvShape *s) {
-    return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->padding == 0;
-}
-
-// (rows, cols) -> (cols, rows), for the kernel's W^T; from step memory.
-static float *transposed(const float *a, int rows, int cols) {
-    float *t = step_alloc(sizeof(float) * (size_t)rows * cols);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
-    return t;
-}
-
-static float *panels(int threads, int K) {
-    return step_alloc(sizeof(float) * (size_t)threads * K * COL_BLOCK);
+static void add_bias(float *yn, const float *b, int OC, int P) {
+    for (int o = 0; o < OC; o++)
+        for (int p = 0; p < P; p++) yn[(size_t)o * P + p] += b[o];
 }
 
 void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
+#ifdef __AVX512F__
+    if (fast_product(s->OC)) { // implicit im2col, the register-blocked product, groups of images
+        float *wt = transposed(w, s->OC, K);
+        int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
+        ScratchSize z = {0};
+        scratch_grow(&z, s, most);
+        Scratch *sc = scratch_alloc(threads, &z);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int g = 0; g < groups; g++) {
+            int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
+            implicit_conv(out + n0 * out_image, x + n0 * x_image, nb, wt, s, false,
+                          &sc[omp_get_thread_num()]);
+            if (b)
+                for (int n = n0; n < n0 + nb; n++) add_bias(out + n * out_image, b, s->OC, P);
+        }
+        return;
+    }
+#endif
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
-    float *wt = fast_product(s->OC) ? transposed(w, s->OC, K) : NULL, *pans = wt ? panels(threads, K) : NULL;
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
     {
@@ -297,11 +545,8 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
             float *yn = out + n * out_image;
             if (col) im2col(col, xn, s);
             // Y_n (OC,P) = W (OC,K) @ col (K,P)
-            conv_product(yn, w, wt, col ? col : xn, s->OC, K, P, false,
-                         pans ? pans + (size_t)t * K * COL_BLOCK : NULL);
-            if (b)
-                for (int o = 0; o < s->OC; o++)
-                    for (int p = 0; p < P; p++) yn[(size_t)o * P + p] += b[o];
+            sgemm_product(yn, w, col ? col : xn, s->OC, K, P, false);
+            if (b) add_bias(yn, b, s->OC, P);
         }
     }
     blas_serial_end(blas);
@@ -310,22 +555,11 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
 // For a stride-1 conv, d loss / d x is itself a convolution: of dY, padded by KH-1-padding, with
 // the kernel turned by 180 degrees and its channel axes swapped,
 //     dx[c,i,j] = sum over o,kh,kw of w[o,c,KH-1-kh,KW-1-kw] * dy[o, i-(KH-1-padding)+kh, j-...+kw].
-// That is im2col + one product of the forward pass's shape, instead of a product with only OC
-// terms per sum followed by a col2im scatter. Needs a square kernel and the fast kernel's M = C.
+// That is one product of the forward pass's shape, instead of a product with only OC terms per
+// sum followed by a col2im scatter. Needs a square kernel and the fast kernel's M = C.
 static bool dx_as_conv(const ConvShape *s) {
     return s->stride == 1 && s->KH == s->KW && s->padding <= s->KH - 1 && fast_product(s->C) &&
            !col_is_input(s);
-}
-
-// wt for the dX convolution: (OC*KH*KW, C) with entry [(o,kh,kw), c] = w[o,c,KH-1-kh,KW-1-kw].
-static float *turned_kernel(const float *w, const ConvShape *s) {
-    int KK = s->KH * s->KW;
-    float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C);
-    for (int o = 0; o < s->OC; o++)
-        for (int c = 0; c < s->C; c++)
-            for (int k = 0; k < KK; k++)
-                t[((size_t)o * KK + k) * s->C + c] = w[((size_t)o * s->C + c) * KK + KK - 1 - k];
-    return t;
 }
 
 void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
@@ -333,15 +567,25 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P, w_size = (size_t)s->OC * K;
     int threads = batch_threads(s->N);
-    bool as_conv = dx && dx_as_conv(s);
-    // The dX convolution reads dY as its image: (OC, OH, OW) -> (C, H, W), K' = OC*KH*KW.
+    bool as_conv = dx && dx_as_conv(s); // (never without AVX-512)
+#ifdef __AVX512F__
+    bool implicit_dw = dw != NULL; // the dot-product kernel takes any shape
+    // The dX convolution reads dY as its images: (N, OC, OH, OW) -> (N, C, H, W).
     ConvShape ds =
-        as_conv ? conv_shape(1, s->OC, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->padding) : *s;
-    int K2 = s->OC * s->KH * s->KW, HW = s->H * s->W;
-    size_t col_size = col_is_input(s) ? 0 : (size_t)K * P;
-    if (as_conv && (size_t)K2 * HW > col_size) col_size = (size_t)K2 * HW;
-    float *cols = col_size ? step_alloc(sizeof(float) * (size_t)threads * col_size) : NULL;
-    float *wt2 = as_conv ? turned_kernel(w, s) : NULL, *pans = as_conv ? panels(threads, K2) : NULL;
+        as_conv ? conv_shape(s->N, s->OC, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->padding) : *s;
+    int dw_groups = implicit_dw ? group_count(s, threads) : 0,
+        dx_groups = as_conv ? group_count(&ds, threads) : 0;
+    ScratchSize z = {0};
+    if (implicit_dw) scratch_grow(&z, s, (s->N + dw_groups - 1) / dw_groups);
+    if (as_conv) scratch_grow(&z, &ds, (s->N + dx_groups - 1) / dx_groups);
+    Scratch *sc = implicit_dw || as_conv ? scratch_alloc(threads, &z) : NULL;
+    float *wt2 = as_conv ? turned_kernel(w, s) : NULL;
+#else
+    bool implicit_dw = false;
+#endif
+    // col (K,P) for the paths that still use im2col/col2im
+    bool needs_col = !col_is_input(s) && ((dw && !implicit_dw) || (dx && !as_conv));
+    float *cols = needs_col ? step_alloc(sizeof(float) * (size_t)threads * K * P) : NULL;
     // Each thread sums its images' dW privately; the partial sums are added up at the end.
     float *dws = dw ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
     if (dws) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
@@ -349,23 +593,35 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num();
-        float *col = cols ? cols + (size_t)t * col_size : NULL;
+        float *col = cols ? cols + (size_t)t * K * P : NULL;
+#ifdef __AVX512F__
+        if (implicit_dw) {
+#pragma omp for schedule(static)
+            for (int g = 0; g < dw_groups; g++) {
+                int n0 = group_first(g, dw_groups, s->N), nb = group_first(g + 1, dw_groups, s->N) - n0;
+                implicit_wgrad(dws + (size_t)t * w_size, x + n0 * x_image, dout + n0 * out_image, nb, s,
+                               &sc[t]);
+            }
+        }
+        if (as_conv) { // dX (C,HW) += turned W (C,K') @ im2col(dY) (K',HW)
+#pragma omp for schedule(static)
+            for (int g = 0; g < dx_groups; g++) {
+                int n0 = group_first(g, dx_groups, s->N), nb = group_first(g + 1, dx_groups, s->N) - n0;
+                implicit_conv(dx + n0 * x_image, dout + n0 * out_image, nb, wt2, &ds, !overwrite_dx, &sc[t]);
+            }
+        }
+#endif
 #pragma omp for schedule(static)
         for (int n = 0; n < s->N; n++) {
             const float *xn = x + n * x_image, *dyn = dout + n * out_image;
-            if (dws) {
-                // dW (OC,K) += dY_n (OC,P) @ col_n^T (P,K)
+            if (dws && !implicit_dw) { // dW (OC,K) += dY_n (OC,P) @ col_n^T (P,K)
                 if (!col_is_input(s)) im2col(col, xn, s);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, P, 1.0f, dyn, P,
                             col_is_input(s) ? xn : col, P, 1.0f, dws + (size_t)t * w_size, K);
             }
-            if (!dx) continue;
+            if (!dx || as_conv) continue;
             float *dxn = dx + n * x_image;
-            if (as_conv) { // dX_n (C,HW) += turned W (C,K') @ im2col(dY_n) (K',HW)
-                im2col(col, dyn, &ds);
-                conv_product(dxn, NULL, wt2, col, s->C, K2, HW, !overwrite_dx,
-                             pans + (size_t)t * K2 * COL_BLOCK);
-            } else if (col_is_input(s)) { // col is the image itself, so dcol is dX itself
+            if (col_is_input(s)) { // col is the image itself, so dcol is dX itself
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dyn, P,
                             overwrite_dx ? 0.0f : 1.0f, dxn, P);
             } else { // dcol (K,P) = W^T (K,OC) @ dY_n (OC,P), then scattered back onto the pixels

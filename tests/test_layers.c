@@ -142,6 +142,16 @@ static void test_conv(void) {
     conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);
     conv_agrees_with_naive(2, 8, 6, 6, 16, 1, 1, 0, false, false);
     conv_agrees_with_naive(2, 8, 4, 4, 8, 3, 1, 0, true, false);
+    // The implicit-im2col paths (AVX-512): a padded, phase-split copy of x read by row pointers.
+    // Stride 2 on odd sides (uneven phases), 1x1 stride 2 (one phase), no padding with junk
+    // columns, and a weight gradient summing more pixels than one chunk (40*42 > 1024) with M and
+    // K that leave partial 4x6 tiles (OC 5, K 3*9).
+    conv_agrees_with_naive(2, 8, 9, 11, 16, 3, 2, 1, true, false);
+    conv_agrees_with_naive(2, 8, 9, 9, 16, 1, 2, 0, false, true);
+    conv_agrees_with_naive(2, 16, 10, 6, 8, 3, 1, 0, false, true);
+    conv_agrees_with_naive(2, 3, 40, 40, 5, 3, 1, 1, true, false);
+    conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true);
+    conv_agrees_with_naive(2, 3, 12, 12, 16, 5, 2, 2, false, false);
     // Writing dX instead of adding, on each of the three dX paths (dX as a conv, col2im, 1x1 s1).
     conv_agrees_with_naive(2, 8, 6, 6, 8, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 3, 6, 6, 4, 3, 2, 1, false, true);
