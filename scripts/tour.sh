@@ -13,6 +13,12 @@ step() { printf '\n\033[1m######## %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 step "lab00: a tensor means array" $B/lab00-tensors
 step "lab01: fit y = Xa by gradient descent" $B/lab01-linear --plot png --out out
 step "lab01 again with lr 1.5: too high" $B/lab01-linear --lr 1.5 --plot none
+step "lab02: the animated fit, written as frames (run it without --frames on a desktop)" \
+  $B/lab02-animate --frames out/lab02-frames --steps 60
+step "lab03: learning rate too low / right / too high" $B/lab03-learning-rate --plot png --out out
+step "lab04: minibatches make it stochastic" $B/lab04-minibatch --plot png --out out
+step "lab05: under- and over-fitting" $B/lab05-overfitting --plot png --out out
+step "lab06: the same fit, gradients from the autograd tape" $B/lab06-autograd --plot png --out out
 
 # The bears notebook: data -> clean -> train -> interpret -> predict, on the embedded synthetic data.
 if [ ! -d data/bears ]; then
