@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ops.h"
 #include "commands.h"
 #include "draw.h"
 #include "interpret.h"
@@ -79,9 +80,7 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
             const float *p = probs + (size_t)i * C;
             s->index = all[start + i];
             s->label = y[i];
-            s->predicted = 0;
-            for (int c = 1; c < C; c++)
-                if (p[c] > p[s->predicted]) s->predicted = c;
+            s->predicted = argmax(p, C);
             s->prob_predicted = p[s->predicted];
             s->prob_label = p[s->label];
             s->loss = -logf(fmaxf(p[s->label], 1e-30f));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "autograd.h"
+#include "ops.h"
 #include "layers.h"
 
 // bs 32 rather than fastai's 64: training from scratch on a couple of thousand pictures, the
@@ -118,10 +119,7 @@ void learner_validate(Learner *l, float *loss, float *error_rate) {
         bear_model_predict(&l->model, x, probs);
         for (int i = 0; i < n; i++) {
             const float *p = probs + (size_t)i * C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (p[c] > p[best]) best = c;
-            wrong += best != l->y[i];
+            wrong += argmax(p, C) != l->y[i];
             total += -log(fmax(p[l->y[i]], 1e-30)); // cross-entropy from the probabilities
         }
         if (x != l->x) tensor_free(x);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "ops.h"
 #include "commands.h"
 #include "model.h"
 
@@ -42,9 +43,7 @@ int cmd_predict(int argc, char **argv) {
             image_free(&img);
             continue;
         }
-        int best = 0;
-        for (int c = 1; c < m.n_classes; c++)
-            if (probs[c] > probs[best]) best = c;
+        int best = argmax(probs, m.n_classes);
         printf("%s: %s (%.1f%%)", args[i], m.classes[best], 100 * probs[best]);
         for (int c = 0; c < m.n_classes; c++) printf("  %s %.4f", m.classes[c], probs[c]);
         printf("\n");

@@ -97,15 +97,18 @@ size_t tensor_argmax(const Tensor *t) {
     return best;
 }
 
+int argmax(const float *values, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (values[i] > values[best]) best = i;
+    return best;
+}
+
 void tensor_argmax_rows(const Tensor *t, int *out) {
     tensor_check_rank("tensor_argmax_rows", t, 2);
     int N = t->shape[0], C = t->shape[1];
     for (int i = 0; i < N; i++) {
-        const float *row = t->data + (size_t)i * C;
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (row[c] > row[best]) best = c;
-        out[i] = best;
+        out[i] = argmax(t->data + (size_t)i * C, C);
     }
 }
 

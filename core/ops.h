@@ -35,6 +35,8 @@ float tensor_sum(const Tensor *t);
 float tensor_mean(const Tensor *t);
 // Index of the largest element (first one on ties), of the whole tensor.
 size_t tensor_argmax(const Tensor *t);
+// Index of the largest of n floats (first one on ties): which class a row of scores picks.
+int argmax(const float *values, int n);
 // Per row of an (N, C) tensor: the column of the largest value; out has N ints.
 void tensor_argmax_rows(const Tensor *t, int *out);
 
