@@ -18,6 +18,7 @@
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
+#include <stdint.h>
 #include <string.h>
 
 #include "autograd.h"
@@ -145,36 +146,104 @@ void col2im(float *dx, const float *col, const ConvShape *s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the product out (M,P) = W (M,K) @ col (K,P), the heart of the fast path
+// the fast path on CPUs with AVX-512: implicit im2col
 //
-// OpenBLAS does it at ~60 GFLOP/s per core on these shapes: it must use its AVX2 kernels here
-// (OPENBLAS_CORETYPE=Haswell), and M (output channels, 16..128) is small next to what it is tuned
-// for. On a CPU with AVX-512 a plain register-blocked kernel does about twice that: each step
-// over k multiplies 8 rows of W (broadcast) by 48 columns of col (3 vectors of 16), adding into
-// 24 accumulators that stay in registers for the whole sum. Elsewhere sgemm is used as is.
+// im2col writes K = C*KH*KW shifted copies of the image, and the product then reads them all.
+// They are not needed. For a "same-size" conv (3x3 stride 1 padding 1, say) output pixel q =
+// i*OW + j of tap (kh,kw) reads input pixel q + dh*OW + dw, with (dh,dw) = (kh,kw) - padding: row k
+// of col is the input plane itself, read from an offset, with zeros where (i+dh, j+dw) falls
+// outside the image. AVX-512 loads take a 16-bit lane mask and read nothing for the lanes
+// switched off, so the kernels read each tap straight from the image through a mask that says
+// which of 16 pixels are inside: no copies, no padding.
+//
+// A stride-s conv becomes such a conv once the image is split into its s*s phases: phase (a,b)
+// holds every s-th pixel from (a,b), an OH x OW plane when H and W are multiples of s. Tap (kh,kw)
+// reads phase ((kh-p) mod s, (kw-p) mod s), shifted by dh = floor((kh-p)/s), dw likewise.
+//
+// Small images go in groups of nb, their planes one after the other per channel, so that q =
+// n*P + i*OW + j runs over the group (P = OH*OW): the sums over pixels in the weight gradient
+// stay long (an 8x8 image alone has 64). Groups and stride-2 phases cost one copy of the input.
 
 // Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time.
 enum { COL_BLOCK = 48, ROW_BLOCK = 8 };
 
-// Is the register-blocked kernel usable for M rows? (Otherwise: cblas_sgemm.)
-static bool fast_product(int M) {
+// Can the implicit path take this conv? The output must be the (phase) planes' size, and the
+// register-blocked product needs whole blocks of 8 rows.
+static bool aligned_conv(const ConvShape *s) {
 #ifdef __AVX512F__
-    return M % ROW_BLOCK == 0;
+    return s->H % s->stride == 0 && s->W % s->stride == 0 && s->OH == s->H / s->stride &&
+           s->OW == s->W / s->stride;
 #else
-    (void)M; // compiled without AVX-512 (e.g. a Debug build): always sgemm
+    (void)s; // compiled without AVX-512 (e.g. a Debug build): im2col + sgemm everywhere
     return false;
 #endif
 }
-
-// A 1x1 stride-1 unpadded conv reads the image as it is: col would be a copy of x.
-static bool col_is_input(const ConvShape *s) {
-    return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->padding == 0;
+static bool fast_rows(int M) {
+    return M % ROW_BLOCK == 0;
 }
 
 #ifdef __AVX512F__
-// 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8 weights for one k are
-// adjacent) and a packed panel (K, 48). nv is a constant at each call, so the loops unroll.
-static inline __attribute__((always_inline)) void product_tile(float *out, int P, const float *wt, int M,
+// floor(a / b) and a - b*floor(a / b) for b > 0 (C's / and % round towards zero)
+static int floor_div(int a, int b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+static int floor_mod(int a, int b) {
+    return a - b * floor_div(a, b);
+}
+
+// One row of the implicit col: where it starts (pixel 0 of the group, shifted by the tap), and
+// which lanes are inside the image, one 16-bit word per 16 pixels.
+typedef struct {
+    const float *src;
+    const uint16_t *mask;
+} Tap;
+
+// The lane masks of every shift (dh,dw) with dh in [lo_h, lo_h + nh), dw in [lo_w, lo_w + nw),
+// for a group of nb images of OH x OW: word w, bit b says whether pixel q = 16w + b, at (i,j)
+// of its image, has (i+dh, j+dw) inside that image. Built once per conv call.
+typedef struct {
+    int lo_h, lo_w, nh, nw, words;
+    uint16_t *bits;
+} Masks;
+
+static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, int hi_w) {
+    int P = OH * OW;
+    Masks m = {lo_h, lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1, (nb * P + 15) / 16, NULL};
+    size_t words = (size_t)m.nh * m.nw * m.words;
+    m.bits = step_alloc(sizeof(uint16_t) * words);
+    memset(m.bits, 0, sizeof(uint16_t) * words);
+    for (int dh = lo_h; dh <= hi_h; dh++)
+        for (int dw = lo_w; dw <= hi_w; dw++) {
+            uint16_t *bits = m.bits + ((size_t)(dh - lo_h) * m.nw + (dw - lo_w)) * m.words;
+            for (int n = 0; n < nb; n++)
+                for (int i = 0; i < OH; i++) {
+                    if (i + dh < 0 || i + dh >= OH) continue;
+                    for (int j = 0; j < OW; j++)
+                        if (j + dw >= 0 && j + dw < OW) {
+                            int q = n * P + i * OW + j;
+                            bits[q / 16] |= (uint16_t)(1u << (q % 16));
+                        }
+                }
+        }
+    return m;
+}
+
+static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
+    return m->bits + ((size_t)(dh - m->lo_h) * m->nw + (dw - m->lo_w)) * m->words;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the two kernels
+//
+// OpenBLAS does ~60 GFLOP/s per core on these shapes: it must use its AVX2 kernels here
+// (OPENBLAS_CORETYPE=Haswell), and M (channels, 16..128) is small next to what it is tuned for.
+// A plain register-blocked AVX-512 kernel does about twice that.
+
+// Forward-shaped product: 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8
+// weights for one k are adjacent) and a packed panel (K, 48). Each step over k multiplies 8
+// broadcast weights by 3 vectors of col into 24 accumulators that stay in registers for the
+// whole sum. nv is a constant at each call, so the loops unroll.
+static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt, int M,
                                                                const float *panel, int K, int nv,
                                                                const __mmask16 *mask, bool accumulate) {
     __m512 acc[ROW_BLOCK][3];
@@ -190,58 +259,59 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int P
     }
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) {
-            float *o = out + (size_t)i * P + 16 * j;
+            float *o = out + (size_t)i * Q + 16 * j;
             if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
             _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
         }
 }
 
-// out (M,P) = (or +=) wt^T @ col, wt (K,M), col given as K row pointers, each P floats long;
-// panel: K*48 floats of scratch.
-static void product(float *out, const float *wt, const float *const *rows, int M, int K, int P,
-                    bool accumulate, float *panel) {
-    for (int p = 0; p < P; p += COL_BLOCK) {
-        int width = P - p < COL_BLOCK ? P - p : COL_BLOCK, nv = (width + 15) / 16;
+// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K*48 floats of scratch.
+static void product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
+                    float *panel) {
+    for (int p = 0; p < Q; p += COL_BLOCK) {
+        int width = Q - p < COL_BLOCK ? Q - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) {
             int lanes = width - 16 * j;
             mask[j] = lanes >= 16 ? 0xffff : lanes <= 0 ? 0 : (__mmask16)((1u << lanes) - 1);
         }
-        // Copy this block of columns into a contiguous panel: rows of col are P floats apart, and
-        // at P = 4096 that stride maps every row to the same few L1 cache sets.
+        // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
+        // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
         for (int k = 0; k < K; k++)
             for (int j = 0; j < nv; j++)
-                _mm512_store_ps(panel + k * COL_BLOCK + 16 * j,
-                                _mm512_maskz_loadu_ps(mask[j], rows[k] + p + 16 * j));
+                _mm512_store_ps(
+                    panel + k * COL_BLOCK + 16 * j,
+                    _mm512_maskz_loadu_ps(taps[k].mask[p / 16 + j] & mask[j], taps[k].src + p + 16 * j));
         for (int m = 0; m < M; m += ROW_BLOCK) {
-            float *o = out + (size_t)m * P + p;
+            float *o = out + (size_t)m * Q + p;
             if (nv == 3)
-                product_tile(o, P, wt + m, M, panel, K, 3, mask, accumulate);
+                product_tile(o, Q, wt + m, M, panel, K, 3, mask, accumulate);
             else if (nv == 2)
-                product_tile(o, P, wt + m, M, panel, K, 2, mask, accumulate);
+                product_tile(o, Q, wt + m, M, panel, K, 2, mask, accumulate);
             else
-                product_tile(o, P, wt + m, M, panel, K, 1, mask, accumulate);
+                product_tile(o, Q, wt + m, M, panel, K, 1, mask, accumulate);
         }
     }
 }
 
 // The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
-// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (rows of col) at
-// a time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
-// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 col rows
-// in L1 while every row of dY passes over them.
+// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (taps) at a
+// time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
+// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
+// pixels in L1 while every row of dY passes over them.
 enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
 static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or K in the last tiles
+static const uint16_t wg_none[WG_CHUNK / 16];
 
-static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int mo, int mk,
-                                                             const float **y, const float **c, int n) {
+static inline __attribute__((always_inline)) void
+wgrad_tile(float *dw, int K, int mo, int mk, const float **y, const float **c, const uint16_t **cm, int n) {
     __m512 acc[WG_ROWS][WG_COLS];
     for (int i = 0; i < WG_ROWS; i++)
         for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_setzero_ps();
     for (int q = 0; q < n; q += 16) {
         __mmask16 m = n - q >= 16 ? 0xffff : (__mmask16)((1u << (n - q)) - 1);
         __m512 b[WG_COLS];
-        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
+        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(cm[j][q / 16] & m, c[j] + q);
         for (int i = 0; i < WG_ROWS; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
             for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
@@ -256,69 +326,36 @@ static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, i
         for (int j = 0; j < mk; j++) dw[(size_t)i * K + j] += sum[i][j];
 }
 
-// dw (M,K) += dy (M,Q) @ col^T, col given as K row pointers each Q floats long.
-static void wgrad_product(float *dw, const float *dy, const float *const *rows, int M, int K, int Q) {
+// dw (M,K) += dy (M,Q) @ col^T, col given as K taps.
+static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, int K, int Q) {
     for (int q0 = 0; q0 < Q; q0 += WG_CHUNK) {
         int n = Q - q0 < WG_CHUNK ? Q - q0 : WG_CHUNK;
         for (int k = 0; k < K; k += WG_COLS) {
             int mk = K - k < WG_COLS ? K - k : WG_COLS;
             const float *c[WG_COLS];
-            for (int j = 0; j < WG_COLS; j++) c[j] = j < mk ? rows[k + j] + q0 : wg_zeros;
+            const uint16_t *cm[WG_COLS];
+            for (int j = 0; j < WG_COLS; j++) {
+                c[j] = j < mk ? taps[k + j].src + q0 : wg_zeros;
+                cm[j] = j < mk ? taps[k + j].mask + q0 / 16 : wg_none;
+            }
             for (int m = 0; m < M; m += WG_ROWS) {
                 int mo = M - m < WG_ROWS ? M - m : WG_ROWS;
                 const float *y[WG_ROWS];
                 for (int i = 0; i < WG_ROWS; i++) y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
-                wgrad_tile(dw + (size_t)m * K + k, K, mo, mk, y, c, n);
+                wgrad_tile(dw + (size_t)m * K + k, K, mo, mk, y, c, cm, n);
             }
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// implicit im2col: the products read a padded, phase-split copy of the images
-//
-// im2col writes K = C*KH*KW copies of the image. They are not needed: pad the image once, each
-// padded row Wq wide, and the im2col row for tap (c,kh,kw) is that padded plane read from offset
-// kh*Wq + kw, one column per "virtual" output pixel q = i*Wq + j. The Wq - OW columns j >= OW of
-// each virtual row are junk (they run into the next row); the forward drops them, and the weight
-// gradient multiplies them by zeros. A stride-s conv becomes a stride-1 one the same way once the
-// padded image is split into its s*s phases (every s-th row and column from (a, b)): tap (kh,kw)
-// reads phase (kh%s, kw%s) from offset (kh/s)*Wq + kw/s. The copy is about the size of the image.
-//
-// Small images are taken in groups of nb, their planes one after the other per channel: virtual
-// pixel q = n*plane + i*Wq + j then reads image n, and the rows i >= OH between images are junk
-// too. One product over the group keeps the kernels' sums long (an 8x8 image alone would give the
-// weight gradient 80-pixel sums, and the forward product two 48-column blocks for 64 pixels).
-typedef struct {
-    int PA, PB;    // phases in use: rows a < PA, columns b < PB
-    int Hq, Wq;    // one phase plane of one image is Hq*Wq floats
-    int nb;        // images in the group
-    int Q;         // virtual output pixels: (nb-1)*plane + OH*Wq
-    size_t plane;  // Hq*Wq
-    size_t floats; // the whole copy, then Wq zeros that the last taps' junk columns read
-    bool is_input; // one image, 1x1, stride 1, no padding: the image itself is the copy
-} Phases;
+// groups, phases and taps
 
-static Phases phases_of(const ConvShape *s, int nb) {
-    Phases p;
-    p.PA = s->stride < s->KH ? s->stride : s->KH;
-    p.PB = s->stride < s->KW ? s->stride : s->KW;
-    p.Hq = s->OH + (s->KH - 1) / s->stride;
-    p.Wq = s->OW + (s->KW - 1) / s->stride;
-    p.nb = nb;
-    p.plane = (size_t)p.Hq * p.Wq;
-    p.Q = (int)((size_t)(nb - 1) * p.plane) + s->OH * p.Wq;
-    p.floats = (size_t)p.PA * p.PB * s->C * nb * p.plane + (size_t)p.Wq;
-    p.is_input = nb == 1 && col_is_input(s);
-    return p;
-}
-
-// Images per group: enough for about GROUP_PIXELS virtual pixels, and a number of groups that
-// the threads share evenly. *groups gets the group count; image n of N is in group n*groups/N.
-enum { GROUP_PIXELS = 2048 };
+// Images per group: about GROUP_PIXELS pixels, and a group count the threads share evenly.
+// Image n of N is in group n*groups/N.
+enum { GROUP_PIXELS = 1024 };
 static int group_count(const ConvShape *s, int threads) {
-    Phases p = phases_of(s, 1);
-    int per = (int)(GROUP_PIXELS / p.plane);
+    int per = GROUP_PIXELS / (s->OH * s->OW);
     if (per < 1) per = 1;
     int groups = (s->N + per - 1) / per;
     groups = (groups + threads - 1) / threads * threads;
@@ -328,129 +365,163 @@ static int group_first(int g, int groups, int N) {
     return (int)((long long)g * N / groups);
 }
 
-// xq[a*PB + b, c, n, i, j] = x[n, c, i*stride + a - padding, j*stride + b - padding], 0 outside x.
-static void build_phases(float *xq, const float *x, const ConvShape *s, const Phases *p) {
-    for (int a = 0; a < p->PA; a++)
-        for (int b = 0; b < p->PB; b++) {
-            int lo, hi; // columns j that land inside x
-            valid_range(b, s->stride, s->padding, s->W, p->Wq, &lo, &hi);
-            for (int c = 0; c < s->C; c++)
-                for (int n = 0; n < p->nb; n++) {
-                    float *q = xq + (((size_t)(a * p->PB + b) * s->C + c) * p->nb + n) * p->plane;
-                    const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W + b - s->padding;
-                    for (int i = 0; i < p->Hq; i++) {
-                        float *r = q + (size_t)i * p->Wq;
-                        int ih = i * s->stride + a - s->padding;
-                        if (ih < 0 || ih >= s->H) {
-                            memset(r, 0, sizeof(float) * (size_t)p->Wq);
-                            continue;
-                        }
-                        const float *xr = xc + (size_t)ih * s->W;
-                        for (int j = 0; j < lo; j++) r[j] = 0.0f;
-                        if (s->stride == 1)
-                            memcpy(r + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
-                        else
-                            for (int j = lo; j < hi; j++) r[j] = xr[j * s->stride];
-                        for (int j = hi; j < p->Wq; j++) r[j] = 0.0f;
-                    }
-                }
-        }
-    memset(xq + p->floats - (size_t)p->Wq, 0, sizeof(float) * (size_t)p->Wq);
+// Stride 2 splits rows into even and odd pixels, and dX puts them back together; AVX-512 does
+// either 16 pixels at a time with one two-vector permute per output vector.
+static __mmask16 lanes(int n) {
+    return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
-// The K im2col rows of a group as pointers, in im2col's (c, kh, kw) order, each Q floats long.
-// xq: scratch of p->floats, unless the image is its own copy.
-static const float *const *phase_rows(const float **rows, float *xq, const float *x, const ConvShape *s,
-                                      const Phases *p) {
-    const float *src = x;
-    if (!p->is_input) build_phases(xq, x, s, p), src = xq;
-    const float **r = rows;
+// even[j] = src[2j], odd[j] = src[2j+1] for j < n; odd may be NULL.
+static void split_pairs(float *even, float *odd, const float *src, int n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int j = 0; j < n; j += 16) {
+        int rest = n - j;
+        __m512 lo = _mm512_maskz_loadu_ps(lanes(2 * rest), src + 2 * j);
+        __m512 hi = _mm512_maskz_loadu_ps(lanes(2 * rest - 16), src + 2 * j + 16);
+        _mm512_mask_storeu_ps(even + j, lanes(rest), _mm512_permutex2var_ps(lo, ie, hi));
+        if (odd) _mm512_mask_storeu_ps(odd + j, lanes(rest), _mm512_permutex2var_ps(lo, io, hi));
+    }
+}
+
+// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n.
+static void join_pairs(float *dst, const float *even, const float *odd, int n, bool accumulate) {
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int j = 0; j < n; j += 16) {
+        int rest = n - j;
+        __mmask16 m = lanes(rest), mlo = lanes(2 * rest), mhi = lanes(2 * rest - 16);
+        __m512 e = _mm512_maskz_loadu_ps(m, even + j), o = _mm512_maskz_loadu_ps(m, odd + j);
+        __m512 lo = _mm512_permutex2var_ps(e, il, o), hi = _mm512_permutex2var_ps(e, ih, o);
+        if (accumulate) {
+            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(mlo, dst + 2 * j));
+            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(mhi, dst + 2 * j + 16));
+        }
+        _mm512_mask_storeu_ps(dst + 2 * j, mlo, lo);
+        _mm512_mask_storeu_ps(dst + 2 * j + 16, mhi, hi);
+    }
+}
+
+// The shift of tap kh: (kh - padding) = stride*dh + phase.
+static int tap_shift(int k, const ConvShape *s) {
+    return floor_div(k - s->padding, s->stride);
+}
+static int tap_phase(int k, const ConvShape *s) {
+    return floor_mod(k - s->padding, s->stride);
+}
+
+// Does some tap read phase row (or column) a? (A 1x1 stride-2 conv reads phase 0 only.)
+static bool phase_used(int a, int KH, const ConvShape *s) {
+    for (int k = 0; k < KH; k++)
+        if (tap_phase(k, s) == a) return true;
+    return false;
+}
+
+// The group's input as planes xq[a,b][c][n] (OH*OW each): phase (a,b) of channel c of image n.
+// With stride 1 and one image that is the image itself, so nothing is copied.
+static const float *phase_planes(float *xq, const float *x, int nb, const ConvShape *s) {
+    int st = s->stride, P = s->OH * s->OW;
+    if (st == 1 && nb == 1) return x;
+    for (int a = 0; a < st; a++) {
+        if (!phase_used(a, s->KH, s)) continue;
+        for (int c = 0; c < s->C; c++)
+            for (int n = 0; n < nb; n++) {
+                const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W;
+                float *q = xq + (((size_t)a * st * s->C + c) * nb + n) * P; // phase (a, 0)
+                size_t next = (size_t)s->C * nb * P;                        // to phase (a, b+1)
+                if (st == 1) {
+                    memcpy(q, xc, sizeof(float) * (size_t)P);
+                } else if (st == 2) {
+                    bool odd = phase_used(1, s->KW, s);
+                    for (int i = 0; i < s->OH; i++)
+                        split_pairs(q + i * s->OW, odd ? q + next + i * s->OW : NULL,
+                                    xc + (size_t)(2 * i + a) * s->W, s->OW);
+                } else {
+                    for (int b = 0; b < st; b++)
+                        for (int i = 0; i < s->OH; i++)
+                            for (int j = 0; j < s->OW; j++)
+                                q[b * next + i * s->OW + j] = xc[(size_t)(i * st + a) * s->W + j * st + b];
+                }
+            }
+    }
+    return xq;
+}
+
+// (nb, M, P) -> (M, nb*P) and back: a group's images side by side in each channel's row.
+static const float *group_rows(float *dst, const float *src, int nb, int M, int P) {
+    if (nb == 1) return src;
+    for (int n = 0; n < nb; n++)
+        for (int m = 0; m < M; m++)
+            memcpy(dst + ((size_t)m * nb + n) * P, src + ((size_t)n * M + m) * P, sizeof(float) * (size_t)P);
+    return dst;
+}
+static void ungroup_rows(float *dst, const float *src, int nb, int M, int P, bool accumulate) {
+    for (int n = 0; n < nb; n++)
+        for (int m = 0; m < M; m++) {
+            float *d = dst + ((size_t)n * M + m) * P;
+            const float *v = src + ((size_t)m * nb + n) * P;
+            if (accumulate)
+                for (int p = 0; p < P; p++) d[p] += v[p];
+            else
+                memcpy(d, v, sizeof(float) * (size_t)P);
+        }
+}
+
+// Masks for every shift the taps use; dx asks for the opposite shifts.
+static Masks conv_masks(const ConvShape *s, int nb, bool for_dx) {
+    int lo_h = tap_shift(0, s), hi_h = tap_shift(s->KH - 1, s);
+    int lo_w = tap_shift(0, s), hi_w = tap_shift(s->KW - 1, s);
+    if (for_dx) return masks_build(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w);
+    return masks_build(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
+}
+
+// The forward's K = C*KH*KW taps, in im2col's (c, kh, kw) order, over the planes of xq.
+static void forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, const Masks *m) {
+    int P = s->OH * s->OW;
     for (int c = 0; c < s->C; c++)
         for (int kh = 0; kh < s->KH; kh++)
             for (int kw = 0; kw < s->KW; kw++) {
-                int phase = (kh % s->stride) * p->PB + kw % s->stride;
-                *r++ = src + ((size_t)phase * s->C + c) * p->nb * p->plane +
-                       (size_t)(kh / s->stride) * p->Wq + kw / s->stride;
-            }
-    return rows;
-}
-
-// One thread's scratch for the implicit paths.
-typedef struct {
-    float *xq, *tmp, *panel;
-    const float **rows;
-} Scratch;
-
-typedef struct {
-    size_t xq, tmp, panel, rows; // floats (rows: pointers)
-} ScratchSize;
-
-static void scratch_grow(ScratchSize *z, const ConvShape *s, int nb) {
-    Phases p = phases_of(s, nb);
-    size_t K = (size_t)s->C * s->KH * s->KW;
-    if (!p.is_input && p.floats > z->xq) z->xq = p.floats;
-    if ((size_t)s->OC * p.Q > z->tmp) z->tmp = (size_t)s->OC * p.Q;
-    if (K * COL_BLOCK > z->panel) z->panel = K * COL_BLOCK;
-    if (K > z->rows) z->rows = K;
-}
-
-// Per-thread scratch from step memory (64-byte aligned, as the panel's aligned stores need).
-static Scratch *scratch_alloc(int threads, const ScratchSize *z) {
-    Scratch *sc = step_alloc(sizeof(Scratch) * (size_t)threads);
-    for (int t = 0; t < threads; t++) {
-        sc[t].xq = z->xq ? step_alloc(sizeof(float) * z->xq) : NULL;
-        sc[t].tmp = z->tmp ? step_alloc(sizeof(float) * z->tmp) : NULL;
-        sc[t].panel = step_alloc(sizeof(float) * z->panel);
-        sc[t].rows = step_alloc(sizeof(float *) * z->rows);
-    }
-    return sc;
-}
-
-// out (nb, OC, OH, OW) = (or +=) the conv of nb images x (nb, C, H, W) by wt = W^T (K, OC).
-static void implicit_conv(float *out, const float *x, int nb, const float *wt, const ConvShape *s,
-                          bool accumulate, const Scratch *sc) {
-    Phases p = phases_of(s, nb);
-    int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
-    const float *const *rows = phase_rows(sc->rows, sc->xq, x, s, &p);
-    if (nb == 1 && p.Wq == s->OW) { // no junk: the virtual output is the output
-        product(out, wt, rows, s->OC, K, p.Q, accumulate, sc->panel);
-        return;
-    }
-    product(sc->tmp, wt, rows, s->OC, K, p.Q, false, sc->panel);
-    for (int n = 0; n < nb; n++)
-        for (int o = 0; o < s->OC; o++)
-            for (int i = 0; i < s->OH; i++) {
-                const float *v = sc->tmp + (size_t)o * p.Q + n * p.plane + (size_t)i * p.Wq;
-                float *r = out + ((size_t)n * s->OC + o) * P + (size_t)i * s->OW;
-                if (accumulate)
-                    for (int j = 0; j < s->OW; j++) r[j] += v[j];
-                else
-                    memcpy(r, v, sizeof(float) * (size_t)s->OW);
+                int dh = tap_shift(kh, s), dw = tap_shift(kw, s);
+                int phase = tap_phase(kh, s) * s->stride + tap_phase(kw, s);
+                const float *plane = xq + ((size_t)phase * s->C + c) * nb * P;
+                *taps++ = (Tap){plane + dh * s->OW + dw, mask_of(m, dh, dw)};
             }
 }
 
-// dw (OC, K) += sum over nb images of dY (OC, OH, OW) @ im2col(x)^T.
-static void implicit_wgrad(float *dw, const float *x, const float *dy, int nb, const ConvShape *s,
-                           const Scratch *sc) {
-    Phases p = phases_of(s, nb);
-    int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
-    const float *const *rows = phase_rows(sc->rows, sc->xq, x, s, &p);
-    const float *dyv = dy;
-    if (nb > 1 || p.Wq != s->OW) { // dY laid out as the virtual pixels, zeros against the junk
-        float *v = sc->tmp;
-        memset(v, 0, sizeof(float) * (size_t)s->OC * p.Q);
-        for (int n = 0; n < nb; n++)
+// d loss / d x, one phase (a,b) of x at a time: pixel (i,j) of the phase met dY at (i-dh, j-dw)
+// through every tap (kh,kw) of that phase, so
+//     dx_phase[c, q] = sum over o and those taps of w[o,c,kh,kw] * dY[o, q - dh*OW - dw],
+// the same product as the forward's with the taps shifted the other way. These are the taps
+// of phase (a,b) in (o, kh, kw) order over the group's dY rows (OC, nb*P); returns their count.
+static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const ConvShape *s, const Masks *m) {
+    int P = s->OH * s->OW, K = 0;
+    for (int o = 0; o < s->OC; o++)
+        for (int kh = 0; kh < s->KH; kh++)
+            for (int kw = 0; kw < s->KW; kw++) {
+                if (tap_phase(kh, s) != a || tap_phase(kw, s) != b) continue;
+                int dh = tap_shift(kh, s), dw = tap_shift(kw, s);
+                taps[K++] = (Tap){dyq + (size_t)o * nb * P - dh * s->OW - dw, mask_of(m, -dh, -dw)};
+            }
+    return K;
+}
+
+// The weights in the order dx_taps lists them, for each phase in turn: (taps of the phase, C).
+static float *dx_weights(const float *w, const ConvShape *s) {
+    int KK = s->KH * s->KW;
+    float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
+    for (int a = 0; a < s->stride; a++)
+        for (int b = 0; b < s->stride; b++)
             for (int o = 0; o < s->OC; o++)
-                for (int i = 0; i < s->OH; i++)
-                    memcpy(v + (size_t)o * p.Q + n * p.plane + (size_t)i * p.Wq,
-                           dy + ((size_t)n * s->OC + o) * P + (size_t)i * s->OW,
-                           sizeof(float) * (size_t)s->OW);
-        dyv = v;
-    }
-    wgrad_product(dw, dyv, rows, s->OC, K, p.Q);
+                for (int kh = 0; kh < s->KH; kh++)
+                    for (int kw = 0; kw < s->KW; kw++) {
+                        if (tap_phase(kh, s) != a || tap_phase(kw, s) != b) continue;
+                        for (int c = 0; c < s->C; c++)
+                            *r++ = w[((size_t)o * s->C + c) * KK + kh * s->KW + kw];
+                    }
+    return t;
 }
 
-// (rows, cols) -> (cols, rows), for the kernel's W^T; from step memory.
+// (rows, cols) -> (cols, rows): the forward kernel wants W^T; from step memory.
 static float *transposed(const float *a, int rows, int cols) {
     float *t = step_alloc(sizeof(float) * (size_t)rows * cols);
     for (int r = 0; r < rows; r++)
@@ -458,27 +529,30 @@ static float *transposed(const float *a, int rows, int cols) {
     return t;
 }
 
-// wt for the dX convolution: (OC*KH*KW, C) with entry [(o,kh,kw), c] = w[o,c,KH-1-kh,KW-1-kw].
-static float *turned_kernel(const float *w, const ConvShape *s) {
-    int KK = s->KH * s->KW;
-    float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C);
-    for (int o = 0; o < s->OC; o++)
-        for (int c = 0; c < s->C; c++)
-            for (int k = 0; k < KK; k++)
-                t[((size_t)o * KK + k) * s->C + c] = w[((size_t)o * s->C + c) * KK + KK - 1 - k];
-    return t;
+// One thread's scratch: the group's phase planes, dY rows and product rows, the panel, the taps.
+typedef struct {
+    float *xq, *dyq, *tmp, *panel;
+    Tap *taps;
+} Scratch;
+
+static Scratch *scratch_alloc(int threads, const ConvShape *s, int nb) {
+    size_t P = (size_t)s->OH * s->OW, K = (size_t)s->C * s->KH * s->KW, KT = (size_t)s->OC * s->KH * s->KW;
+    size_t K_max = K > KT ? K : KT, M_max = s->C > s->OC ? (size_t)s->C : (size_t)s->OC;
+    size_t x_image = (size_t)s->C * s->H * s->W; // tmp holds the s*s phases of dX, too
+    Scratch *sc = step_alloc(sizeof(Scratch) * (size_t)threads);
+    for (int t = 0; t < threads; t++) {
+        sc[t].xq = step_alloc(sizeof(float) * x_image * nb);
+        sc[t].dyq = step_alloc(sizeof(float) * (size_t)s->OC * P * nb);
+        sc[t].tmp = step_alloc(sizeof(float) * (M_max * P > x_image ? M_max * P : x_image) * nb);
+        sc[t].panel = step_alloc(sizeof(float) * K_max * COL_BLOCK);
+        sc[t].taps = step_alloc(sizeof(Tap) * K_max);
+    }
+    return sc;
 }
 #endif
 
-// out (M,P) = (or +=) W @ col with sgemm (the path without AVX-512, and for M not a multiple of 8).
-static void sgemm_product(float *out, const float *w, const float *col, int M, int K, int P,
-                          bool accumulate) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, P, K, 1.0f, w, K, col, P,
-                accumulate ? 1.0f : 0.0f, out, P);
-}
-
 // ---------------------------------------------------------------------------------------------
-// the fast path
+// the paths
 
 // While our OpenMP team runs one product per thread, OpenBLAS must not start its own threads.
 #ifdef OPENBLAS_VERSION
@@ -506,6 +580,11 @@ static int batch_threads(int N) {
     return t < N ? t : N;
 }
 
+// A 1x1 stride-1 unpadded conv reads the image as it is: col would be a copy of x.
+static bool col_is_input(const ConvShape *s) {
+    return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->padding == 0;
+}
+
 static void add_bias(float *yn, const float *b, int OC, int P) {
     for (int o = 0; o < OC; o++)
         for (int p = 0; p < P; p++) yn[(size_t)o * P + p] += b[o];
@@ -516,19 +595,21 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
 #ifdef __AVX512F__
-    if (fast_product(s->OC)) { // implicit im2col, the register-blocked product, groups of images
+    if (aligned_conv(s) && fast_rows(s->OC)) { // implicit im2col, the register-blocked product
         float *wt = transposed(w, s->OC, K);
         int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        ScratchSize z = {0};
-        scratch_grow(&z, s, most);
-        Scratch *sc = scratch_alloc(threads, &z);
+        Masks m = conv_masks(s, most, false);
+        Scratch *sc = scratch_alloc(threads, s, most);
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int g = 0; g < groups; g++) {
             int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
-            implicit_conv(out + n0 * out_image, x + n0 * x_image, nb, wt, s, false,
-                          &sc[omp_get_thread_num()]);
+            const Scratch *z = &sc[omp_get_thread_num()];
+            forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m);
+            float *y = out + n0 * out_image;
+            product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, z->panel);
+            if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
             if (b)
-                for (int n = n0; n < n0 + nb; n++) add_bias(out + n * out_image, b, s->OC, P);
+                for (int n = 0; n < nb; n++) add_bias(y + n * out_image, b, s->OC, P);
         }
         return;
     }
@@ -545,94 +626,118 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
             float *yn = out + n * out_image;
             if (col) im2col(col, xn, s);
             // Y_n (OC,P) = W (OC,K) @ col (K,P)
-            sgemm_product(yn, w, col ? col : xn, s->OC, K, P, false);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col ? col : xn, P,
+                        0.0f, yn, P);
             if (b) add_bias(yn, b, s->OC, P);
         }
     }
     blas_serial_end(blas);
 }
 
-// For a stride-1 conv, d loss / d x is itself a convolution: of dY, padded by KH-1-padding, with
-// the kernel turned by 180 degrees and its channel axes swapped,
-//     dx[c,i,j] = sum over o,kh,kw of w[o,c,KH-1-kh,KW-1-kw] * dy[o, i-(KH-1-padding)+kh, j-...+kw].
-// That is one product of the forward pass's shape, instead of a product with only OC terms per
-// sum followed by a col2im scatter. Needs a square kernel and the fast kernel's M = C.
-static bool dx_as_conv(const ConvShape *s) {
-    return s->stride == 1 && s->KH == s->KW && s->padding <= s->KH - 1 && fast_product(s->C) &&
-           !col_is_input(s);
+#ifdef __AVX512F__
+// dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T over the forward's taps;
+// dX one phase at a time, written straight into dx for a stride-1 conv of one image.
+static void implicit_backward(float *dx, float *dw, const float *x, const float *dy, int nb, const float *wdx,
+                              const ConvShape *s, const Masks *mf, const Masks *mb, bool overwrite_dx,
+                              const Scratch *z) {
+    int P = s->OH * s->OW, K = s->C * s->KH * s->KW;
+    const float *dyq = group_rows(z->dyq, dy, nb, s->OC, P);
+    if (dw) {
+        forward_taps(z->taps, phase_planes(z->xq, x, nb, s), nb, s, mf);
+        wgrad_product(dw, dyq, z->taps, s->OC, K, nb * P);
+    }
+    if (!dx) return;
+    int st = s->stride;
+    if (st == 1) { // one phase: straight into dx for one image
+        int KT = dx_taps(z->taps, dyq, nb, 0, 0, s, mb);
+        product(nb == 1 ? dx : z->tmp, wdx, z->taps, s->C, KT, nb * P, nb == 1 && !overwrite_dx, z->panel);
+        if (nb > 1) ungroup_rows(dx, z->tmp, nb, s->C, P, !overwrite_dx);
+        return;
+    }
+    // every phase (a,b) of dX into tmp[a,b] (C, nb*P), then back to pixels (i*st + a, j*st + b)
+    size_t phase = (size_t)s->C * nb * P;
+    for (int a = 0; a < st; a++)
+        for (int b = 0; b < st; b++) {
+            int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: the product writes zeros
+            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, z->panel);
+            wdx += (size_t)KT * s->C;
+        }
+    for (int n = 0; n < nb; n++)
+        for (int c = 0; c < s->C; c++)
+            for (int a = 0; a < st; a++)
+                for (int i = 0; i < s->OH; i++) {
+                    float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
+                    const float *v =
+                        z->tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
+                    if (st == 2) {
+                        join_pairs(d, v, v + phase, s->OW, !overwrite_dx);
+                        continue;
+                    }
+                    for (int j = 0; j < s->W; j++)
+                        d[j] = (overwrite_dx ? 0.0f : d[j]) + v[(size_t)(j % st) * phase + j / st];
+                }
 }
+#endif
 
 void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                      const ConvShape *s, bool overwrite_dx) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P, w_size = (size_t)s->OC * K;
     int threads = batch_threads(s->N);
-    bool as_conv = dx && dx_as_conv(s); // (never without AVX-512)
-#ifdef __AVX512F__
-    bool implicit_dw = dw != NULL; // the dot-product kernel takes any shape
-    // The dX convolution reads dY as its images: (N, OC, OH, OW) -> (N, C, H, W).
-    ConvShape ds =
-        as_conv ? conv_shape(s->N, s->OC, s->OH, s->OW, s->C, s->KH, s->KW, 1, s->KH - 1 - s->padding) : *s;
-    int dw_groups = implicit_dw ? group_count(s, threads) : 0,
-        dx_groups = as_conv ? group_count(&ds, threads) : 0;
-    ScratchSize z = {0};
-    if (implicit_dw) scratch_grow(&z, s, (s->N + dw_groups - 1) / dw_groups);
-    if (as_conv) scratch_grow(&z, &ds, (s->N + dx_groups - 1) / dx_groups);
-    Scratch *sc = implicit_dw || as_conv ? scratch_alloc(threads, &z) : NULL;
-    float *wt2 = as_conv ? turned_kernel(w, s) : NULL;
-#else
-    bool implicit_dw = false;
-#endif
-    // col (K,P) for the paths that still use im2col/col2im
-    bool needs_col = !col_is_input(s) && ((dw && !implicit_dw) || (dx && !as_conv));
-    float *cols = needs_col ? step_alloc(sizeof(float) * (size_t)threads * K * P) : NULL;
     // Each thread sums its images' dW privately; the partial sums are added up at the end.
     float *dws = dw ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
     if (dws) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
-    int blas = threads > 1 ? blas_serial_begin() : 1;
-#pragma omp parallel num_threads(threads)
-    {
-        int t = omp_get_thread_num();
-        float *col = cols ? cols + (size_t)t * K * P : NULL;
+    bool implicit = aligned_conv(s); // the weight-gradient kernel takes any shape
+    bool implicit_dx = dx && implicit && fast_rows(s->C);
 #ifdef __AVX512F__
-        if (implicit_dw) {
-#pragma omp for schedule(static)
-            for (int g = 0; g < dw_groups; g++) {
-                int n0 = group_first(g, dw_groups, s->N), nb = group_first(g + 1, dw_groups, s->N) - n0;
-                implicit_wgrad(dws + (size_t)t * w_size, x + n0 * x_image, dout + n0 * out_image, nb, s,
-                               &sc[t]);
-            }
-        }
-        if (as_conv) { // dX (C,HW) += turned W (C,K') @ im2col(dY) (K',HW)
-#pragma omp for schedule(static)
-            for (int g = 0; g < dx_groups; g++) {
-                int n0 = group_first(g, dx_groups, s->N), nb = group_first(g + 1, dx_groups, s->N) - n0;
-                implicit_conv(dx + n0 * x_image, dout + n0 * out_image, nb, wt2, &ds, !overwrite_dx, &sc[t]);
-            }
-        }
-#endif
-#pragma omp for schedule(static)
-        for (int n = 0; n < s->N; n++) {
-            const float *xn = x + n * x_image, *dyn = dout + n * out_image;
-            if (dws && !implicit_dw) { // dW (OC,K) += dY_n (OC,P) @ col_n^T (P,K)
-                if (!col_is_input(s)) im2col(col, xn, s);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, P, 1.0f, dyn, P,
-                            col_is_input(s) ? xn : col, P, 1.0f, dws + (size_t)t * w_size, K);
-            }
-            if (!dx || as_conv) continue;
-            float *dxn = dx + n * x_image;
-            if (col_is_input(s)) { // col is the image itself, so dcol is dX itself
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dyn, P,
-                            overwrite_dx ? 0.0f : 1.0f, dxn, P);
-            } else { // dcol (K,P) = W^T (K,OC) @ dY_n (OC,P), then scattered back onto the pixels
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dyn, P, 0.0f,
-                            col, P);
-                if (overwrite_dx) memset(dxn, 0, sizeof(float) * x_image); // one image, still in cache
-                col2im(dxn, col, s);
-            }
+    if (implicit && (dw || implicit_dx)) {
+        int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
+        Masks mf = conv_masks(s, most, false), mb = conv_masks(s, most, true);
+        Scratch *sc = scratch_alloc(threads, s, most);
+        float *wdx = implicit_dx ? dx_weights(w, s) : NULL;
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int g = 0; g < groups; g++) {
+            int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0,
+                t = omp_get_thread_num();
+            implicit_backward(implicit_dx ? dx + n0 * x_image : NULL, dws ? dws + (size_t)t * w_size : NULL,
+                              x + n0 * x_image, dout + n0 * out_image, nb, wdx, s, &mf, &mb, overwrite_dx,
+                              &sc[t]);
         }
     }
-    blas_serial_end(blas);
+#endif
+    // the im2col path: without AVX-512, for convs the implicit path does not take, and for dX
+    // when C is not a multiple of 8
+    bool sgemm_dw = dw && !implicit, sgemm_dx = dx && !implicit_dx;
+    if (sgemm_dw || sgemm_dx) {
+        float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
+        int blas = threads > 1 ? blas_serial_begin() : 1;
+#pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num();
+            float *col = cols ? cols + (size_t)t * K * P : NULL;
+#pragma omp for schedule(static)
+            for (int n = 0; n < s->N; n++) {
+                const float *xn = x + n * x_image, *dyn = dout + n * out_image;
+                if (sgemm_dw) { // dW (OC,K) += dY_n (OC,P) @ col_n^T (P,K)
+                    if (col) im2col(col, xn, s);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, P, 1.0f, dyn, P,
+                                col ? col : xn, P, 1.0f, dws + (size_t)t * w_size, K);
+                }
+                if (!sgemm_dx) continue;
+                float *dxn = dx + n * x_image;
+                if (!col) { // col is the image itself, so dcol is dX itself
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dyn, P,
+                                overwrite_dx ? 0.0f : 1.0f, dxn, P);
+                } else { // dcol (K,P) = W^T (K,OC) @ dY_n (OC,P), then scattered back onto the pixels
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dyn, P,
+                                0.0f, col, P);
+                    if (overwrite_dx) memset(dxn, 0, sizeof(float) * x_image); // one image, still in cache
+                    col2im(dxn, col, s);
+                }
+            }
+        }
+        blas_serial_end(blas);
+    }
     if (dws)
         for (int t = 0; t < threads; t++)
             for (size_t i = 0; i < w_size; i++) dw[i] += dws[(size_t)t * w_size + i];

@@ -134,26 +134,36 @@ static void test_conv(void) {
     conv_agrees_with_naive(1, 2, 5, 5, 3, 5, 1, 2, true, false);
     conv_agrees_with_naive(2, 2, 4, 6, 3, 3, 3, 2, false, false);
     conv_agrees_with_naive(2, 1, 7, 7, 2, 3, 1, 0, true, false);
-    // Channel counts that are multiples of 8 take the register-blocked kernel (on AVX-512) for
-    // the forward product and the stride-1 dX convolution; 7x7 = 48 + 1 and 5x5 = 16 + 9 pixels
-    // exercise its partial column blocks.
+    // On AVX-512, convs whose output has the size of the input's stride phases take the implicit
+    // path (masked reads, no im2col), with the register-blocked products where the channels are
+    // multiples of 8; the rest stay on im2col + sgemm. 7x7 = 48 + 1 and 5x5 = 16 + 9 pixels
+    // leave partial column blocks; 40x40 sums more pixels than one weight-gradient chunk (1024).
     conv_agrees_with_naive(2, 8, 7, 7, 16, 3, 1, 1, false, false);
     conv_agrees_with_naive(3, 8, 5, 5, 8, 3, 1, 1, true, false);
-    conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);
     conv_agrees_with_naive(2, 8, 6, 6, 16, 1, 1, 0, false, false);
+    conv_agrees_with_naive(2, 8, 10, 10, 8, 5, 1, 2, false, false);
+    conv_agrees_with_naive(2, 3, 40, 40, 5, 3, 1, 1, true, false);
+    conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true);
+    // stride 2: even sides split into 4 phases (a row of 20 = 16 + 4 lanes), 1x1 reading one
+    // phase, and stride 3 (the plain loops)
+    conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);
+    conv_agrees_with_naive(3, 8, 40, 40, 8, 3, 2, 1, true, false);
+    conv_agrees_with_naive(3, 8, 40, 40, 8, 3, 2, 1, false, true);
+    conv_agrees_with_naive(2, 8, 12, 12, 16, 1, 2, 0, false, true);
+    conv_agrees_with_naive(2, 8, 9, 9, 8, 3, 3, 1, false, true);
+    conv_agrees_with_naive(2, 8, 9, 9, 8, 3, 3, 1, true, false);
+    // small images in groups, evenly and unevenly split over 2 threads
+    conv_agrees_with_naive(6, 16, 4, 4, 8, 3, 1, 1, true, false);
+    conv_agrees_with_naive(7, 16, 4, 4, 8, 3, 1, 1, false, true);
+    conv_agrees_with_naive(6, 8, 12, 12, 16, 1, 2, 0, false, false);
+    conv_agrees_with_naive(5, 16, 8, 8, 16, 3, 2, 1, false, true);
+    // not aligned (im2col + sgemm): odd sides with stride 2, no padding, padding past the kernel
     conv_agrees_with_naive(2, 8, 4, 4, 8, 3, 1, 0, true, false);
-    // The implicit-im2col paths (AVX-512): a padded, phase-split copy of x read by row pointers.
-    // Stride 2 on odd sides (uneven phases), 1x1 stride 2 (one phase), no padding with junk
-    // columns, and a weight gradient summing more pixels than one chunk (40*42 > 1024) with M and
-    // K that leave partial 4x6 tiles (OC 5, K 3*9).
     conv_agrees_with_naive(2, 8, 9, 11, 16, 3, 2, 1, true, false);
     conv_agrees_with_naive(2, 8, 9, 9, 16, 1, 2, 0, false, true);
     conv_agrees_with_naive(2, 16, 10, 6, 8, 3, 1, 0, false, true);
-    conv_agrees_with_naive(2, 3, 40, 40, 5, 3, 1, 1, true, false);
-    conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 3, 12, 12, 16, 5, 2, 2, false, false);
-    // Writing dX instead of adding, on each of the three dX paths (dX as a conv, col2im, 1x1 s1).
-    conv_agrees_with_naive(2, 8, 6, 6, 8, 3, 1, 1, false, true);
+    // Writing dX instead of adding where C is not a multiple of 8 (col2im, 1x1 s1).
     conv_agrees_with_naive(2, 3, 6, 6, 4, 3, 2, 1, false, true);
     conv_agrees_with_naive(2, 3, 6, 6, 4, 1, 1, 0, false, true);
 
