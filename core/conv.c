@@ -200,7 +200,7 @@ typedef struct {
 
 // The lane masks of every shift (dh,dw) with dh in [lo_h, lo_h + nh), dw in [lo_w, lo_w + nw),
 // for a group of nb images of OH x OW: word w, bit b says whether pixel q = 16w + b, at (i,j)
-// of its image, has (i+dh, j+dw) inside that image. Built once per conv call.
+// of its image, has (i+dh, j+dw) inside that image; pixels past the group read as outside.
 typedef struct {
     int lo_h, lo_w, nh, nw, words;
     uint16_t *bits;
@@ -279,9 +279,8 @@ static void product(float *out, const float *wt, const Tap *taps, int M, int K, 
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
         for (int k = 0; k < K; k++)
             for (int j = 0; j < nv; j++)
-                _mm512_store_ps(
-                    panel + k * COL_BLOCK + 16 * j,
-                    _mm512_maskz_loadu_ps(taps[k].mask[p / 16 + j] & mask[j], taps[k].src + p + 16 * j));
+                _mm512_store_ps(panel + k * COL_BLOCK + 16 * j,
+                                _mm512_maskz_loadu_ps(taps[k].mask[p / 16 + j], taps[k].src + p + 16 * j));
         for (int m = 0; m < M; m += ROW_BLOCK) {
             float *o = out + (size_t)m * Q + p;
             if (nv == 3)
@@ -311,7 +310,7 @@ wgrad_tile(float *dw, int K, int mo, int mk, const float **y, const float **c, c
     for (int q = 0; q < n; q += 16) {
         __mmask16 m = n - q >= 16 ? 0xffff : (__mmask16)((1u << (n - q)) - 1);
         __m512 b[WG_COLS];
-        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(cm[j][q / 16] & m, c[j] + q);
+        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(cm[j][q / 16], c[j] + q);
         for (int i = 0; i < WG_ROWS; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
             for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
@@ -467,12 +466,14 @@ static void ungroup_rows(float *dst, const float *src, int nb, int M, int P, boo
         }
 }
 
-// Masks for every shift the taps use; dx asks for the opposite shifts.
-static Masks conv_masks(const ConvShape *s, int nb, bool for_dx) {
+// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb and
+// of nb - 1 images (groups differ by one image at most): m[0] and m[1].
+static void conv_masks(Masks *m, const ConvShape *s, int nb, bool for_dx) {
     int lo_h = tap_shift(0, s), hi_h = tap_shift(s->KH - 1, s);
     int lo_w = tap_shift(0, s), hi_w = tap_shift(s->KW - 1, s);
-    if (for_dx) return masks_build(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w);
-    return masks_build(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
+    for (int v = 0; v < 2 && nb - v > 0; v++)
+        m[v] = for_dx ? masks_build(s->OH, s->OW, nb - v, -hi_h, -lo_h, -hi_w, -lo_w)
+                      : masks_build(s->OH, s->OW, nb - v, lo_h, hi_h, lo_w, hi_w);
 }
 
 // The forward's K = C*KH*KW taps, in im2col's (c, kh, kw) order, over the planes of xq.
@@ -598,13 +599,14 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
     if (aligned_conv(s) && fast_rows(s->OC)) { // implicit im2col, the register-blocked product
         float *wt = transposed(w, s->OC, K);
         int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        Masks m = conv_masks(s, most, false);
+        Masks m[2];
+        conv_masks(m, s, most, false);
         Scratch *sc = scratch_alloc(threads, s, most);
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int g = 0; g < groups; g++) {
             int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
             const Scratch *z = &sc[omp_get_thread_num()];
-            forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m);
+            forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m[most - nb]);
             float *y = out + n0 * out_image;
             product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, z->panel);
             if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
@@ -692,7 +694,8 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
 #ifdef __AVX512F__
     if (implicit && (dw || implicit_dx)) {
         int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        Masks mf = conv_masks(s, most, false), mb = conv_masks(s, most, true);
+        Masks mf[2], mb[2];
+        conv_masks(mf, s, most, false), conv_masks(mb, s, most, true);
         Scratch *sc = scratch_alloc(threads, s, most);
         float *wdx = implicit_dx ? dx_weights(w, s) : NULL;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -700,8 +703,8 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
             int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0,
                 t = omp_get_thread_num();
             implicit_backward(implicit_dx ? dx + n0 * x_image : NULL, dws ? dws + (size_t)t * w_size : NULL,
-                              x + n0 * x_image, dout + n0 * out_image, nb, wdx, s, &mf, &mb, overwrite_dx,
-                              &sc[t]);
+                              x + n0 * x_image, dout + n0 * out_image, nb, wdx, s, &mf[most - nb],
+                              &mb[most - nb], overwrite_dx, &sc[t]);
         }
     }
 #endif
