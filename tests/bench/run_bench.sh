@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run bench-bearnet and the same model in PyTorch, one after the other, and print the ratios.
-#   tests/bench/run_bench.sh [--size 64] [--bs 64] [--steps 10] [--threads 2]   (build/bin/bench-bearnet must exist)
+#   tests/bench/run_bench.sh [--size 64] [--bs 64] [--steps 10] [--threads 2] [--rounds 3]
+# (build/bin/bench-bearnet must exist). The machines are shared and their speed drifts, so every
+# mode runs once per round, the modes interleaved, and the table gives each mode's median.
 # PyTorch runs three ways: as installed; with glibc malloc tuned to keep freed memory instead of
 # handing it back to the kernel (its big activation buffers are otherwise faulted in afresh each
 # step); and tuned + channels_last (NHWC, oneDNN's fast convolutions). Ours reuses a step arena,
@@ -8,14 +10,15 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${BENCH_BEARNET:-$root/build/bin/bench-bearnet}"
-size=64 bs=64 steps=10 threads=2
+size=64 bs=64 steps=10 threads=2 rounds=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size="$2"; shift 2 ;;
     --bs) bs="$2"; shift 2 ;;
     --steps) steps="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    *) echo "run_bench.sh: unknown argument $1 (accepted: --size --bs --steps --threads)" >&2; exit 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    *) echo "run_bench.sh: unknown argument $1 (accepted: --size --bs --steps --threads --rounds)" >&2; exit 2 ;;
   esac
 done
 [ -x "$bench" ] || { echo "run_bench.sh: $bench not found; build first (cmake --build build)" >&2; exit 1; }
@@ -23,23 +26,30 @@ tunables="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967296"
 args=(--size "$size" --bs "$bs" --steps "$steps" --threads "$threads")
 
 value() { sed -n "s/^$1=//p" | tail -1; }
-run() { # label, command...: prints the output, records train and infer figures
+run() { # label, command...: prints the output, appends the train and infer figures
   local label="$1"; shift
-  echo "== $label"
+  echo "== $label (round $round)"
   local out; out="$("$@" 2>&1)" || { echo "$out"; echo "run_bench.sh: $label failed" >&2; exit 1; }
   echo "$out"
-  train[$label]="$(value train_img_s <<<"$out")"
-  infer[$label]="$(value infer_b1_ms <<<"$out")"
+  train[$label]+=" $(value train_img_s <<<"$out")"
+  infer[$label]+=" $(value infer_b1_ms <<<"$out")"
 }
+median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A train infer
-run ours "$bench" "${args[@]}"
-run ours-tunables env GLIBC_TUNABLES="$tunables" "$bench" "${args[@]}"
-run torch /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
-run torch-tunables env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
-run torch-tunables-cl env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}" --channels-last
+for round in $(seq "$rounds"); do
+  run ours "$bench" "${args[@]}"
+  run ours-tunables env GLIBC_TUNABLES="$tunables" "$bench" "${args[@]}"
+  run torch /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
+  run torch-tunables env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
+  run torch-tunables-cl env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}" --channels-last
+done
+for mode in "${!train[@]}"; do
+  echo "$mode train img/s per round:${train[$mode]}"
+  train[$mode]="$(median "${train[$mode]}")" infer[$mode]="$(median "${infer[$mode]}")"
+done
 
 echo
-echo "bearnet-s ${size}px, batch $bs, $threads threads: training images/s (ours / torch), batch-1 inference ms"
+echo "bearnet-s ${size}px, batch $bs, $threads threads, median of $rounds rounds: training images/s (ours / torch), batch-1 inference ms"
 printf "%-20s %10s %10s %12s\n" "torch mode" "torch img/s" "ours/torch" "infer ms"
 for mode in torch torch-tunables torch-tunables-cl; do
   printf "%-20s %10s %10s %12s\n" "$mode" "${train[$mode]}" \
