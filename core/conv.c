@@ -297,20 +297,22 @@ static void product(float *out, const float *wt, const Tap *taps, int M, int K, 
 // both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (taps) at a
 // time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
 // accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
-// pixels in L1 while every row of dY passes over them.
+// pixels in L1 while every row of dY passes over them. The 6 taps are one (kh,kw) of 6
+// channels, so one lane mask serves all 10 loads (dY's lanes outside the image add nothing).
 enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
-static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or K in the last tiles
-static const uint16_t wg_none[WG_CHUNK / 16];
+static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or C in the last tiles
 
-static inline __attribute__((always_inline)) void
-wgrad_tile(float *dw, int K, int mo, int mk, const float **y, const float **c, const uint16_t **cm, int n) {
+// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set.
+static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
+                                                             const float **y, const float **c,
+                                                             const uint16_t *mask, int n) {
     __m512 acc[WG_ROWS][WG_COLS];
     for (int i = 0; i < WG_ROWS; i++)
         for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_setzero_ps();
     for (int q = 0; q < n; q += 16) {
-        __mmask16 m = n - q >= 16 ? 0xffff : (__mmask16)((1u << (n - q)) - 1);
+        __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
         __m512 b[WG_COLS];
-        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(cm[j][q / 16], c[j] + q);
+        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
         for (int i = 0; i < WG_ROWS; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
             for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
@@ -322,28 +324,28 @@ wgrad_tile(float *dw, int K, int mo, int mk, const float **y, const float **c, c
     for (int i = 0; i < WG_ROWS; i++)
         for (int j = 0; j < WG_COLS; j++) sum[i][j] = _mm512_reduce_add_ps(acc[i][j]);
     for (int i = 0; i < mo; i++)
-        for (int j = 0; j < mk; j++) dw[(size_t)i * K + j] += sum[i][j];
+        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i][j];
 }
 
-// dw (M,K) += dy (M,Q) @ col^T, col given as K taps.
-static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, int K, int Q) {
+// dw (M,K) += dy (M,Q) @ col^T, col given as K = C*KK taps in (c, kh, kw) order.
+static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, int C, int KK, int Q) {
+    int K = C * KK;
     for (int q0 = 0; q0 < Q; q0 += WG_CHUNK) {
         int n = Q - q0 < WG_CHUNK ? Q - q0 : WG_CHUNK;
-        for (int k = 0; k < K; k += WG_COLS) {
-            int mk = K - k < WG_COLS ? K - k : WG_COLS;
-            const float *c[WG_COLS];
-            const uint16_t *cm[WG_COLS];
-            for (int j = 0; j < WG_COLS; j++) {
-                c[j] = j < mk ? taps[k + j].src + q0 : wg_zeros;
-                cm[j] = j < mk ? taps[k + j].mask + q0 / 16 : wg_none;
+        for (int t = 0; t < KK; t++)
+            for (int c0 = 0; c0 < C; c0 += WG_COLS) {
+                int mk = C - c0 < WG_COLS ? C - c0 : WG_COLS;
+                const float *c[WG_COLS];
+                for (int j = 0; j < WG_COLS; j++) c[j] = j < mk ? taps[(c0 + j) * KK + t].src + q0 : wg_zeros;
+                const uint16_t *mask = taps[c0 * KK + t].mask + q0 / 16; // the same for every c
+                for (int m = 0; m < M; m += WG_ROWS) {
+                    int mo = M - m < WG_ROWS ? M - m : WG_ROWS;
+                    const float *y[WG_ROWS];
+                    for (int i = 0; i < WG_ROWS; i++)
+                        y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
+                    wgrad_tile(dw + (size_t)m * K + c0 * KK + t, K, KK, mo, mk, y, c, mask, n);
+                }
             }
-            for (int m = 0; m < M; m += WG_ROWS) {
-                int mo = M - m < WG_ROWS ? M - m : WG_ROWS;
-                const float *y[WG_ROWS];
-                for (int i = 0; i < WG_ROWS; i++) y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
-                wgrad_tile(dw + (size_t)m * K + k, K, mo, mk, y, c, cm, n);
-            }
-        }
     }
 }
 
@@ -642,11 +644,11 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
 static void implicit_backward(float *dx, float *dw, const float *x, const float *dy, int nb, const float *wdx,
                               const ConvShape *s, const Masks *mf, const Masks *mb, bool overwrite_dx,
                               const Scratch *z) {
-    int P = s->OH * s->OW, K = s->C * s->KH * s->KW;
+    int P = s->OH * s->OW;
     const float *dyq = group_rows(z->dyq, dy, nb, s->OC, P);
     if (dw) {
         forward_taps(z->taps, phase_planes(z->xq, x, nb, s), nb, s, mf);
-        wgrad_product(dw, dyq, z->taps, s->OC, K, nb * P);
+        wgrad_product(dw, dyq, z->taps, s->OC, s->C, s->KH * s->KW, nb * P);
     }
     if (!dx) return;
     int st = s->stride;
