@@ -239,24 +239,39 @@ Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training) {
 static void relu_backward(Node *node) {
     const float *y = node->out->data, *dy = node->out->grad->data;
     size_t n = node->out->numel;
-    for (int k = 0; k < node->n_in; k++) {
-        if (!wants_grad(node->in[k])) continue;
-        bool fresh;
-        float *dx = grad_to_fill(node->in[k], &fresh);
-        if (fresh) {
+    bool fresh[2] = {false, false};
+    float *dx[2] = {NULL, NULL};
+    for (int k = 0; k < node->n_in; k++)
+        if (wants_grad(node->in[k])) dx[k] = grad_to_fill(node->in[k], &fresh[k]);
+    if (dx[0] && dx[1] && fresh[0] && fresh[1]) {
+        // add_relu, both gradients new (the usual case): one pass over y and dY writes both.
+        float *da = dx[0], *db = dx[1];
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-            for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) da[i] = db[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        return;
+    }
+    for (int k = 0; k < node->n_in; k++) {
+        float *d = dx[k];
+        if (!d) continue;
+        if (fresh[k]) {
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+            for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         } else {
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-            for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+            for (size_t i = 0; i < n; i++) d[i] += y[i] > 0.0f ? dy[i] : 0.0f;
         }
     }
 }
 
 Tensor *relu(Tensor *x) {
     Tensor *y = step_tensor(x->rank, x->shape);
-#pragma omp parallel for simd if (x->numel > PARALLEL_MIN)
-    for (size_t i = 0; i < x->numel; i++) y->data[i] = relu1(x->data[i]);
+    // Local pointers: through x->data the compiler must assume each store may move the pointer,
+    // and the loop stays scalar.
+    const float *xd = x->data;
+    float *yd = y->data;
+    size_t n = x->numel;
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) yd[i] = relu1(xd[i]);
     tape_record("relu", y, relu_backward, 1, &x);
     return y;
 }
@@ -265,8 +280,11 @@ Tensor *relu(Tensor *x) {
 Tensor *add_relu(Tensor *a, Tensor *b) {
     tensor_check_same_shape("add_relu", a, b);
     Tensor *y = step_tensor(a->rank, a->shape);
-#pragma omp parallel for simd if (a->numel > PARALLEL_MIN)
-    for (size_t i = 0; i < a->numel; i++) y->data[i] = relu1(a->data[i] + b->data[i]);
+    const float *ad = a->data, *bd = b->data; // local pointers, as in relu(), so the loop vectorises
+    float *yd = y->data;
+    size_t n = a->numel;
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) yd[i] = relu1(ad[i] + bd[i]);
     tape_record("add_relu", y, relu_backward, 2, (Tensor *[]){a, b});
     return y;
 }
