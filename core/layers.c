@@ -21,6 +21,47 @@ static inline float relu1(float v) {
     return v > 0.0f ? v : 0.0f;
 }
 
+// Plane reductions keep SUM_LANES partial sums (4 AVX-512 vectors): with one vector of partial
+// sums every add waits for the previous one (4 cycles), slower than L2/L3 deliver the data.
+enum { SUM_LANES = 64 };
+
+static float lanes_total(const float *acc) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+    return s;
+}
+
+static float plane_sum(const float *x, size_t n) {
+    float acc[SUM_LANES] = {0}, s = 0;
+    size_t i = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+#pragma omp simd
+        for (int j = 0; j < SUM_LANES; j++) acc[j] += x[i + j];
+    for (; i < n; i++) s += x[i];
+    return s + lanes_total(acc);
+}
+
+// sum(x - m) and sum((x - m)^2)
+static void plane_dev_sums(const float *x, size_t n, float m, float *sum_d, float *sum_dd) {
+    float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, ta = 0, tb = 0;
+    size_t i = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+#pragma omp simd
+        for (int j = 0; j < SUM_LANES; j++) {
+            float d = x[i + j] - m;
+            a[j] += d;
+            b[j] += d * d;
+        }
+    for (; i < n; i++) {
+        float d = x[i] - m;
+        ta += d;
+        tb += d * d;
+    }
+    *sum_d = ta + lanes_total(a);
+    *sum_dd = tb + lanes_total(b);
+}
+
 static bool wants_grad(const Tensor *t) {
     return t && t->requires_grad;
 }
@@ -90,11 +131,44 @@ Tensor *linear(Tensor *x, Tensor *w, Tensor *b) {
 //     dX = invstd/M * (M*g - sum(g) - xhat*sum(g*xhat))    (training: mean and var depend on x)
 //     dX = g*invstd                                         (eval: they are constants)
 //     dweight += sum(dY*xhat),  dbias += sum(dY)
-// The node saves mean and invstd (C floats each) and recomputes xhat from x, which is still alive.
+// The node saves mean, invstd and the folded affine y = x*k + shift (C floats each) and
+// recomputes xhat from x, which is still alive.
 
 typedef struct {
-    float *mean, *invstd;
+    float *mean, *invstd, *k, *shift;
 } BatchNormSaved;
+
+// The value before the fused relu. Backward takes the relu's mask from x through this same
+// expression (the same bits as forward) rather than reading y: one stream of three fewer.
+static inline float bn_affine(float x, float k, float shift) {
+    return x * k + shift;
+}
+
+// dY through the fused relu (if any)
+static inline float bn_grad(float x, float dy, bool relu, float k, float shift) {
+    return relu && bn_affine(x, k, shift) <= 0.0f ? 0.0f : dy;
+}
+
+// One plane's sum(g) and sum(g*(x - mean)), g = dY through the fused relu.
+static void bn_grad_sums(const float *x, const float *dy, size_t n, float mean, bool relu, float k,
+                         float shift, float *sum_g, float *sum_gx) {
+    float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, ta = 0, tb = 0;
+    size_t i = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+#pragma omp simd
+        for (int j = 0; j < SUM_LANES; j++) {
+            float g = bn_grad(x[i + j], dy[i + j], relu, k, shift);
+            a[j] += g;
+            b[j] += g * (x[i + j] - mean);
+        }
+    for (; i < n; i++) {
+        float g = bn_grad(x[i], dy[i], relu, k, shift);
+        ta += g;
+        tb += g * (x[i] - mean);
+    }
+    *sum_g = ta + lanes_total(a);
+    *sum_gx = tb + lanes_total(b);
+}
 
 static void batchnorm_backward(Node *node) {
     Tensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
@@ -103,7 +177,7 @@ static void batchnorm_backward(Node *node) {
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     double M = (double)N * (double)HW;
-    const float *y = node->out->data, *dy = node->out->grad->data;
+    const float *dy = node->out->grad->data;
     bool fresh = false;
     float *dx = wants_grad(x) ? grad_to_fill(x, &fresh) : NULL;
     float *dweight = wants_grad(weight) ? grad_of(weight) : NULL;
@@ -111,43 +185,35 @@ static void batchnorm_backward(Node *node) {
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         float mean = s->mean[c], invstd = s->invstd[c], w = weight->data[c];
-        // Pass 1: sum(dY) and sum(dY*xhat), with dY first masked by the fused relu (y > 0).
+        float k = s->k[c], shift = s->shift[c];
+        // Pass 1: sum(g) and sum(g*xhat), g = dY masked by the fused relu.
         double sum_dy = 0, sum_dy_xhat = 0;
         for (int n = 0; n < N; n++) {
             size_t base = ((size_t)n * C + c) * HW;
-            const float *xc = x->data + base, *yc = y + base, *dyc = dy + base;
-            float a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-            for (size_t i = 0; i < HW; i++) {
-                float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
-                a += g;
-                b += g * (xc[i] - mean) * invstd;
-            }
-            sum_dy += a, sum_dy_xhat += b;
+            float a, b;
+            bn_grad_sums(x->data + base, dy + base, HW, mean, fused_relu, k, shift, &a, &b);
+            sum_dy += a, sum_dy_xhat += (double)b * invstd;
         }
         if (dweight) dweight[c] += (float)sum_dy_xhat;
         if (dbias) dbias[c] += (float)sum_dy;
         if (!dx) continue;
-        // Pass 2: dX. In training, subtract the parts that flow through mean and var.
-        float k = w * invstd;
-        float mean_dy = training ? (float)(sum_dy / M) : 0.0f;
-        float mean_dy_xhat = training ? (float)(sum_dy_xhat / M) : 0.0f;
+        // Pass 2: dX = w*invstd * (g - mean(g) - xhat*mean(g*xhat)); in eval mean and var are
+        // constants, and only the first term is left.
+        float kg = w * invstd;
+        float kx = training ? -kg * invstd * (float)(sum_dy_xhat / M) : 0.0f;
+        float k0 = training ? -kg * (float)(sum_dy / M) : 0.0f;
         for (int n = 0; n < N; n++) {
             size_t base = ((size_t)n * C + c) * HW;
-            const float *xc = x->data + base, *yc = y + base, *dyc = dy + base;
+            const float *xc = x->data + base, *dyc = dy + base;
             float *dxc = dx + base;
             if (fresh) {
 #pragma omp simd
-                for (size_t i = 0; i < HW; i++) {
-                    float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
-                    dxc[i] = k * (g - mean_dy - (xc[i] - mean) * invstd * mean_dy_xhat);
-                }
+                for (size_t i = 0; i < HW; i++)
+                    dxc[i] = kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift) + kx * (xc[i] - mean) + k0;
             } else {
 #pragma omp simd
-                for (size_t i = 0; i < HW; i++) {
-                    float g = fused_relu && yc[i] <= 0.0f ? 0.0f : dyc[i];
-                    dxc[i] += k * (g - mean_dy - (xc[i] - mean) * invstd * mean_dy_xhat);
-                }
+                for (size_t i = 0; i < HW; i++)
+                    dxc[i] += kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift) + kx * (xc[i] - mean) + k0;
             }
         }
     }
@@ -167,27 +233,40 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
     BatchNormSaved *s = step_alloc(sizeof *s);
     s->mean = step_alloc(sizeof(float) * (size_t)C);
     s->invstd = step_alloc(sizeof(float) * (size_t)C);
+    s->k = step_alloc(sizeof(float) * (size_t)C);
+    s->shift = step_alloc(sizeof(float) * (size_t)C);
 #pragma omp parallel for schedule(static) if (M * C > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         float mean, var;
         if (training) {
-            // Two passes (mean, then squared deviations) keep the variance exact for any offset.
-            double sum = 0, sq = 0;
+            // One pass over memory. Each (image, channel) plane gives sum(d) and sum(d^2),
+            // d = x - centre, the centre being the first plane's mean: a plane's mean and squared
+            // deviations follow from these without cancelling while its mean lies within a few of
+            // its std of the centre (the variance stays exact for any offset, as two passes did);
+            // a plane further off is summed again about its own mean, from L1. Planes combine in
+            // double (Chan et al.): sum of squares = sum over planes of (q_p + HW*(m_p - mean)^2),
+            // plane means taken relative to the first one's.
+            float centre = plane_sum(x->data + (size_t)c * HW, HW) / (float)HW;
+            double sum_m = 0, sum_mm = 0, q = 0, m0 = 0;
             for (int n = 0; n < N; n++) {
                 const float *xc = x->data + ((size_t)n * C + c) * HW;
-                float a = 0;
-#pragma omp simd reduction(+ : a)
-                for (size_t i = 0; i < HW; i++) a += xc[i];
-                sum += a;
+                float m = centre, d, dd;
+                plane_dev_sums(xc, HW, m, &d, &dd);
+                double off = (double)d / (double)HW; // plane mean - m
+                if (off * off > 16 * ((double)dd / (double)HW - off * off)) {
+                    m = (float)(m + off);
+                    plane_dev_sums(xc, HW, m, &d, &dd);
+                    off = (double)d / (double)HW;
+                }
+                double mp = m + off;
+                if (n == 0) m0 = mp;
+                sum_m += mp - m0, sum_mm += (mp - m0) * (mp - m0);
+                q += dd - d * off;
             }
-            mean = (float)(sum / (double)M);
-            for (int n = 0; n < N; n++) {
-                const float *xc = x->data + ((size_t)n * C + c) * HW;
-                float a = 0;
-#pragma omp simd reduction(+ : a)
-                for (size_t i = 0; i < HW; i++) a += (xc[i] - mean) * (xc[i] - mean);
-                sq += a;
-            }
+            double dm = sum_m / N; // mean - m0
+            double sq = q + (double)HW * (sum_mm - N * dm * dm);
+            if (sq < 0) sq = 0; // rounding, when every value is the same
+            mean = (float)(m0 + dm);
             var = (float)(sq / (double)M);
             // PyTorch keeps the unbiased variance (divide by M-1) in the running estimate.
             bn->running_mean->data[c] = (1 - BN_MOMENTUM) * bn->running_mean->data[c] + BN_MOMENTUM * mean;
@@ -201,16 +280,17 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
         s->mean[c] = mean, s->invstd[c] = invstd;
         // y = xhat*weight + bias folded into one multiply-add: y = x*k + (bias - mean*k)
         float k = bn->weight->data[c] * invstd, shift = bn->bias->data[c] - mean * k;
+        s->k[c] = k, s->shift[c] = shift;
         for (int n = 0; n < N; n++) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *xc = x->data + base;
             float *yc = y->data + base;
             if (fused_relu) {
 #pragma omp simd
-                for (size_t i = 0; i < HW; i++) yc[i] = relu1(xc[i] * k + shift);
+                for (size_t i = 0; i < HW; i++) yc[i] = relu1(bn_affine(xc[i], k, shift));
             } else {
 #pragma omp simd
-                for (size_t i = 0; i < HW; i++) yc[i] = xc[i] * k + shift;
+                for (size_t i = 0; i < HW; i++) yc[i] = bn_affine(xc[i], k, shift);
             }
         }
     }
