@@ -416,9 +416,16 @@ static void global_avg_pool_backward(Node *node) {
     const float *dy = node->out->grad->data;
     bool fresh;
     float *dx = grad_to_fill(x, &fresh);
+#pragma omp parallel for schedule(static) if (planes * HW > PARALLEL_MIN)
     for (size_t p = 0; p < planes; p++) {
-        float g = dy[p] / (float)HW;
-        for (size_t i = 0; i < HW; i++) dx[p * HW + i] = (fresh ? 0.0f : dx[p * HW + i]) + g;
+        float g = dy[p] / (float)HW, *dxp = dx + p * HW;
+        if (fresh) {
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) dxp[i] = g;
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) dxp[i] += g;
+        }
     }
 }
 
@@ -427,11 +434,10 @@ Tensor *global_avg_pool(Tensor *x) {
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     Tensor *y = step_tensor(SHAPE(N, C));
-    for (size_t p = 0; p < (size_t)N * C; p++) {
-        float acc = 0;
-        for (size_t i = 0; i < HW; i++) acc += x->data[p * HW + i];
-        y->data[p] = acc / (float)HW;
-    }
+    const float *xd = x->data;
+    float *yd = y->data;
+#pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
+    for (int p = 0; p < N * C; p++) yd[p] = plane_sum(xd + (size_t)p * HW, HW) / (float)HW;
     tape_record("global_avg_pool", y, global_avg_pool_backward, 1, &x);
     return y;
 }
