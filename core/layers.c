@@ -42,24 +42,41 @@ static float plane_sum(const float *x, size_t n) {
     return s + lanes_total(acc);
 }
 
-// sum(x - m) and sum((x - m)^2)
-static void plane_dev_sums(const float *x, size_t n, float m, float *sum_d, float *sum_dd) {
+// Batchnorm sums run over blocks of whole planes of one channel, about BN_BLOCK values each:
+// float sums that long are as accurate as one 64x64 plane's, and small planes (8x8) do not pay a
+// reduction and a double-precision step each.
+enum { BN_BLOCK = 4096 };
+
+static int planes_per_block(size_t HW) {
+    return HW >= BN_BLOCK ? 1 : (int)(BN_BLOCK / HW);
+}
+
+// sum(x - m) and sum((x - m)^2) over `planes` planes of n values, plane p at x + p*stride
+static void dev_sums(const float *x, size_t stride, int planes, size_t n, float m, float *sum_d,
+                     float *sum_dd) {
     float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, ta = 0, tb = 0;
-    size_t i = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
+    for (int p = 0; p < planes; p++) {
+        const float *xp = x + (size_t)p * stride;
+        size_t i = 0;
+        for (; i + SUM_LANES <= n; i += SUM_LANES)
 #pragma omp simd
-        for (int j = 0; j < SUM_LANES; j++) {
-            float d = x[i + j] - m;
-            a[j] += d;
-            b[j] += d * d;
+            for (int j = 0; j < SUM_LANES; j++) {
+                float d = xp[i + j] - m;
+                a[j] += d;
+                b[j] += d * d;
+            }
+        for (; i < n; i++) {
+            float d = xp[i] - m;
+            ta += d;
+            tb += d * d;
         }
-    for (; i < n; i++) {
-        float d = x[i] - m;
-        ta += d;
-        tb += d * d;
     }
     *sum_d = ta + lanes_total(a);
     *sum_dd = tb + lanes_total(b);
+}
+
+static inline int imin(int a, int b) {
+    return a < b ? a : b;
 }
 
 static bool wants_grad(const Tensor *t) {
@@ -149,22 +166,25 @@ static inline float bn_grad(float x, float dy, bool relu, float k, float shift) 
     return relu && bn_affine(x, k, shift) <= 0.0f ? 0.0f : dy;
 }
 
-// One plane's sum(g) and sum(g*(x - mean)), g = dY through the fused relu.
-static void bn_grad_sums(const float *x, const float *dy, size_t n, float mean, bool relu, float k,
-                         float shift, float *sum_g, float *sum_gx) {
+// sum(g) and sum(g*(x - mean)) over a block of planes (as dev_sums), g = dY through the fused relu
+static void bn_grad_sums(const float *x, const float *dy, size_t stride, int planes, size_t n, float mean,
+                         bool relu, float k, float shift, float *sum_g, float *sum_gx) {
     float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, ta = 0, tb = 0;
-    size_t i = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
+    for (int p = 0; p < planes; p++) {
+        const float *xp = x + (size_t)p * stride, *dyp = dy + (size_t)p * stride;
+        size_t i = 0;
+        for (; i + SUM_LANES <= n; i += SUM_LANES)
 #pragma omp simd
-        for (int j = 0; j < SUM_LANES; j++) {
-            float g = bn_grad(x[i + j], dy[i + j], relu, k, shift);
-            a[j] += g;
-            b[j] += g * (x[i + j] - mean);
+            for (int j = 0; j < SUM_LANES; j++) {
+                float g = bn_grad(xp[i + j], dyp[i + j], relu, k, shift);
+                a[j] += g;
+                b[j] += g * (xp[i + j] - mean);
+            }
+        for (; i < n; i++) {
+            float g = bn_grad(xp[i], dyp[i], relu, k, shift);
+            ta += g;
+            tb += g * (xp[i] - mean);
         }
-    for (; i < n; i++) {
-        float g = bn_grad(x[i], dy[i], relu, k, shift);
-        ta += g;
-        tb += g * (x[i] - mean);
     }
     *sum_g = ta + lanes_total(a);
     *sum_gx = tb + lanes_total(b);
@@ -182,16 +202,18 @@ static void batchnorm_backward(Node *node) {
     float *dx = wants_grad(x) ? grad_to_fill(x, &fresh) : NULL;
     float *dweight = wants_grad(weight) ? grad_of(weight) : NULL;
     float *dbias = wants_grad(bias) ? grad_of(bias) : NULL;
+    int per_block = planes_per_block(HW);
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         float mean = s->mean[c], invstd = s->invstd[c], w = weight->data[c];
         float k = s->k[c], shift = s->shift[c];
         // Pass 1: sum(g) and sum(g*xhat), g = dY masked by the fused relu.
         double sum_dy = 0, sum_dy_xhat = 0;
-        for (int n = 0; n < N; n++) {
+        for (int n = 0; n < N; n += per_block) {
             size_t base = ((size_t)n * C + c) * HW;
             float a, b;
-            bn_grad_sums(x->data + base, dy + base, HW, mean, fused_relu, k, shift, &a, &b);
+            bn_grad_sums(x->data + base, dy + base, (size_t)C * HW, imin(per_block, N - n), HW, mean,
+                         fused_relu, k, shift, &a, &b);
             sum_dy += a, sum_dy_xhat += (double)b * invstd;
         }
         if (dweight) dweight[c] += (float)sum_dy_xhat;
@@ -235,36 +257,38 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
     s->invstd = step_alloc(sizeof(float) * (size_t)C);
     s->k = step_alloc(sizeof(float) * (size_t)C);
     s->shift = step_alloc(sizeof(float) * (size_t)C);
+    int per_block = planes_per_block(HW);
 #pragma omp parallel for schedule(static) if (M * C > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         float mean, var;
         if (training) {
-            // One pass over memory. Each (image, channel) plane gives sum(d) and sum(d^2),
-            // d = x - centre, the centre being the first plane's mean: a plane's mean and squared
-            // deviations follow from these without cancelling while its mean lies within a few of
-            // its std of the centre (the variance stays exact for any offset, as two passes did);
-            // a plane further off is summed again about its own mean, from L1. Planes combine in
-            // double (Chan et al.): sum of squares = sum over planes of (q_p + HW*(m_p - mean)^2),
-            // plane means taken relative to the first one's.
+            // One pass over memory. Each block of planes (see BN_BLOCK) gives sum(d) and
+            // sum(d^2), d = x - centre, the centre being the first plane's mean: the block's mean
+            // and squared deviations follow without cancelling while its mean lies within a few
+            // of its std of the centre (the variance stays exact for any offset, as two passes
+            // did); a block further off is summed again about its own mean, from L1. Blocks
+            // combine in double (Chan et al.): sum of squares = sum over blocks of
+            // (q_b + n_b*(m_b - mean)^2), block means taken relative to the first one's.
             float centre = plane_sum(x->data + (size_t)c * HW, HW) / (float)HW;
-            double sum_m = 0, sum_mm = 0, q = 0, m0 = 0;
-            for (int n = 0; n < N; n++) {
+            double sum_nu = 0, sum_nuu = 0, q = 0, m0 = 0;
+            for (int n = 0; n < N; n += per_block) {
                 const float *xc = x->data + ((size_t)n * C + c) * HW;
+                int planes = imin(per_block, N - n);
+                double nb = (double)planes * (double)HW;
                 float m = centre, d, dd;
-                plane_dev_sums(xc, HW, m, &d, &dd);
-                double off = (double)d / (double)HW; // plane mean - m
-                if (off * off > 16 * ((double)dd / (double)HW - off * off)) {
+                dev_sums(xc, (size_t)C * HW, planes, HW, m, &d, &dd);
+                double off = d / nb; // block mean - m
+                if (off * off > 16 * (dd / nb - off * off)) {
                     m = (float)(m + off);
-                    plane_dev_sums(xc, HW, m, &d, &dd);
-                    off = (double)d / (double)HW;
+                    dev_sums(xc, (size_t)C * HW, planes, HW, m, &d, &dd);
+                    off = d / nb;
                 }
-                double mp = m + off;
-                if (n == 0) m0 = mp;
-                sum_m += mp - m0, sum_mm += (mp - m0) * (mp - m0);
-                q += dd - d * off;
+                if (n == 0) m0 = m + off;
+                double u = m + off - m0;
+                sum_nu += nb * u, sum_nuu += nb * u * u, q += dd - d * off;
             }
-            double dm = sum_m / N; // mean - m0
-            double sq = q + (double)HW * (sum_mm - N * dm * dm);
+            double dm = sum_nu / (double)M; // mean - m0
+            double sq = q + sum_nuu - (double)M * dm * dm;
             if (sq < 0) sq = 0; // rounding, when every value is the same
             mean = (float)(m0 + dm);
             var = (float)(sq / (double)M);
