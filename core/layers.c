@@ -42,9 +42,10 @@ static float plane_sum(const float *x, size_t n) {
     return s + lanes_total(acc);
 }
 
-// Batchnorm sums run over blocks of whole planes of one channel, about BN_BLOCK values each:
-// float sums that long are as accurate as one 64x64 plane's, and small planes (8x8) do not pay a
-// reduction and a double-precision step each.
+// Batchnorm sums run in float over blocks of one channel's planes: one plane, or as many whole
+// planes as fit in BN_BLOCK values (a 64x64 plane), then in double across blocks. The float sums
+// stay as short as one big plane's, and small planes (8x8) do not each pay a reduction of the
+// partial sums and a few double-precision steps.
 enum { BN_BLOCK = 4096 };
 
 static int planes_per_block(size_t HW) {
@@ -343,7 +344,7 @@ Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training) {
 static void relu_backward(Node *node) {
     const float *y = node->out->data, *dy = node->out->grad->data;
     size_t n = node->out->numel;
-    bool fresh[2] = {false, false};
+    bool fresh[2] = {false, false}; // relu has one input, add_relu two
     float *dx[2] = {NULL, NULL};
     for (int k = 0; k < node->n_in; k++)
         if (wants_grad(node->in[k])) dx[k] = grad_to_fill(node->in[k], &fresh[k]);
