@@ -265,6 +265,50 @@ static void test_batchnorm(void) {
     bn_free(&bn);
 }
 
+// Planes longer than the kernels' blocks of partial sums (81 = 64 + a tail of 17), and training
+// statistics that stay exact with a large offset, and with one image far from the others.
+static void test_batchnorm_big_planes(void) {
+    int N = 4, C = 2, H = 9, W = 9, HW = H * W;
+    Tensor *x = param(SHAPE(N, C, H, W));
+    BatchNorm2d bn = bn_new(C);
+    tensor_normal_(bn.weight, 1.0f, 0.5f, &rng);
+    tensor_normal_(bn.bias, 0.0f, 0.5f, &rng);
+    Tensor *in[3] = {x, bn.weight, bn.bias};
+    expect_gradcheck("batchnorm2d train 9x9", bn_loss, in, 3, &(BnCtx){&bn, true, false});
+    expect_gradcheck("batchnorm2d eval 9x9", bn_loss, in, 3, &(BnCtx){&bn, false, false});
+
+    // Statistics over 64 images: x = 10000 + N(0,1), and in the second round image 0 is another
+    // 1000 higher, far from all the others (the variance is then mostly between images).
+    enum { SN = 64 };
+    int SM = SN * HW;
+    Tensor *noise = tensor_normal(SHAPE(SN, C, H, W), 0.0f, 1.0f, &rng), *xs = tensor_copy(noise);
+    for (int shifted = 0; shifted < 2; shifted++) {
+        for (size_t i = 0; i < xs->numel; i++)
+            xs->data[i] = 1e4f + noise->data[i] + (shifted && i < (size_t)C * HW ? 1000.0f : 0.0f);
+        tensor_fill_(bn.running_mean, 0.0f), tensor_fill_(bn.running_var, 0.0f);
+        batchnorm2d(xs, &bn, true);
+        tape_reset();
+        for (int c = 0; c < C; c++) {
+            double mean = 0, sq = 0; // two passes in double over the same floats
+            for (int n = 0; n < SN; n++)
+                for (int i = 0; i < HW; i++) mean += xs->data[(n * C + c) * HW + i];
+            mean /= SM;
+            for (int n = 0; n < SN; n++)
+                for (int i = 0; i < HW; i++) {
+                    double d = xs->data[(n * C + c) * HW + i] - mean;
+                    sq += d * d;
+                }
+            double unbiased = sq / (SM - 1);
+            CHECK_NEAR(bn.running_mean->data[c], 0.1 * mean, 1e-3);
+            CHECK_NEAR(bn.running_var->data[c], 0.1 * unbiased, 1e-6 * 0.1 * unbiased);
+        }
+    }
+    tensor_free(noise);
+    tensor_free(xs);
+    tensor_free(x);
+    bn_free(&bn);
+}
+
 // ---------------------------------------------------------------------------------------------
 // relu, add_relu, pools, flatten
 
@@ -396,6 +440,7 @@ int main(void) {
     test_linear();
     test_conv();
     test_batchnorm();
+    test_batchnorm_big_planes();
     test_elementwise_and_pools();
     test_dropout();
     test_cross_entropy();
