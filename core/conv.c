@@ -1,4 +1,5 @@
-// conv.c — convolution as im2col + sgemm, its naive reference, and the conv2d tape op.
+// conv.c — convolution as im2col + sgemm, a faster implicit-im2col path for AVX-512 CPUs, the
+// naive reference, and the conv2d tape op.
 //
 // Why im2col: a convolution is many small dot products between the weight of one output channel
 // and one patch of input pixels. Copying every patch into a column of a matrix ("image to
@@ -11,6 +12,10 @@
 // (a whole-batch col at 64 px would be 150 MB), and it keeps the im2col copies and col2im sums
 // parallel too. Debian's OpenBLAS runs its own pthread pool; letting both pools loose on 2 cores
 // oversubscribes them, so OpenBLAS is told to use 1 thread while our team runs (see blas_serial).
+//
+// The im2col path is the one to read first, and it serves every conv on every CPU. On CPUs with
+// AVX-512 the convs bearnet-s uses go through "the fast path" below instead: the same products
+// with col never written out, by two small register-blocked kernels (about 2x OpenBLAS here).
 #include "conv.h"
 
 #include <cblas.h>
