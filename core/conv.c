@@ -271,10 +271,11 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int Q
 }
 
 // out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K*48 floats of scratch.
-static void product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                    float *panel) {
-    for (int p = 0; p < Q; p += COL_BLOCK) {
-        int width = Q - p < COL_BLOCK ? Q - p : COL_BLOCK, nv = (width + 15) / 16;
+// Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
+static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
+                         bool accumulate, float *panel) {
+    for (int p = p0; p < p1; p += COL_BLOCK) {
+        int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) {
             int lanes = width - 16 * j;
@@ -296,6 +297,11 @@ static void product(float *out, const float *wt, const Tap *taps, int M, int K, 
                 product_tile(o, Q, wt + m, M, panel, K, 1, mask, accumulate);
         }
     }
+}
+
+static void product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
+                    float *panel) {
+    product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, panel);
 }
 
 // The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
@@ -473,14 +479,16 @@ static void ungroup_rows(float *dst, const float *src, int nb, int M, int P, boo
         }
 }
 
-// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb and
-// of nb - 1 images (groups differ by one image at most): m[0] and m[1].
-static void conv_masks(Masks *m, const ConvShape *s, int nb, bool for_dx) {
+// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb images.
+static Masks masks_build_for(const ConvShape *s, int nb, bool for_dx) {
     int lo_h = tap_shift(0, s), hi_h = tap_shift(s->KH - 1, s);
     int lo_w = tap_shift(0, s), hi_w = tap_shift(s->KW - 1, s);
-    for (int v = 0; v < 2 && nb - v > 0; v++)
-        m[v] = for_dx ? masks_build(s->OH, s->OW, nb - v, -hi_h, -lo_h, -hi_w, -lo_w)
-                      : masks_build(s->OH, s->OW, nb - v, lo_h, hi_h, lo_w, hi_w);
+    return for_dx ? masks_build(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w)
+                  : masks_build(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
+}
+// The same for groups of nb and of nb - 1 images (groups differ by one at most): m[0] and m[1].
+static void conv_masks(Masks *m, const ConvShape *s, int nb, bool for_dx) {
+    for (int v = 0; v < 2 && nb - v > 0; v++) m[v] = masks_build_for(s, nb - v, for_dx);
 }
 
 // The forward's K = C*KH*KW taps, in im2col's (c, kh, kw) order, over the planes of xq.
@@ -605,6 +613,20 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
 #ifdef __AVX512F__
     if (aligned_conv(s) && fast_rows(s->OC)) { // implicit im2col, the register-blocked product
         float *wt = transposed(w, s->OC, K);
+        if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
+            int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
+            Masks m = masks_build_for(s, 1, false);
+            Scratch *sc = scratch_alloc(T, s, 1);
+            forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
+#pragma omp parallel num_threads(T)
+            {
+                int t = omp_get_thread_num(), p0 = blocks * t / T * COL_BLOCK,
+                    p1 = blocks * (t + 1) / T * COL_BLOCK;
+                product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false, sc[t].panel);
+            }
+            if (b) add_bias(out, b, s->OC, P);
+            return;
+        }
         int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
         Masks m[2];
         conv_masks(m, s, most, false);
