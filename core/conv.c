@@ -170,7 +170,7 @@ void col2im(float *dx, const float *col, const ConvShape *s) {
 // stay long (an 8x8 image alone has 64). Groups and stride-2 phases cost one copy of the input.
 
 // Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time.
-enum { COL_BLOCK = 48, ROW_BLOCK = 8 };
+enum { COL_BLOCK = 48, ROW_BLOCK = 8, K_BLOCK = 128 };
 
 // Can the implicit path take this conv? The output must be the (phase) planes' size, and the
 // register-blocked product needs whole blocks of 8 rows.
@@ -283,18 +283,26 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < nv; j++)
-                _mm512_store_ps(panel + k * COL_BLOCK + 16 * j,
-                                _mm512_maskz_loadu_ps(taps[k].mask[p / 16 + j], taps[k].src + p + 16 * j));
-        for (int m = 0; m < M; m += ROW_BLOCK) {
-            float *o = out + (size_t)m * Q + p;
-            if (nv == 3)
-                product_tile(o, Q, wt + m, M, panel, K, 3, mask, accumulate);
-            else if (nv == 2)
-                product_tile(o, Q, wt + m, M, panel, K, 2, mask, accumulate);
-            else
-                product_tile(o, Q, wt + m, M, panel, K, 1, mask, accumulate);
+        // A long K goes in slices of K_BLOCK, so that the panel stays in L1 for every row tile.
+        // (K = 0, a dX phase no tap reads, still makes one pass: it writes the zeros.)
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += K_BLOCK) {
+            int kn = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
+            for (int k = 0; k < kn; k++)
+                for (int j = 0; j < nv; j++)
+                    _mm512_store_ps(
+                        panel + k * COL_BLOCK + 16 * j,
+                        _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
+            bool add = accumulate || k0 > 0;
+            for (int m = 0; m < M; m += ROW_BLOCK) {
+                float *o = out + (size_t)m * Q + p;
+                const float *w = wt + (size_t)k0 * M + m;
+                if (nv == 3)
+                    product_tile(o, Q, w, M, panel, kn, 3, mask, add);
+                else if (nv == 2)
+                    product_tile(o, Q, w, M, panel, kn, 2, mask, add);
+                else
+                    product_tile(o, Q, w, M, panel, kn, 1, mask, add);
+            }
         }
     }
 }
