@@ -270,6 +270,34 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int Q
         }
 }
 
+// The same tile reading col straight from the taps: for 8 or 16 rows (one or two tiles per
+// block of columns) building the panel would cost about a tenth of the products it serves.
+static inline __attribute__((always_inline)) void product_tile_direct(float *out, int Q, const float *wt,
+                                                                      int M, const Tap *taps, int p, int K,
+                                                                      int nv, const __mmask16 *mask,
+                                                                      bool accumulate) {
+    __m512 acc[ROW_BLOCK][3];
+    for (int i = 0; i < ROW_BLOCK; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++, wt += M) {
+        const float *src = taps[k].src + p;
+        const uint16_t *lanes = taps[k].mask + p / 16;
+        __m512 b[3];
+        for (int j = 0; j < nv; j++)
+            b[j] = _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&lanes[j]), src + 16 * j);
+        for (int i = 0; i < ROW_BLOCK; i++) {
+            __m512 w = _mm512_set1_ps(wt[i]);
+            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < ROW_BLOCK; i++)
+        for (int j = 0; j < nv; j++) {
+            float *o = out + (size_t)i * Q + 16 * j;
+            if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
+            _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
+        }
+}
+
 // out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K*48 floats of scratch.
 // Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
 static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
@@ -280,6 +308,18 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
         for (int j = 0; j < 3; j++) {
             int lanes = width - 16 * j;
             mask[j] = lanes >= 16 ? 0xffff : lanes <= 0 ? 0 : (__mmask16)((1u << lanes) - 1);
+        }
+        if (M <= 2 * ROW_BLOCK) {
+            for (int m = 0; m < M; m += ROW_BLOCK) {
+                float *o = out + (size_t)m * Q + p;
+                if (nv == 3)
+                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 3, mask, accumulate);
+                else if (nv == 2)
+                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 2, mask, accumulate);
+                else
+                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 1, mask, accumulate);
+            }
+            continue;
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
