@@ -146,6 +146,9 @@ static void test_conv(void) {
     conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true); // batch 1: threads split pixels
     conv_agrees_with_naive(1, 8, 40, 40, 16, 3, 2, 1, true, false);
     conv_agrees_with_naive(1, 8, 20, 20, 8, 1, 2, 0, false, false);
+    // 24 or more rows build a panel of col, in slices of 128 taps (K = 288 and 216 here)
+    conv_agrees_with_naive(2, 32, 8, 8, 32, 3, 1, 1, false, true);
+    conv_agrees_with_naive(2, 24, 8, 8, 32, 3, 2, 1, true, false);
     // stride 2: even sides split into 4 phases (a row of 20 = 16 + 4 lanes), 1x1 reading one
     // phase, and stride 3 (the plain loops)
     conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);
