@@ -97,11 +97,12 @@ size_t bearnet_num_params(const BearNet *m) {
 
 static Tensor *block_forward(const BearBlock *b, Tensor *x, bool training) {
     Tensor *h = batchnorm2d_relu(conv2d(x, b->conv1, NULL, b->stride, 1), &b->bn1, training);
-    h = batchnorm2d(conv2d(h, b->conv2, NULL, 1, 1), &b->bn2, training);
+    h = conv2d(h, b->conv2, NULL, 1, 1);
     Tensor *shortcut = x;
     if (b->shortcut_conv)
         shortcut = batchnorm2d(conv2d(x, b->shortcut_conv, NULL, b->stride, 0), &b->shortcut_bn, training);
-    return add_relu(h, shortcut);
+    // relu(bn2(h) + shortcut): the join fused into bn2's pass over memory
+    return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
 }
 
 Tensor *bearnet_forward(BearNet *m, Tensor *x) {

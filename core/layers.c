@@ -162,27 +162,30 @@ static inline float bn_affine(float x, float k, float shift) {
     return x * k + shift;
 }
 
-// dY through the fused relu (if any)
-static inline float bn_grad(float x, float dy, bool relu, float k, float shift) {
+// dY through the fused relu (if any). After a residual join (relu(bn(x) + skip)) the mask needs
+// skip too, so it is taken from the output instead: y is passed, and y <= 0 masks.
+static inline float bn_grad(float x, float dy, bool relu, float k, float shift, const float *y, size_t i) {
+    if (y) return y[i] > 0.0f ? dy : 0.0f;
     return relu && bn_affine(x, k, shift) <= 0.0f ? 0.0f : dy;
 }
 
 // sum(g) and sum(g*(x - mean)) over a block of planes (as dev_sums), g = dY through the fused relu
-static void bn_grad_sums(const float *x, const float *dy, size_t stride, int planes, size_t n, float mean,
-                         bool relu, float k, float shift, float *sum_g, float *sum_gx) {
+static void bn_grad_sums(const float *x, const float *dy, const float *y, size_t stride, int planes, size_t n,
+                         float mean, bool relu, float k, float shift, float *sum_g, float *sum_gx) {
     float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, ta = 0, tb = 0;
     for (int p = 0; p < planes; p++) {
         const float *xp = x + (size_t)p * stride, *dyp = dy + (size_t)p * stride;
+        const float *yp = y ? y + (size_t)p * stride : NULL;
         size_t i = 0;
         for (; i + SUM_LANES <= n; i += SUM_LANES)
 #pragma omp simd
             for (int j = 0; j < SUM_LANES; j++) {
-                float g = bn_grad(xp[i + j], dyp[i + j], relu, k, shift);
+                float g = bn_grad(xp[i + j], dyp[i + j], relu, k, shift, yp, i + j);
                 a[j] += g;
                 b[j] += g * (xp[i + j] - mean);
             }
         for (; i < n; i++) {
-            float g = bn_grad(xp[i], dyp[i], relu, k, shift);
+            float g = bn_grad(xp[i], dyp[i], relu, k, shift, yp, i);
             ta += g;
             tb += g * (xp[i] - mean);
         }
@@ -192,9 +195,11 @@ static void bn_grad_sums(const float *x, const float *dy, size_t stride, int pla
 }
 
 static void batchnorm_backward(Node *node) {
-    Tensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2];
+    Tensor *x = node->in[0], *weight = node->in[1], *bias = node->in[2],
+           *skip = node->n_in > 3 ? node->in[3] : NULL;
     const BatchNormSaved *s = node->saved;
     bool training = node->i[0], fused_relu = node->i[1];
+    const float *y = skip ? node->out->data : NULL; // the relu's mask, after the join
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     double M = (double)N * (double)HW;
@@ -203,6 +208,8 @@ static void batchnorm_backward(Node *node) {
     float *dx = wants_grad(x) ? grad_to_fill(x, &fresh) : NULL;
     float *dweight = wants_grad(weight) ? grad_of(weight) : NULL;
     float *dbias = wants_grad(bias) ? grad_of(bias) : NULL;
+    bool skip_fresh = false; // the join passes dY (masked) to skip unchanged
+    float *dskip = wants_grad(skip) ? grad_to_fill(skip, &skip_fresh) : NULL;
     int per_block = planes_per_block(HW);
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
@@ -213,13 +220,13 @@ static void batchnorm_backward(Node *node) {
         for (int n = 0; n < N; n += per_block) {
             size_t base = ((size_t)n * C + c) * HW;
             float a, b;
-            bn_grad_sums(x->data + base, dy + base, (size_t)C * HW, imin(per_block, N - n), HW, mean,
-                         fused_relu, k, shift, &a, &b);
+            bn_grad_sums(x->data + base, dy + base, y ? y + base : NULL, (size_t)C * HW,
+                         imin(per_block, N - n), HW, mean, fused_relu, k, shift, &a, &b);
             sum_dy += a, sum_dy_xhat += (double)b * invstd;
         }
         if (dweight) dweight[c] += (float)sum_dy_xhat;
         if (dbias) dbias[c] += (float)sum_dy;
-        if (!dx) continue;
+        if (!dx && !dskip) continue;
         // Pass 2: dX = w*invstd * (g - mean(g) - xhat*mean(g*xhat)); in eval mean and var are
         // constants, and only the first term is left.
         float kg = w * invstd;
@@ -228,22 +235,38 @@ static void batchnorm_backward(Node *node) {
         for (int n = 0; n < N; n++) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *xc = x->data + base, *dyc = dy + base;
-            float *dxc = dx + base;
-            if (fresh) {
+            float *dxc = dx ? dx + base : NULL;
+            if (y) { // after the join: skip's gradient is g itself
+                const float *yc = y + base;
+                float *dsc = dskip ? dskip + base : NULL;
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) {
+                    float g = yc[i] > 0.0f ? dyc[i] : 0.0f;
+                    if (dxc) {
+                        float d = kg * g + kx * (xc[i] - mean) + k0;
+                        dxc[i] = fresh ? d : dxc[i] + d;
+                    }
+                    if (dsc) dsc[i] = skip_fresh ? g : dsc[i] + g;
+                }
+            } else if (fresh) {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++)
-                    dxc[i] = kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift) + kx * (xc[i] - mean) + k0;
+                    dxc[i] =
+                        kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift, NULL, i) + kx * (xc[i] - mean) + k0;
             } else {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++)
-                    dxc[i] += kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift) + kx * (xc[i] - mean) + k0;
+                    dxc[i] +=
+                        kg * bn_grad(xc[i], dyc[i], fused_relu, k, shift, NULL, i) + kx * (xc[i] - mean) + k0;
             }
         }
     }
 }
 
-static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, bool fused_relu) {
+// skip: NULL, or the residual branch joined before the relu (fused_relu must then be set).
+static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, bool fused_relu, Tensor *skip) {
     check_rank("batchnorm2d input", x, 4);
+    if (skip) tensor_check_same_shape("batchnorm2d_add_relu", x, skip);
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     size_t M = (size_t)N * HW;
@@ -310,7 +333,11 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
             size_t base = ((size_t)n * C + c) * HW;
             const float *xc = x->data + base;
             float *yc = y->data + base;
-            if (fused_relu) {
+            if (skip) {
+                const float *sc = skip->data + base;
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) yc[i] = relu1(bn_affine(xc[i], k, shift) + sc[i]);
+            } else if (fused_relu) {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++) yc[i] = relu1(bn_affine(xc[i], k, shift));
             } else {
@@ -319,8 +346,9 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
             }
         }
     }
-    Node *node = tape_record(fused_relu ? "batchnorm2d_relu" : "batchnorm2d", y, batchnorm_backward, 3,
-                             (Tensor *[]){x, bn->weight, bn->bias});
+    const char *name = skip ? "batchnorm2d_add_relu" : fused_relu ? "batchnorm2d_relu" : "batchnorm2d";
+    Node *node =
+        tape_record(name, y, batchnorm_backward, skip ? 4 : 3, (Tensor *[]){x, bn->weight, bn->bias, skip});
     if (node) {
         node->saved = s;
         node->i[0] = training;
@@ -330,11 +358,15 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
 }
 
 Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training) {
-    return batchnorm_op(x, bn, training, false);
+    return batchnorm_op(x, bn, training, false, NULL);
 }
 
 Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training) {
-    return batchnorm_op(x, bn, training, true);
+    return batchnorm_op(x, bn, training, true, NULL);
+}
+
+Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, bool training) {
+    return batchnorm_op(x, bn, training, true, skip);
 }
 
 // ---------------------------------------------------------------------------------------------

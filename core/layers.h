@@ -51,10 +51,12 @@ enum { BN_NUM_TENSORS = 4 };
 Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training);
 // relu(batchnorm2d(x)) in one pass over memory (the pair follows nearly every conv).
 Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training);
+// relu(batchnorm2d(x) + skip): the end of a residual block in one pass (skip: x's shape).
+Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, bool training);
 
 // ---- activations, pooling, shapes ----
 Tensor *relu(Tensor *x);                // any shape: max(x, 0)
-Tensor *add_relu(Tensor *a, Tensor *b); // same shapes: relu(a + b), the join of a residual block
+Tensor *add_relu(Tensor *a, Tensor *b); // same shapes: relu(a + b), a residual join (bearnet fuses it)
 // x (N,C,H,W) -> (N,C,OH,OW), OH = (H - k)/stride + 1: the largest value of each k x k window.
 Tensor *max_pool2d(Tensor *x, int k, int stride);
 Tensor *global_avg_pool(Tensor *x); // (N,C,H,W) -> (N,C): the mean of each channel's plane

@@ -266,6 +266,34 @@ static void test_batchnorm(void) {
             }
         }
     }
+    // The same for the residual join: batchnorm2d_add_relu(x, skip) = add_relu(batchnorm2d(x), skip),
+    // with the gradients of x, weight, bias and skip; skip's gradient starting at zero and holding
+    // something already (added to). bearnet's parity test covers a freshly written one.
+    Tensor *skip = param(SHAPE(N, C, H, W));
+    Tensor *in4[4] = {x, bn.weight, bn.bias, skip};
+    for (int held = 0; held < 2; held++)
+        for (int fused = 0; fused < 2; fused++) {
+            for (int k = 0; k < 4; k++) zero_grad(&in4[k], 1);
+            if (held) tensor_fill_(skip->grad, 0.25f);
+            Tensor *out =
+                fused ? batchnorm2d_add_relu(x, &bn, skip, true) : add_relu(batchnorm2d(x, &bn, true), skip);
+            static float saved[2][5][128];
+            memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
+            backward(weighted_sum(out));
+            for (int k = 0; k < 4; k++)
+                memcpy(saved[fused][k + 1], in4[k]->grad->data, sizeof(float) * in4[k]->numel);
+            tape_reset();
+            if (fused) {
+                size_t sizes[5] = {x->numel, x->numel, (size_t)C, (size_t)C, x->numel};
+                for (int k = 0; k < 5; k++) {
+                    float e = max_abs_diff(saved[0][k], saved[1][k], sizes[k]);
+                    CHECK(e < 1e-5f,
+                          "fused BN+add+ReLU vs BN, add_relu (skip grad %s): tensor %d differs by %g",
+                          held ? "held" : "fresh", k, e);
+                }
+            }
+        }
+    tensor_free(skip);
     tensor_free(x);
     bn_free(&bn);
 }
