@@ -619,7 +619,7 @@ static Scratch *scratch_alloc(int threads, const ConvShape *s, int nb) {
 // the paths
 
 // While our OpenMP team runs one product per thread, OpenBLAS must not start its own threads.
-#ifdef OPENBLAS_VERSION
+#ifdef SGDLAB_OPENBLAS
 static int blas_serial_begin(void) {
     int n = openblas_get_num_threads();
     if (n > 1) openblas_set_num_threads(1);

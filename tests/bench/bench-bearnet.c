@@ -44,12 +44,15 @@ int main(int argc, char **argv) {
                sizeof flags / sizeof *flags};
     cli_parse(&cli, argc, argv, NULL, 0);
     if (size % 8 != 0) cli_usage_error(&cli, "--size %d must be a multiple of 8", size);
-    if (threads > 0) {
-        omp_set_num_threads(threads);
-        openblas_set_num_threads(threads);
-    }
+    if (threads > 0) omp_set_num_threads(threads);
+#ifdef SGDLAB_OPENBLAS
+    if (threads > 0) openblas_set_num_threads(threads);
     printf("bearnet-s, %dx%d, batch %d, %d OpenMP / %d OpenBLAS threads (%s)\n", size, size, bs,
            omp_get_max_threads(), openblas_get_num_threads(), openblas_get_config());
+#else
+    printf("bearnet-s, %dx%d, batch %d, %d OpenMP threads (BLAS: not OpenBLAS)\n", size, size, bs,
+           omp_get_max_threads());
+#endif
 
     Rng rng;
     rng_seed(&rng, (uint64_t)seed, 0);
