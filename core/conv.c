@@ -167,10 +167,20 @@ void col2im(float *dx, const float *col, const ConvShape *s) {
 //
 // Small images go in groups of nb, their planes one after the other per channel, so that q =
 // n*P + i*OW + j runs over the group (P = OH*OW): the sums over pixels in the weight gradient
-// stay long (an 8x8 image alone has 64). Groups and stride-2 phases cost one copy of the input.
+// stay long (an 8x8 image alone has 64). Groups and the phases of stride > 1 cost one copy of the
+// input. (A tap's start can lie before its plane, or a shifted dY row past the last one: such
+// addresses are only formed, never read, as their lanes are masked off.)
 
-// Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time.
+// Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time, K in slices of 128 (see
+// product_cols).
 enum { COL_BLOCK = 48, ROW_BLOCK = 8, K_BLOCK = 128 };
+
+#ifdef __AVX512F__
+// The first n lanes of a vector (all 16 for n >= 16, none for n <= 0).
+static __mmask16 lanes(int n) {
+    return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+#endif
 
 // Can the implicit path take this conv? The output must be the (phase) planes' size, and the
 // register-blocked product needs whole blocks of 8 rows.
@@ -281,10 +291,10 @@ static inline __attribute__((always_inline)) void product_tile_direct(float *out
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
     for (int k = 0; k < K; k++, wt += M) {
         const float *src = taps[k].src + p;
-        const uint16_t *lanes = taps[k].mask + p / 16;
+        const uint16_t *words = taps[k].mask + p / 16;
         __m512 b[3];
         for (int j = 0; j < nv; j++)
-            b[j] = _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&lanes[j]), src + 16 * j);
+            b[j] = _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&words[j]), src + 16 * j);
         for (int i = 0; i < ROW_BLOCK; i++) {
             __m512 w = _mm512_set1_ps(wt[i]);
             for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
@@ -298,17 +308,15 @@ static inline __attribute__((always_inline)) void product_tile_direct(float *out
         }
 }
 
-// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K*48 floats of scratch.
+// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K_BLOCK*48 floats of
+// scratch.
 // Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
 static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
                          bool accumulate, float *panel) {
     for (int p = p0; p < p1; p += COL_BLOCK) {
         int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
-        for (int j = 0; j < 3; j++) {
-            int lanes = width - 16 * j;
-            mask[j] = lanes >= 16 ? 0xffff : lanes <= 0 ? 0 : (__mmask16)((1u << lanes) - 1);
-        }
+        for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
         if (M <= 2 * ROW_BLOCK) {
             for (int m = 0; m < M; m += ROW_BLOCK) {
                 float *o = out + (size_t)m * Q + p;
@@ -427,9 +435,6 @@ static int group_first(int g, int groups, int N) {
 
 // Stride 2 splits rows into even and odd pixels, and dX puts them back together; AVX-512 does
 // either 16 pixels at a time with one two-vector permute per output vector.
-static __mmask16 lanes(int n) {
-    return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 // even[j] = src[2j], odd[j] = src[2j+1] for j < n; odd may be NULL.
 static void split_pairs(float *even, float *odd, const float *src, int n) {
@@ -608,7 +613,7 @@ static Scratch *scratch_alloc(int threads, const ConvShape *s, int nb) {
         sc[t].xq = step_alloc(sizeof(float) * x_image * nb);
         sc[t].dyq = step_alloc(sizeof(float) * (size_t)s->OC * P * nb);
         sc[t].tmp = step_alloc(sizeof(float) * (M_max * P > x_image ? M_max * P : x_image) * nb);
-        sc[t].panel = step_alloc(sizeof(float) * K_max * COL_BLOCK);
+        sc[t].panel = step_alloc(sizeof(float) * K_BLOCK * COL_BLOCK);
         sc[t].taps = step_alloc(sizeof(Tap) * K_max);
     }
     return sc;
@@ -664,13 +669,15 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
         if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
             int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
             Masks m = masks_build_for(s, 1, false);
-            Scratch *sc = scratch_alloc(T, s, 1);
+            Scratch *sc = scratch_alloc(1, s, 1); // one copy of the taps; a panel per thread
+            float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
             forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
 #pragma omp parallel num_threads(T)
-            {
-                int t = omp_get_thread_num(), p0 = blocks * t / T * COL_BLOCK,
-                    p1 = blocks * (t + 1) / T * COL_BLOCK;
-                product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false, sc[t].panel);
+            { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
+                int t = omp_get_thread_num(), team = omp_get_num_threads();
+                int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
+                product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false,
+                             panels + (size_t)t * K_BLOCK * COL_BLOCK);
             }
             if (b) add_bias(out, b, s->OC, P);
             return;

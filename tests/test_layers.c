@@ -146,6 +146,9 @@ static void test_conv(void) {
     conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true); // batch 1: threads split pixels
     conv_agrees_with_naive(1, 8, 40, 40, 16, 3, 2, 1, true, false);
     conv_agrees_with_naive(1, 8, 20, 20, 8, 1, 2, 0, false, false);
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true); // batch 1 inside a parallel region
     // 24 or more rows build a panel of col, in slices of 128 taps (K = 288 and 216 here)
     conv_agrees_with_naive(2, 32, 8, 8, 32, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 24, 8, 8, 32, 3, 2, 1, true, false);
@@ -278,6 +281,7 @@ static void test_batchnorm(void) {
             Tensor *out =
                 fused ? batchnorm2d_add_relu(x, &bn, skip, true) : add_relu(batchnorm2d(x, &bn, true), skip);
             static float saved[2][5][128];
+            CHECK(x->numel <= 128, "the saved copies hold 128 numbers, x has %zu", x->numel);
             memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
             backward(weighted_sum(out));
             for (int k = 0; k < 4; k++)
