@@ -28,7 +28,7 @@ step "bears: find and remove broken files (moved to data/bears/.trash)" $B/bears
 step "bears: look at the data" $B/bears show data/bears --out out
 step "bears: train bearnet-s, 4 epochs, one-cycle at lr 3e-3" $B/bears train data/bears --model out/bears.safetensors
 step "bears: what does it get wrong?" $B/bears interpret out/bears.safetensors data/bears --plot png --out out
-pic=$(ls data/bears/teddy/* | head -1)
-step "bears: predict one picture" $B/bears predict out/bears.safetensors "$pic"
+pics=(data/bears/teddy/*) # a glob, not ls | head: head exiting early would kill ls (pipefail)
+step "bears: predict one picture" $B/bears predict out/bears.safetensors "${pics[0]}"
 
 printf '\nTour done. Plots are in out/. Next: read notes/ and re-run any lab with other --lr values.\n'
