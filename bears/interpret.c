@@ -66,28 +66,22 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     out->items = calloc((size_t)(n ? n : 1), sizeof(Scored));
     out->n = n;
     Tensor *x = tensor_zeros(SHAPE(bs, 3, S, S));
-    int *all = malloc(sizeof(int) * (size_t)(n ? n : 1)), y[64];
+    int *all = malloc(sizeof(int) * (size_t)(n ? n : 1)), *labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) all[i] = idx ? idx[i] : i;
-    float *probs = malloc(sizeof(float) * (size_t)bs * (size_t)C);
-    for (int start = 0; start < n; start += bs) {
-        int m = n - start < bs ? n - start : bs;
-        dataset_batch(&out->ds, all + start, m, NULL, NULL, x, y);
-        Tensor *view = m == bs ? x : tensor_rows(x, 0, m);
-        bear_model_predict(&out->model, view, probs);
-        if (view != x) tensor_free(view);
-        for (int i = 0; i < m; i++) {
-            Scored *s = &out->items[start + i];
-            const float *p = probs + (size_t)i * C;
-            s->index = all[start + i];
-            s->label = y[i];
-            s->predicted = argmax(p, C);
-            s->prob_predicted = p[s->predicted];
-            s->prob_label = p[s->label];
-            s->loss = -logf(fmaxf(p[s->label], 1e-30f));
-        }
+    float *probs = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)C);
+    bear_model_predict_pictures(&out->model, &out->ds, all, n, x, probs, labels);
+    for (int i = 0; i < n; i++) {
+        Scored *s = &out->items[i];
+        const float *p = probs + (size_t)i * C;
+        s->index = all[i];
+        s->label = labels[i];
+        s->predicted = argmax(p, C);
+        s->prob_predicted = p[s->predicted];
+        s->prob_label = p[s->label];
+        s->loss = -logf(fmaxf(p[s->label], 1e-30f));
     }
     qsort(out->items, (size_t)n, sizeof(Scored), by_loss_desc);
-    tensor_free(x), free(all), free(probs);
+    tensor_free(x), free(all), free(labels), free(probs);
     return true;
 }
 

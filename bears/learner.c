@@ -109,24 +109,19 @@ float learner_step(Learner *l, int b, float lr, float momentum) {
 }
 
 void learner_validate(Learner *l, float *loss, float *error_rate) {
-    int n_valid = l->ds.n_valid, C = l->model.n_classes, wrong = 0;
+    int n = l->ds.n_valid, C = l->model.n_classes, wrong = 0;
+    float *probs = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)C);
+    int *labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    bear_model_predict_pictures(&l->model, &l->ds, l->ds.valid, n, l->x, probs, labels);
     double total = 0;
-    float *probs = malloc(sizeof(float) * (size_t)l->bs * (size_t)C);
-    for (int start = 0; start < n_valid; start += l->bs) {
-        int n = n_valid - start < l->bs ? n_valid - start : l->bs;
-        dataset_batch(&l->ds, l->ds.valid + start, n, NULL, NULL, l->x, l->y);
-        Tensor *x = batch_view(l->x, n);
-        bear_model_predict(&l->model, x, probs);
-        for (int i = 0; i < n; i++) {
-            const float *p = probs + (size_t)i * C;
-            wrong += argmax(p, C) != l->y[i];
-            total += -log(fmax(p[l->y[i]], 1e-30)); // cross-entropy from the probabilities
-        }
-        if (x != l->x) tensor_free(x);
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * C;
+        wrong += argmax(p, C) != labels[i];
+        total += -log(fmax(p[labels[i]], 1e-30)); // cross-entropy from the probabilities
     }
-    free(probs);
-    *loss = n_valid ? (float)(total / n_valid) : NAN;
-    *error_rate = n_valid ? (float)wrong / (float)n_valid : NAN;
+    free(probs), free(labels);
+    *loss = n ? (float)(total / n) : NAN;
+    *error_rate = n ? (float)wrong / (float)n : NAN;
 }
 
 double now_seconds(void) {

@@ -134,6 +134,18 @@ void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
     set_grad_enabled(grad);
 }
 
+void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
+                                 float *probs, int *labels) {
+    int bs = x->shape[0];
+    for (int start = 0; start < n; start += bs) {
+        int k = n - start < bs ? n - start : bs;
+        dataset_batch(ds, idx + start, k, NULL, NULL, x, labels + start);
+        Tensor *view = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
+        bear_model_predict(m, view, probs + (size_t)start * m->n_classes);
+        if (view != x) tensor_free(view);
+    }
+}
+
 bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size) {
     Tensor *x = tensor_zeros(SHAPE(1, 3, m->size, m->size));
     bool ok = dataset_prepare_image(img, m->size, m->mean, m->std, x->data);
