@@ -255,18 +255,25 @@ static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
 // A plain register-blocked AVX-512 kernel does about twice that.
 
 // Forward-shaped product: 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8
-// weights for one k are adjacent) and a packed panel (K, 48). Each step over k multiplies 8
-// broadcast weights by 3 vectors of col into 24 accumulators that stay in registers for the
-// whole sum. nv is a constant at each call, so the loops unroll.
+// weights for one k are adjacent) and col. Each step over k multiplies 8 broadcast weights by 3
+// vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
+// packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
+// or 16 rows (one or two tiles per block of columns) building the panel would cost about a tenth
+// of the products it serves. from_panel and nv are constants at each call, so the loops unroll
+// and the choice is made at compile time.
 static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt, int M,
-                                                               const float *panel, int K, int nv,
+                                                               bool from_panel, const float *panel,
+                                                               const Tap *taps, int p, int K, int nv,
                                                                const __mmask16 *mask, bool accumulate) {
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k++, wt += M, panel += COL_BLOCK) {
+    for (int k = 0; k < K; k++, wt += M) {
         __m512 b[3];
-        for (int j = 0; j < nv; j++) b[j] = _mm512_load_ps(panel + 16 * j);
+        for (int j = 0; j < nv; j++)
+            b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
+                              : _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&taps[k].mask[p / 16 + j]),
+                                                      taps[k].src + p + 16 * j);
         for (int i = 0; i < ROW_BLOCK; i++) {
             __m512 w = _mm512_set1_ps(wt[i]);
             for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
@@ -280,32 +287,20 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int Q
         }
 }
 
-// The same tile reading col straight from the taps: for 8 or 16 rows (one or two tiles per
-// block of columns) building the panel would cost about a tenth of the products it serves.
-static inline __attribute__((always_inline)) void product_tile_direct(float *out, int Q, const float *wt,
-                                                                      int M, const Tap *taps, int p, int K,
-                                                                      int nv, const __mmask16 *mask,
-                                                                      bool accumulate) {
-    __m512 acc[ROW_BLOCK][3];
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k++, wt += M) {
-        const float *src = taps[k].src + p;
-        const uint16_t *words = taps[k].mask + p / 16;
-        __m512 b[3];
-        for (int j = 0; j < nv; j++)
-            b[j] = _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&words[j]), src + 16 * j);
-        for (int i = 0; i < ROW_BLOCK; i++) {
-            __m512 w = _mm512_set1_ps(wt[i]);
-            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
-        }
+// The tiles of M rows over one block of nv vectors of columns.
+static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int M,
+                                                               bool from_panel, const float *panel,
+                                                               const Tap *taps, int p, int K, int nv,
+                                                               const __mmask16 *mask, bool accumulate) {
+    for (int m = 0; m < M; m += ROW_BLOCK) {
+        float *o = out + (size_t)m * Q + p;
+        if (nv == 3)
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate);
+        else if (nv == 2)
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate);
+        else
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate);
     }
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) {
-            float *o = out + (size_t)i * Q + 16 * j;
-            if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
-            _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
-        }
 }
 
 // out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K_BLOCK*48 floats of
@@ -318,15 +313,7 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
         if (M <= 2 * ROW_BLOCK) {
-            for (int m = 0; m < M; m += ROW_BLOCK) {
-                float *o = out + (size_t)m * Q + p;
-                if (nv == 3)
-                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 3, mask, accumulate);
-                else if (nv == 2)
-                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 2, mask, accumulate);
-                else
-                    product_tile_direct(o, Q, wt + m, M, taps, p, K, 1, mask, accumulate);
-            }
+            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate);
             continue;
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
@@ -340,17 +327,8 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
                     _mm512_store_ps(
                         panel + k * COL_BLOCK + 16 * j,
                         _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
-            bool add = accumulate || k0 > 0;
-            for (int m = 0; m < M; m += ROW_BLOCK) {
-                float *o = out + (size_t)m * Q + p;
-                const float *w = wt + (size_t)k0 * M + m;
-                if (nv == 3)
-                    product_tile(o, Q, w, M, panel, kn, 3, mask, add);
-                else if (nv == 2)
-                    product_tile(o, Q, w, M, panel, kn, 2, mask, add);
-                else
-                    product_tile(o, Q, w, M, panel, kn, 1, mask, add);
-            }
+            product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
+                         accumulate || k0 > 0);
         }
     }
 }
