@@ -243,7 +243,7 @@ static void batchnorm_backward(Node *node) {
                 float *dsc = dskip ? dskip + base : NULL;
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++) {
-                    float g = yc[i] > 0.0f ? dyc[i] : 0.0f;
+                    float g = bn_grad(xc[i], dyc[i], fused_relu, k, shift, yc, i);
                     if (dxc) {
                         float d = kg * g + kx * (xc[i] - mean) + k0;
                         dxc[i] = fresh ? d : dxc[i] + d;
@@ -378,26 +378,16 @@ Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, boo
 static void relu_backward(Node *node) {
     const float *y = node->out->data, *dy = node->out->grad->data;
     size_t n = node->out->numel;
-    bool fresh[2] = {false, false}; // relu has one input, add_relu two
-    float *dx[2] = {NULL, NULL};
-    for (int k = 0; k < node->n_in; k++)
-        if (wants_grad(node->in[k])) dx[k] = grad_to_fill(node->in[k], &fresh[k]);
-    if (dx[0] && dx[1] && fresh[0] && fresh[1]) {
-        // add_relu, both gradients new (the usual case): one pass over y and dY writes both.
-        float *da = dx[0], *db = dx[1];
-#pragma omp parallel for simd if (n > PARALLEL_MIN)
-        for (size_t i = 0; i < n; i++) da[i] = db[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-        return;
-    }
     for (int k = 0; k < node->n_in; k++) {
-        float *d = dx[k];
-        if (!d) continue;
-        if (fresh[k]) {
+        if (!wants_grad(node->in[k])) continue;
+        bool fresh;
+        float *dx = grad_to_fill(node->in[k], &fresh);
+        if (fresh) {
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-            for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+            for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         } else {
 #pragma omp parallel for simd if (n > PARALLEL_MIN)
-            for (size_t i = 0; i < n; i++) d[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+            for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
         }
     }
 }
