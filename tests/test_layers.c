@@ -213,6 +213,41 @@ static Tensor *bn_loss(Tensor *const *in, void *ctx) {
                                       : batchnorm2d(in[0], &bn, c->training));
 }
 
+// A fused op against its unfused composition (fused = false) on the same inputs in[0..n_in):
+// the output (x's shape) and every input's gradient must agree. held: the last input's gradient
+// starts at 0.25 rather than 0, so the op must add to it.
+typedef Tensor *(*FusedPair)(Tensor *const *in, const BatchNorm2d *bn, bool fused);
+
+static Tensor *bn_relu_pair(Tensor *const *in, const BatchNorm2d *bn, bool fused) {
+    return fused ? batchnorm2d_relu(in[0], bn, true) : relu(batchnorm2d(in[0], bn, true));
+}
+
+static Tensor *bn_add_relu_pair(Tensor *const *in, const BatchNorm2d *bn, bool fused) {
+    return fused ? batchnorm2d_add_relu(in[0], bn, in[3], true)
+                 : add_relu(batchnorm2d(in[0], bn, true), in[3]);
+}
+
+static void expect_fused_matches(const char *what, FusedPair pair, Tensor **in, int n_in,
+                                 const BatchNorm2d *bn, bool held) {
+    enum { MAX = 128 };
+    static float saved[2][5][MAX]; // the output, then each input's gradient
+    CHECK(in[0]->numel <= MAX && n_in <= 4, "%s: the saved copies hold 4 inputs of %d numbers", what, MAX);
+    for (int fused = 0; fused < 2; fused++) {
+        for (int k = 0; k < n_in; k++) zero_grad(&in[k], 1);
+        if (held) tensor_fill_(in[n_in - 1]->grad, 0.25f);
+        Tensor *out = pair(in, bn, fused);
+        memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
+        backward(weighted_sum(out));
+        for (int k = 0; k < n_in; k++)
+            memcpy(saved[fused][k + 1], in[k]->grad->data, sizeof(float) * in[k]->numel);
+        tape_reset();
+    }
+    for (int k = 0; k <= n_in; k++) {
+        float e = max_abs_diff(saved[0][k], saved[1][k], in[k ? k - 1 : 0]->numel);
+        CHECK(e < 1e-5f, "%s: tensor %d differs by %g", what, k, e);
+    }
+}
+
 static void test_batchnorm(void) {
     int N = 3, C = 2, H = 3, W = 4, M = N * H * W;
     Tensor *x = param(SHAPE(N, C, H, W));
@@ -252,51 +287,16 @@ static void test_batchnorm(void) {
 
     // The fused BN+ReLU must equal relu(batchnorm2d(x)), value for value and gradient for gradient.
     // (A finite-difference check would straddle relu's kink for outputs near 0.)
-    for (int fused = 0; fused < 2; fused++) {
-        for (int k = 0; k < 3; k++) zero_grad(&in[k], 1);
-        Tensor *out = fused ? batchnorm2d_relu(x, &bn, true) : relu(batchnorm2d(x, &bn, true));
-        static float saved[2][4][128];
-        memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
-        backward(weighted_sum(out));
-        for (int k = 0; k < 3; k++)
-            memcpy(saved[fused][k + 1], in[k]->grad->data, sizeof(float) * in[k]->numel);
-        tape_reset();
-        if (fused) {
-            size_t sizes[4] = {x->numel, x->numel, (size_t)C, (size_t)C};
-            for (int k = 0; k < 4; k++) {
-                float e = max_abs_diff(saved[0][k], saved[1][k], sizes[k]);
-                CHECK(e < 1e-5f, "fused BN+ReLU vs BN then ReLU: tensor %d differs by %g", k, e);
-            }
-        }
-    }
+    expect_fused_matches("fused BN+ReLU vs BN then ReLU", bn_relu_pair, in, 3, &bn, false);
     // The same for the residual join: batchnorm2d_add_relu(x, skip) = add_relu(batchnorm2d(x), skip),
     // with the gradients of x, weight, bias and skip; skip's gradient starting at zero and holding
     // something already (added to). bearnet's parity test covers a freshly written one.
     Tensor *skip = param(SHAPE(N, C, H, W));
     Tensor *in4[4] = {x, bn.weight, bn.bias, skip};
-    for (int held = 0; held < 2; held++)
-        for (int fused = 0; fused < 2; fused++) {
-            for (int k = 0; k < 4; k++) zero_grad(&in4[k], 1);
-            if (held) tensor_fill_(skip->grad, 0.25f);
-            Tensor *out =
-                fused ? batchnorm2d_add_relu(x, &bn, skip, true) : add_relu(batchnorm2d(x, &bn, true), skip);
-            static float saved[2][5][128];
-            CHECK(x->numel <= 128, "the saved copies hold 128 numbers, x has %zu", x->numel);
-            memcpy(saved[fused][0], out->data, sizeof(float) * out->numel);
-            backward(weighted_sum(out));
-            for (int k = 0; k < 4; k++)
-                memcpy(saved[fused][k + 1], in4[k]->grad->data, sizeof(float) * in4[k]->numel);
-            tape_reset();
-            if (fused) {
-                size_t sizes[5] = {x->numel, x->numel, (size_t)C, (size_t)C, x->numel};
-                for (int k = 0; k < 5; k++) {
-                    float e = max_abs_diff(saved[0][k], saved[1][k], sizes[k]);
-                    CHECK(e < 1e-5f,
-                          "fused BN+add+ReLU vs BN, add_relu (skip grad %s): tensor %d differs by %g",
-                          held ? "held" : "fresh", k, e);
-                }
-            }
-        }
+    expect_fused_matches("fused BN+add+ReLU vs BN, add_relu (skip grad fresh)", bn_add_relu_pair, in4, 4, &bn,
+                         false);
+    expect_fused_matches("fused BN+add+ReLU vs BN, add_relu (skip grad held)", bn_add_relu_pair, in4, 4, &bn,
+                         true);
     tensor_free(skip);
     tensor_free(x);
     bn_free(&bn);
