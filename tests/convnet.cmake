@@ -12,3 +12,7 @@ target_compile_definitions(test_bearnet_parity PRIVATE SGDLAB_TEST_DATA="${CMAKE
 add_executable(bench-bearnet ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench-bearnet.c)
 target_include_directories(bench-bearnet PRIVATE ${CBLAS_INCLUDE_DIR})
 target_link_libraries(bench-bearnet PRIVATE sgdcore)
+
+# bench-conv: GFLOP/s of one conv layer's three products on one thread (a measuring tool).
+add_executable(bench-conv ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench-conv.c)
+target_link_libraries(bench-conv PRIVATE sgdcore)
