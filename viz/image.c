@@ -66,17 +66,21 @@ const char *image_format_name(ImageFormat f) {
     }
 }
 
-static bool size_ok(long long w, long long h, char *err, size_t err_size) {
+// limit NULL: the library's own IMAGE_MAX_PIXELS.
+static bool size_ok(long long w, long long h, ImageLimit *limit, char *err, size_t err_size) {
+    long long max_pixels = limit ? limit->max_pixels : IMAGE_MAX_PIXELS;
     if (w <= 0 || h <= 0) return fail(err, err_size, "image has no pixels (%lld x %lld)", w, h);
-    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > IMAGE_MAX_PIXELS)
-        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %lld megapixels",
-                    w, h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS / 1000000);
+    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > max_pixels) {
+        if (limit) limit->exceeded = true;
+        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %g megapixels",
+                    w, h, IMAGE_MAX_SIDE, (double)max_pixels / 1e6);
+    }
     return true;
 }
 
 bool image_alloc(Image *img, int width, int height) {
     *img = (Image){0};
-    if (!size_ok(width, height, NULL, 0)) return false;
+    if (!size_ok(width, height, NULL, NULL, 0)) return false;
     img->rgb = calloc((size_t)width * height * 3, 1);
     if (!img->rgb) return false;
     img->width = width, img->height = height;
@@ -119,13 +123,14 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 
 static void png_on_warning(png_structp png, png_const_charp msg) {} // e.g. a bad gamma chunk: harmless
 
-static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_png(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                       size_t err_size) {
     // IHDR is always the first chunk: read the size from its fixed place and refuse a huge image before
     // libpng reads any further (its own limits would only trigger after all the chunks before IDAT).
     if (n >= 24) {
         uint32_t w = (uint32_t)bytes[16] << 24 | bytes[17] << 16 | bytes[18] << 8 | bytes[19];
         uint32_t h = (uint32_t)bytes[20] << 24 | bytes[21] << 16 | bytes[22] << 8 | bytes[23];
-        if (!size_ok(w, h, err, err_size)) return false;
+        if (!size_ok(w, h, limit, err, err_size)) return false;
     }
     PngSource src = {bytes, n, 0, err, err_size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
@@ -145,7 +150,7 @@ static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, si
     png_set_read_fn(png, &src, png_read_memory);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    if (!size_ok(w, h, err, err_size)) png_longjmp(png, 1);
+    if (!size_ok(w, h, limit, err, err_size)) png_longjmp(png, 1);
 
     // Ask libpng for 8-bit RGB or RGBA whatever the file holds.
     png_set_expand(png);   // palette -> RGB, grey below 8 bits -> 8 bits, tRNS transparency -> alpha
@@ -200,7 +205,8 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
     if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) cinfo->err->error_exit(cinfo);
 }
 
-static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_jpeg(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                        size_t err_size) {
     struct jpeg_decompress_struct cinfo;
     JpegErrors errors = {.err = err, .err_size = err_size};
     cinfo.err = jpeg_std_error(&errors.mgr);
@@ -216,7 +222,7 @@ static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, s
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, bytes, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
-    if (!size_ok(cinfo.image_width, cinfo.image_height, err, err_size)) longjmp(errors.jump, 1);
+    if (!size_ok(cinfo.image_width, cinfo.image_height, limit, err, err_size)) longjmp(errors.jump, 1);
     // Print-shop JPEGs are CMYK (or YCCK, which libjpeg turns into CMYK); we convert those ourselves.
     bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
@@ -251,10 +257,11 @@ static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, s
 // WEBP (a whole-buffer API with return codes: no jumps needed)
 // ---------------------------------------------------------------------------------------------------
 
-static bool decode_webp(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_webp(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                        size_t err_size) {
     int w, h;
     if (!WebPGetInfo(bytes, n, &w, &h)) return fail(err, err_size, "WEBP: bad header or truncated file");
-    if (!size_ok(w, h, err, err_size)) return false;
+    if (!size_ok(w, h, limit, err, err_size)) return false;
     uint8_t *rgba = WebPDecodeRGBA(bytes, n, &w, &h);
     if (!rgba) return fail(err, err_size, "WEBP: cannot decode (truncated or corrupt data)");
     bool ok = image_alloc(img, w, h);
@@ -287,15 +294,20 @@ static bool unknown_format(const uint8_t *b, size_t n, char *err, size_t err_siz
 }
 
 bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+    return image_decode_limited(bytes, n, NULL, img, err, err_size);
+}
+
+bool image_decode_limited(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                          size_t err_size) {
     *img = (Image){0};
     if (n == 0) return fail(err, err_size, "empty file (0 bytes)");
     switch (image_sniff(bytes, n)) {
     case IMAGE_PNG:
-        return decode_png(bytes, n, img, err, err_size);
+        return decode_png(bytes, n, limit, img, err, err_size);
     case IMAGE_JPEG:
-        return decode_jpeg(bytes, n, img, err, err_size);
+        return decode_jpeg(bytes, n, limit, img, err, err_size);
     case IMAGE_WEBP:
-        return decode_webp(bytes, n, img, err, err_size);
+        return decode_webp(bytes, n, limit, img, err, err_size);
     default:
         return unknown_format(bytes, n, err, err_size);
     }
@@ -339,7 +351,7 @@ bool image_load(const char *path, Image *img, char *err, size_t err_size) {
 // ---------------------------------------------------------------------------------------------------
 
 static bool valid_image(const Image *img, char *err, size_t err_size) {
-    if (!img->rgb || !size_ok(img->width, img->height, err, err_size))
+    if (!img->rgb || !size_ok(img->width, img->height, NULL, err, err_size))
         return fail(err, err_size, "nothing to save: empty image");
     return true;
 }
