@@ -11,6 +11,8 @@ packages=(
   libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core # animations and the cleaning GUI
   libmicrohttpd-dev libcurl4-openssl-dev       # bears serve / bears download
   libssl-dev                                   # bears serve: the model file's SHA-256 (libcrypto)
+  curl chromium chromium-driver python3-selenium python3-pil # serve tests: HTTP, the page in a browser, WEBP
+  wrk                                          # tests/bench/serve_bench.sh
   libcjson-dev                                 # safetensors JSON headers
 )
 # gnuplot (the GUI build) satisfies the plotting need as well as gnuplot-nox.

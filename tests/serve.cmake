@@ -5,3 +5,5 @@ sgd_script_test(serve_http serve/http.sh)
 
 set_tests_properties(serve_model PROPERTIES FIXTURES_SETUP serve_model)
 set_tests_properties(serve_http PROPERTIES FIXTURES_REQUIRED serve_model)
+sgd_script_test(serve_page serve/page.sh)
+set_tests_properties(serve_page PROPERTIES FIXTURES_REQUIRED serve_model)
