@@ -2,3 +2,4 @@
 sgd_unit_test(test_image test_image.c sgdviz)
 sgd_unit_test(test_dataset test_dataset.c sgdbears)
 sgd_script_test(bears_data_cli bears_data/cli.sh)
+sgd_unit_test(test_csv test_csv.c sgdbears)
