@@ -74,7 +74,7 @@ typedef struct {
     int *labels;         // n labels
     int *train, n_train; // indices into 0..n-1, ascending
     int *valid, n_valid;
-    int n_not_image;       // files skipped because their first bytes are no PNG, JPEG or WEBP
+    int n_not_image;       // files skipped because their first bytes are no PNG, JPEG, WEBP or GIF
     int n_unreadable;      // files that looked like images but did not decode (truncated, corrupt)
     int size;              // S
     int stored;            // L >= S: pictures are kept L x L so training crops have room to move
