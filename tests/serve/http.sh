@@ -138,6 +138,17 @@ code=$(http "$TMP/after.json" -H "Content-Type: image/png" --data-binary "@$png"
 check "after the cut the queue has room again ($code)" [ "$code" = 200 ]
 stop_server TERM
 
+# ---- the connection limit: while the one connection allowed is held open, the server accepts no
+# other (it waits in the kernel's backlog: curl gives up after 2 s); once it closes, all is well ----
+start_server limit --max-connections 1 --threads 1 || { finish; exit 1; }
+exec 4<>"/dev/tcp/127.0.0.1/${URL##*:}"
+code=$(http "$TMP/limit.txt" --max-time 2 "$URL/healthz")
+check "over --max-connections: not answered ($code)" [ "$code" = 000 ]
+exec 4<&-
+for _ in $(seq 50); do code=$(http "$TMP/limit.txt" "$URL/healthz"); [ "$code" = 200 ] && break; sleep 0.1; done
+check "the held connection closed: answered again ($code)" [ "$code" = 200 ]
+stop_server TERM
+
 # ---- SIGTERM mid-load: exit 0, no answer wrong (each is right, refused while stopping, or none) ----
 start_server stop --threads 2 --quiet || { finish; exit 1; }
 sed "s#127\.0\.0\.1:[0-9]*#${URL#http://}#; s#/load/#/stop/#g" "$TMP/load.cfg" >"$TMP/stop.cfg"
