@@ -185,7 +185,7 @@ static enum MHD_Result admit_predict(Server *s, struct MHD_Connection *c, Reques
     return MHD_YES;
 }
 
-static void take_body(Server *s, Request *r, const char *data, size_t n) {
+static void take_body(Request *r, const char *data, size_t n) {
     r->bytes_in += n;
     if (r->fail_status) return; // already doomed: read and drop the rest (bounded by --max-body)
     if (!r->form) {
@@ -272,7 +272,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         // The connection timeout is per silence; this bounds a client that trickles its body.
         if (now_ms() - r->start_ms > 1000.0 * s->o.timeout_s) return MHD_NO;
-        take_body(s, r, upload_data, *upload_data_size);
+        take_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
