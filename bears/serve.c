@@ -111,9 +111,11 @@ int cmd_serve(int argc, char **argv) {
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
-    fprintf(stderr, "bears serve: %s: finishing the requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fprintf(stderr, "bears serve: %s: finishing the requests in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
     int left = server_stop(s, drain);
-    if (left) fprintf(stderr, "bears serve: %d requests were still unfinished after --drain %g s\n", left, drain);
+    if (left)
+        fprintf(stderr, "bears serve: %d requests were still unfinished after --drain %g s\n", left, drain);
     fprintf(stderr, "bears serve: stopped\n");
     bear_model_free(&m);
     return 0;

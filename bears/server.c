@@ -32,7 +32,7 @@ struct Server {
     struct MHD_Daemon *daemon;
     BearModel *model;
     ServeOptions o;
-    char *model_json; // GET /model's answer, made once
+    char *model_json;    // GET /model's answer, made once
     atomic_int admitted; // /predict requests in the queue now
     atomic_bool draining;
 };
@@ -42,7 +42,7 @@ typedef struct {
     char method[16], path[96]; // for the log, control characters replaced
     int status;                // 0 until a response is queued
     size_t bytes_in, bytes_out;
-    bool admitted;             // counted in Server.admitted
+    bool admitted;                  // counted in Server.admitted
     struct MHD_PostProcessor *form; // multipart: MHD's parser; NULL for a raw body
     bool field_seen, field_done;    // the form's picture: its first file field (or one named "image")
     int fail_status;                // a problem found while reading the body, answered at the end
@@ -130,9 +130,10 @@ static void fail_later(Request *r, int status, const char *message) {
 }
 
 // MHD's multipart parser hands us each field's value in pieces; keep the picture's.
-static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-                                     const char *content_type, const char *transfer_encoding,
-                                     const char *data, uint64_t off, size_t size) {
+static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *filename, const char *content_type,
+                                     const char *transfer_encoding, const char *data, uint64_t off,
+                                     size_t size) {
     Request *r = cls;
     bool picture = filename || (key && strcmp(key, "image") == 0);
     if (!picture || r->field_done) return MHD_YES;
@@ -157,7 +158,8 @@ static enum MHD_Result admit_predict(Server *s, struct MHD_Connection *c, Reques
         return answer_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "Content-Length is not a number");
     if (n > s->o.max_body)
         return answer_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-                            "the body is %lld bytes; this server takes at most %lld (--max-body)", n, s->o.max_body);
+                            "the body is %lld bytes; this server takes at most %lld (--max-body)", n,
+                            s->o.max_body);
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     bool multipart = type && media_type_is(type, "multipart/form-data");
     if (!type || !(multipart || strncasecmp(type, "image/", 6) == 0 ||
@@ -170,8 +172,9 @@ static enum MHD_Result admit_predict(Server *s, struct MHD_Connection *c, Reques
                             shown);
     }
     if (n == 0)
-        return answer_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                            "empty body: send the picture's bytes, or a form with the picture as a file field");
+        return answer_error(
+            c, r, MHD_HTTP_BAD_REQUEST, NULL,
+            "empty body: send the picture's bytes, or a form with the picture as a file field");
     if (atomic_load(&s->draining))
         return answer_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the server is shutting down");
     if (atomic_fetch_add(&s->admitted, 1) >= s->o.queue) {
@@ -243,17 +246,17 @@ static enum MHD_Result begin(Server *s, struct MHD_Connection *c, Request *r, co
                             "no such path: %s (there are GET /, POST /predict, GET /healthz, GET /model)",
                             r->path);
     if (predict)
-        return strcmp(method, "POST") == 0
-                   ? admit_predict(s, c, r)
-                   : answer_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "POST", "/predict takes POST, not %s",
-                                  r->method);
+        return strcmp(method, "POST") == 0 ? admit_predict(s, c, r)
+                                           : answer_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "POST",
+                                                          "/predict takes POST, not %s", r->method);
     if (!get)
         return answer_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD", "%s takes GET, not %s", r->path,
                             r->method);
     if (strcmp(url, "/healthz") == 0) return answer(c, r, MHD_HTTP_OK, "text/plain", "ok\n", 3, NULL);
     if (strcmp(url, "/model") == 0)
         return answer(c, r, MHD_HTTP_OK, "application/json", s->model_json, strlen(s->model_json), NULL);
-    return answer(c, r, MHD_HTTP_OK, "text/html; charset=utf-8", serve_page_html, strlen(serve_page_html), NULL);
+    return answer(c, r, MHD_HTTP_OK, "text/html; charset=utf-8", serve_page_html, strlen(serve_page_html),
+                  NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -293,11 +296,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
             inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)a)->sin_addr, who, sizeof who);
         else if (a && a->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)a)->sin6_addr, who, sizeof who);
-        const char *cut = why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED        ? " (cut off: too slow)"
-                          : why == MHD_REQUEST_TERMINATED_CLIENT_ABORT          ? " (the client left)"
-                          : why == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN       ? " (server shut down)"
+        const char *cut = why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED             ? " (cut off: too slow)"
+                          : why == MHD_REQUEST_TERMINATED_CLIENT_ABORT              ? " (the client left)"
+                          : why == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN           ? " (server shut down)"
                           : why == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->status ? ""
-                                                                                  : " (connection error)";
+                                                                                    : " (connection error)";
         char status[8] = "-";
         if (r->status) snprintf(status, sizeof status, "%d", r->status);
         fprintf(stderr, "%s %s %s %s %zu B in, %zu B out, %.1f ms%s\n", who, r->method, r->path, status,
@@ -322,7 +325,8 @@ static void on_mhd_message(void *cls, const char *fmt, va_list ap) {
 static char *model_json(const BearModel *m, const char *sha256) {
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "arch", BEARNET_ARCH);
-    cJSON_AddItemToObject(json, "classes", cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes));
+    cJSON_AddItemToObject(json, "classes",
+                          cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes));
     cJSON_AddNumberToObject(json, "image_size", m->size);
     cJSON_AddStringToObject(json, "sha256", sha256);
     char *text = cJSON_PrintUnformatted(json);
@@ -366,8 +370,8 @@ Server *server_start(BearModel *model, const char *model_sha256, const ServeOpti
     if (o->listen) options[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     if (o->threads > 1) options[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
     options[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, options,
-                                 MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
+                                 options, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s port %d (in use? a port below 1024 without root?)",
                  o->host, o->port);

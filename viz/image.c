@@ -78,8 +78,8 @@ static bool size_ok(long long w, long long h, ImageLimit *limit, char *err, size
     if (w <= 0 || h <= 0) return fail(err, err_size, "image has no pixels (%lld x %lld)", w, h);
     if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > max_pixels) {
         if (limit) limit->exceeded = true;
-        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %g megapixels",
-                    w, h, IMAGE_MAX_SIDE, (double)max_pixels / 1e6);
+        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %g megapixels", w,
+                    h, IMAGE_MAX_SIDE, (double)max_pixels / 1e6);
     }
     return true;
 }
@@ -287,9 +287,8 @@ static bool decode_webp_animation(const uint8_t *bytes, size_t n, ImageLimit *li
     WebPAnimInfo info;
     uint8_t *rgba = NULL;
     int timestamp;
-    bool ok =
-        WebPAnimDecoderGetInfo(dec, &info) &&
-        size_ok(info.canvas_width, info.canvas_height, limit, err, err_size);
+    bool ok = WebPAnimDecoderGetInfo(dec, &info) &&
+              size_ok(info.canvas_width, info.canvas_height, limit, err, err_size);
     if (ok && !WebPAnimDecoderGetNext(dec, &rgba, &timestamp))
         ok = fail(err, err_size, "WEBP: animated, and its first frame does not decode");
     if (ok && !rgba_over_white(rgba, (int)info.canvas_width, (int)info.canvas_height, img))

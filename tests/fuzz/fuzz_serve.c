@@ -20,11 +20,21 @@ static void start(void) {
     static char *names[] = {"black", "grizzly", "teddy"};
     Rng rng;
     rng_seed(&rng, 1, 1);
-    model = (BearModel){.net = bearnet_new(3, &rng), .n_classes = 3, .classes = names, .size = 16,
-                        .mean = {0.5f, 0.5f, 0.5f}, .std = {0.25f, 0.25f, 0.25f}};
+    model = (BearModel){.net = bearnet_new(3, &rng),
+                        .n_classes = 3,
+                        .classes = names,
+                        .size = 16,
+                        .mean = {0.5f, 0.5f, 0.5f},
+                        .std = {0.25f, 0.25f, 0.25f}};
     model.net->training = false;
-    ServeOptions o = {.threads = 1, .max_body = 1 << 20, .max_pixels = 1 << 20, .max_connections = 512,
-                      .queue = 256, .timeout_s = 1, .quiet = true, .listen = false};
+    ServeOptions o = {.threads = 1,
+                      .max_body = 1 << 20,
+                      .max_pixels = 1 << 20,
+                      .max_connections = 512,
+                      .queue = 256,
+                      .timeout_s = 1,
+                      .quiet = true,
+                      .listen = false};
     char err[256];
     if (!(server = server_start(&model, "0000", &o, err, sizeof err))) abort();
 }
