@@ -37,9 +37,13 @@ static void describe_range(const Flag *f, char *buf, size_t size) {
         snprintf(buf, size, "%s", what);
 }
 
+// The bounds in the flag's own type: 0.01 as a float is 0.0099999998, and "--valid-pct 0.01" must still
+// pass a range that starts at 0.01.
 static bool in_range(const Flag *f, double v) {
-    if (isfinite(f->min) && (f->min_exclusive ? v <= f->min : v < f->min)) return false;
-    if (isfinite(f->max) && v > f->max) return false;
+    bool is_float = f->kind != FLAG_INT;
+    double lo = is_float ? (float)f->min : f->min, hi = is_float ? (float)f->max : f->max;
+    if (isfinite(f->min) && (f->min_exclusive ? v <= lo : v < lo)) return false;
+    if (isfinite(f->max) && v > hi) return false;
     return true;
 }
 

@@ -15,6 +15,7 @@ packages=(
   wrk                                          # tests/bench/serve_bench.sh
   libcjson-dev                                 # safetensors JSON headers
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)
+  python3                                      # tests that craft bad model files
 )
 # gnuplot (the GUI build) satisfies the plotting need as well as gnuplot-nox.
 if dpkg-query -W -f='${Status}' gnuplot-qt 2>/dev/null | grep -q "ok installed"; then
