@@ -27,7 +27,7 @@ typedef struct {
     int threads;          // pool threads, each answering one request at a time
     long long max_body;   // bytes; a longer Content-Length is refused (413) before the body is read
     long long max_pixels; // a picture declaring more is refused (413) before it is decoded
-    int max_connections;  // open connections at once; more are closed on accept
+    int max_connections;  // open connections at once; more are not accepted until one closes
     int queue;            // /predict requests admitted at once (reading, waiting or running); more get 503
     int timeout_s;        // a connection idle this long (a slow client) is cut off
     bool quiet;           // no access log
