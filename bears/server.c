@@ -149,7 +149,8 @@ static enum MHD_Result on_form_field(void *cls, enum MHD_ValueKind kind, const c
 // The headers are in: refuse what we can before a byte of body is read.
 static enum MHD_Result admit_predict(Server *s, struct MHD_Connection *c, Request *r) {
     const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!length)
+    // Chunked bodies have no length to check up front (and win over a Content-Length sent with them).
+    if (!length || MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         return answer_error(c, r, MHD_HTTP_LENGTH_REQUIRED, NULL,
                             "send the picture with a Content-Length header (chunked uploads are refused)");
     char *end;
@@ -275,6 +276,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         // The connection timeout is per silence; this bounds a client that trickles its body.
         if (now_ms() - r->start_ms > 1000.0 * s->o.timeout_s) return MHD_NO;
+        if (r->bytes_in + *upload_data_size > (size_t)s->o.max_body) return MHD_NO; // cannot happen: belt
         take_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;

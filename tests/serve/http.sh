@@ -95,6 +95,12 @@ expect_error 404 "no such path: /predictt" "$URL/predictt"
 expect_error 415 "Content-Type text/plain is not a picture" -H "Content-Type: text/plain" --data-binary "@$png" "$URL/predict"
 expect_error 415 "Content-Type application/x-www-form-urlencoded is not a picture" --data-binary "@$png" "$URL/predict"
 expect_error 411 "Content-Length" -H "Content-Type: image/png" -H "Transfer-Encoding: chunked" --data-binary "@$png" "$URL/predict"
+# a chunked body sent with a Content-Length as well (which it would override) is refused the same way
+exec 5<>"/dev/tcp/127.0.0.1/${URL##*:}"
+# (the server may close before the last bytes are written: a subshell that ignores SIGPIPE writes them)
+(trap '' PIPE; printf 'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' >&5) 2>/dev/null
+check "chunked with a Content-Length as well: 411" grep -q "HTTP/1.1 411" <(timeout 10 head -1 <&5)
+exec 5<&-
 
 # ---- 200 requests from 16 parallel clients (curl --parallel), raw and multipart in turn ----
 read -ra all <<<"$(echo $pictures)"
