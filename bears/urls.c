@@ -51,7 +51,8 @@ static LineKind parse_data_url(const char *s, size_t n, UrlEntry *e, char *reaso
     size_t head = comma ? (size_t)(comma - s) : 0;
     if (!comma || head < strlen("data:image/;base64") || strncasecmp(s + 5, "image/", 6) != 0 ||
         strncasecmp(comma - 7, ";base64", 7) != 0)
-        return malformed(reason, reason_size, "a data: URL that is not data:image/...;base64,...: %.30s", s);
+        return malformed(reason, reason_size, "a data: URL that is not data:image/...;base64,...: %.*s",
+                         (int)(n < 30 ? n : 30), s); // s is not NUL-terminated
     bool no_memory;
     e->data = decode_base64(comma + 1, n - head - 1, &e->data_size, &no_memory);
     if (no_memory) return LINE_NO_MEMORY;
