@@ -435,6 +435,7 @@ static bool start(Run *r, Transfer *t, const UrlEntry *e) {
     *t = (Transfer){.entry = e, .max_bytes = (size_t)r->max_bytes};
     CURL *c = t->easy = curl_easy_init();
     if (!c) return false;
+    long timeout_ms = (long)(r->timeout * 1000);
     bool ok = curl_easy_setopt(c, CURLOPT_URL, e->url) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_PRIVATE, t) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
@@ -445,7 +446,7 @@ static bool start(Run *r, Transfer *t, const UrlEntry *e) {
               // a redirect may not lead to file:// or any other scheme
               curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->timeout * 1000)) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L) == CURLE_OK && // 0: never
               // refused up front when the server announces the size, else stopped by on_body
               curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
@@ -507,13 +508,16 @@ static void finish(Run *r, Transfer *t, CURLcode result) {
         take(r, t->entry, t->body, t->size, content_type);
         return;
     }
-    char reason[160], full[1600];
+    char reason[160], full[3000], answer[200] = "no answer from the server";
     Outcome o = classify(r, t, result, status, reason, sizeof reason);
-    snprintf(full, sizeof full,
-             "    libcurl:   %s (error %d: %s)\n    last URL:  %s (after %ld redirects)\n"
-             "    answer:    HTTP %ld, %s, %zu bytes received\n",
-             t->error[0] ? t->error : "-", (int)result, curl_easy_strerror(result), final_url ? final_url : "-",
-             redirects, status, content_type ? content_type : "no content type", t->size);
+    if (status)
+        snprintf(answer, sizeof answer, "HTTP %ld, %s, %zu bytes received", status,
+                 content_type ? content_type : "no content type", t->size);
+    int n = snprintf(full, sizeof full, "    libcurl:   %s (error %d: %s)\n    answer:    %s\n",
+                     t->error[0] ? t->error : "-", (int)result, curl_easy_strerror(result), answer);
+    if (redirects && n > 0 && n < (int)sizeof full)
+        snprintf(full + n, sizeof full - (size_t)n, "    last URL:  %.1000s (after %ld redirects)\n",
+                 final_url ? final_url : "-", redirects);
     failed(r, t->entry, o, reason, full);
 }
 
@@ -546,8 +550,9 @@ static int fill(Run *r, CURLM *multi, Transfer *slots, int next) {
     return next;
 }
 
-static void download_all(Run *r) {
+static bool download_all(Run *r) {
     CURLM *multi = curl_multi_init();
+    if (!multi) return false;
     Transfer slots[MAX_WORKERS] = {0};
     int next = fill(r, multi, slots, 0);
     // Every transfer ends within --timeout and the list is finite, so this loop ends.
@@ -556,8 +561,9 @@ static void download_all(Run *r) {
         curl_multi_perform(multi, &running);
         for (CURLMsg *msg; (msg = curl_multi_info_read(multi, &left));) {
             if (msg->msg != CURLMSG_DONE) continue;
-            Transfer *t;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            char *private;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private);
+            Transfer *t = (Transfer *)private;
             CURLcode result = msg->data.result;
             curl_multi_remove_handle(multi, t->easy);
             r->in_flight--;
@@ -574,6 +580,7 @@ static void download_all(Run *r) {
     }
     curl_multi_cleanup(multi);
     r->n_examined = next;
+    return true;
 }
 
 // ---- the command ----
@@ -673,25 +680,25 @@ int cmd_download(int argc, char **argv) {
         url_list_free(&r.list);
         return 1;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "bears download: libcurl could not start\n");
-        manifest_close(&r.manifest);
-        url_list_free(&r.list);
-        return 1;
+    bool done = false;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+        snprintf(r.user_agent, sizeof r.user_agent, "sgdlab-bears-download/1.0 (a deep learning lab; libcurl/%s)",
+                 curl_version_info(CURLVERSION_NOW)->version);
+        r.t0 = now_seconds();
+        done = download_all(&r);
+        curl_global_cleanup();
     }
-    snprintf(r.user_agent, sizeof r.user_agent, "sgdlab-bears-download/1.0 (a deep learning lab; libcurl/%s)",
-             curl_version_info(CURLVERSION_NOW)->version);
-
-    r.t0 = now_seconds();
-    download_all(&r);
-    clear_bar(&r);
-    print_summary(&r, now_seconds() - r.t0);
-    curl_global_cleanup();
+    if (done) {
+        clear_bar(&r);
+        print_summary(&r, now_seconds() - r.t0);
+    } else {
+        fprintf(stderr, "bears download: libcurl could not start (out of memory?)\n");
+    }
     bool closed = manifest_close(&r.manifest);
     url_list_free(&r.list);
+    if (!done) return 1;
     if (!closed || r.manifest_failed) {
-        fprintf(stderr, "bears download: the manifest %s/%s could not be written completely\n", r.dest,
-                MANIFEST_NAME);
+        fprintf(stderr, "bears download: %s/%s could not be written completely\n", r.dest, MANIFEST_NAME);
         return 1;
     }
     if (pictures(&r) == 0) {

@@ -58,7 +58,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/page.jpg":
             return self.answer(200, b"<!doctype html><html><body>a search page, not a picture</body></html>")
         if path == "/slow.jpg":  # answers only after the test's --timeout
-            time.sleep(4)
+            time.sleep(10)
             return self.answer(200, b"too late")
         if path == "/huge-announced.jpg":  # the size is in the headers: refused before the body
             return self.answer(200, b"\xff\xd8\xff" + b"\0" * (3 << 20), "image/jpeg")
