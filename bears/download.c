@@ -314,15 +314,15 @@ static void draw_bar(Run *r, bool force) {
     fflush(stdout);
 }
 
-// A data: URL is a whole picture in text; messages show its start and length.
+// A data: URL is a whole picture in text: long ones are shown by their start and length.
 static const char *shown(const char *url, char *buf, size_t size) {
-    if (strncmp(url, "data:", 5) != 0 || strlen(url) <= 60) return url;
-    snprintf(buf, size, "%.48s... (%zu characters)", url, strlen(url));
+    if (strlen(url) <= 100) return url;
+    snprintf(buf, size, "%.60s... (%zu characters)", url, strlen(url));
     return buf;
 }
 
 static void report(Run *r, const UrlEntry *e, const char *what, const char *detail) {
-    char buf[96];
+    char buf[128];
     clear_bar(r);
     printf("%5d/%-5d %-14s %-32s %s\n", pictures(r), r->max, what, detail, shown(e->url, buf, sizeof buf));
     fflush(stdout);
@@ -622,6 +622,7 @@ static void print_summary(const Run *r, double seconds) {
     if (r->n_examined < r->list.n)
         printf("download: --max %d reached; %d URLs not needed\n", r->max, r->list.n - r->n_examined);
     printf("download: every URL tried is listed in %s\n", r->manifest.path);
+    fflush(stdout); // before any message on stderr
 }
 
 int cmd_download(int argc, char **argv) {

@@ -70,6 +70,8 @@ static LineKind parse_data_url(const char *s, size_t n, UrlEntry *e, char *reaso
 
 // libcurl's URL parser decides what is a URL, so the list accepts exactly what the download can fetch.
 static LineKind parse_http_url(const char *s, size_t n, UrlEntry *e, char *reason, size_t reason_size) {
+    if (n > URL_MAX_LENGTH) // libcurl would take it, then fail with "out of memory"; servers refuse far less
+        return malformed(reason, reason_size, "a URL of %zu characters (at most %d)", n, URL_MAX_LENGTH);
     // Pages write "//host/a.jpg" for "same scheme as this page"; search pages are https.
     const char *prefix = n >= 2 && s[0] == '/' && s[1] == '/' ? "https:" : "";
     size_t prefix_len = strlen(prefix);

@@ -28,7 +28,10 @@ typedef struct {
     size_t data_size;
 } UrlEntry;
 
-enum { URL_SKIPS_KEPT = 20 }; // reasons kept for the first malformed / duplicate lines, the rest counted
+enum {
+    URL_SKIPS_KEPT = 20,    // reasons kept for the first malformed / duplicate lines, the rest counted
+    URL_MAX_LENGTH = 16384, // longer http(s) lines are malformed (data: URLs may be any length)
+};
 
 typedef struct {
     int line;

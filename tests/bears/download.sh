@@ -168,6 +168,8 @@ expect_exit 1 "cannot open $TMP/nope.txt" run "$TMP/nope.txt" "$TMP/x"
 expect_exit 1 "cannot read $TMP" run "$TMP" "$TMP/x"
 printf 'null\n\n# nothing\nundefined\n' >"$TMP/junk.txt"
 expect_exit 1 "holds no http, https or data:image URL" run "$TMP/junk.txt" "$TMP/x"
+printf 'http://127.0.0.1/%020000d.jpg\n' 0 >"$TMP/long.txt" # libcurl itself says "out of memory" for this
+expect_exit 1 "line 1: a URL of 20021 characters \(at most 16384\)" run "$TMP/long.txt" "$TMP/x"
 : >"$TMP/empty.txt"
 expect_exit 1 "0 lines, 0 URLs" run "$TMP/empty.txt" "$TMP/x"
 touch "$TMP/afile"
