@@ -34,9 +34,9 @@ enum {
     MAX_WORKERS = 64,
     MAX_REDIRECTS = 8, // a chain longer than this is almost always a loop
 };
-#define MANIFEST_NAME        ".sgdlab-downloads.csv"
-#define MAX_LIST_BYTES       (256u << 20) // the URL file, data: thumbnails included
-#define MAX_MANIFEST_BYTES   (256u << 20)
+#define MANIFEST_NAME      ".sgdlab-downloads.csv"
+#define MAX_LIST_BYTES     (256u << 20) // the URL file, data: thumbnails included
+#define MAX_MANIFEST_BYTES (256u << 20)
 static const char *const manifest_columns[5] = {"url", "file", "status", "bytes", "sha256"};
 
 // ---- the manifest: what earlier runs (and this one) already have ----
@@ -88,7 +88,8 @@ static const Record *find_picture(const Manifest *m, const char *sha256) {
 
 static int counter_of(const char *name) { // 00000042.png -> 42; 0 for names that are not ours
     int n = 0, digits = 0;
-    for (; name[digits] >= '0' && name[digits] <= '9' && digits < 9; digits++) n = 10 * n + name[digits] - '0';
+    for (; name[digits] >= '0' && name[digits] <= '9' && digits < 9; digits++)
+        n = 10 * n + name[digits] - '0';
     return digits ? n : 0;
 }
 
@@ -107,8 +108,10 @@ static bool read_rows(Manifest *m, const char *text, size_t length, bool *header
     *header_seen = false;
     while (ok && (status = csv_next_row(&r, &row, why, why_size)) == 1) {
         if (header) {
-            for (int i = 0; i < 5; i++) ok = ok && row.n == 5 && strcmp(row.fields[i], manifest_columns[i]) == 0;
-            if (!ok) snprintf(why, why_size, "line %d: not the header url,file,status,bytes,sha256", row.line);
+            for (int i = 0; i < 5; i++)
+                ok = ok && row.n == 5 && strcmp(row.fields[i], manifest_columns[i]) == 0;
+            if (!ok)
+                snprintf(why, why_size, "line %d: not the header url,file,status,bytes,sha256", row.line);
             header = false, *header_seen = ok;
             continue;
         }
@@ -164,7 +167,8 @@ static bool manifest_open(Manifest *m, const char *dest, char *err, size_t err_s
         char why[300] = "";
         bool ok = read_rows(m, text, whole, &header_seen, why, sizeof why);
         if (!ok)
-            snprintf(err, err_size, "%s is not a download manifest this version can read (%s); move it away to "
+            snprintf(err, err_size,
+                     "%s is not a download manifest this version can read (%s); move it away to "
                      "start afresh",
                      m->path, why);
         else if (whole < length)
@@ -256,9 +260,9 @@ typedef enum {
     FAIL_OTHER,
     N_OUTCOMES
 } Outcome;
-static const char *const outcome_names[N_OUTCOMES] = {
-    "new pictures", "duplicates",  "HTTP errors",        "timed out",
-    "too big",      "not a picture", "bad redirects", "could not connect", "other errors"};
+static const char *const outcome_names[N_OUTCOMES] = {"new pictures",  "duplicates",        "HTTP errors",
+                                                      "timed out",     "too big",           "not a picture",
+                                                      "bad redirects", "could not connect", "other errors"};
 
 typedef struct {
     const char *dest, *list_path;
@@ -383,7 +387,8 @@ static void take(Run *r, const UrlEntry *e, const uint8_t *bytes, size_t n, cons
         return;
     }
     char store_err[9000]; // names a path
-    if (!store_picture(r->dest, &r->manifest, ext, bytes, n, name, sizeof name, store_err, sizeof store_err)) {
+    if (!store_picture(r->dest, &r->manifest, ext, bytes, n, name, sizeof name, store_err,
+                       sizeof store_err)) {
         failed(r, e, FAIL_OTHER, "cannot store", NULL);
         clear_bar(r);
         fprintf(stderr, "bears download: %s\n", store_err); // a full disk matters in every mode
@@ -436,23 +441,24 @@ static bool start(Run *r, Transfer *t, const UrlEntry *e) {
     CURL *c = t->easy = curl_easy_init();
     if (!c) return false;
     long timeout_ms = (long)(r->timeout * 1000);
-    bool ok = curl_easy_setopt(c, CURLOPT_URL, e->url) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_PRIVATE, t) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_WRITEDATA, t) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS) == CURLE_OK &&
-              // a redirect may not lead to file:// or any other scheme
-              curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L) == CURLE_OK && // 0: never
-              // refused up front when the server announces the size, else stopped by on_body
-              curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(c, CURLOPT_USERAGENT, r->user_agent) == CURLE_OK;
+    bool ok =
+        curl_easy_setopt(c, CURLOPT_URL, e->url) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_PRIVATE, t) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, t) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->error) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS) == CURLE_OK &&
+        // a redirect may not lead to file:// or any other scheme
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L) == CURLE_OK && // 0: never
+        // refused up front when the server announces the size, else stopped by on_body
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(c, CURLOPT_USERAGENT, r->user_agent) == CURLE_OK;
     if (!ok) curl_easy_cleanup(c);
     return ok;
 }
@@ -683,7 +689,8 @@ int cmd_download(int argc, char **argv) {
     }
     bool done = false;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
-        snprintf(r.user_agent, sizeof r.user_agent, "sgdlab-bears-download/1.0 (a deep learning lab; libcurl/%s)",
+        snprintf(r.user_agent, sizeof r.user_agent,
+                 "sgdlab-bears-download/1.0 (a deep learning lab; libcurl/%s)",
                  curl_version_info(CURLVERSION_NOW)->version);
         r.t0 = now_seconds();
         done = download_all(&r);

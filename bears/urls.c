@@ -221,8 +221,9 @@ bool url_list_parse(const char *text, size_t length, UrlList *list) {
     }
     // The first URL_SKIPS_KEPT skips of both kinds, merged back into file order.
     for (int i = 0, j = 0; list->n_skips < URL_SKIPS_KEPT && (i < bad.n || j < dups.n);)
-        list->skips[list->n_skips++] =
-            j == dups.n || (i < bad.n && bad.items[i].line < dups.items[j].line) ? bad.items[i++] : dups.items[j++];
+        list->skips[list->n_skips++] = j == dups.n || (i < bad.n && bad.items[i].line < dups.items[j].line)
+                                           ? bad.items[i++]
+                                           : dups.items[j++];
     return true;
 }
 

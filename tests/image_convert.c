@@ -17,7 +17,8 @@ int main(int argc, char **argv) {
     }
     Image img;
     char err[256];
-    if (!image_load(argv[1], &img, err, sizeof err) || !image_save(argv[2], &img, formats[k], 90, err, sizeof err)) {
+    if (!image_load(argv[1], &img, err, sizeof err) ||
+        !image_save(argv[2], &img, formats[k], 90, err, sizeof err)) {
         fprintf(stderr, "image_convert: %s\n", err);
         image_free(&img);
         return 1;
