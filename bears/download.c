@@ -641,7 +641,7 @@ int cmd_download(int argc, char **argv) {
         {"--timeout", FLAG_FLOAT, &r.timeout, 0, 3600, true, NULL,
          "seconds one URL may take, redirects included"},
         {"--max-bytes", FLAG_INT, &r.max_bytes, 1, 2147483647, false, NULL,
-         "largest answer kept; a transfer is stopped as soon as it passes this"},
+         "largest file kept, in bytes; a transfer is stopped as soon as it passes this"},
     };
     Cli cli = {"bears download",
                "fetch the pictures of a URL list into DEST, keeping only files that decode as pictures",
@@ -709,7 +709,8 @@ int cmd_download(int argc, char **argv) {
         fprintf(stderr, "bears download: %s/%s could not be written completely\n", r.dest, MANIFEST_NAME);
         return 1;
     }
-    if (pictures(&r) == 0) {
+    // A picture that arrived again under another URL is there too, just stored once.
+    if (pictures(&r) + r.counts[GOT_DUPLICATE] + r.had_duplicates == 0) {
         fprintf(stderr, "bears download: no picture arrived%s\n",
                 r.full_errors ? "" : "; run again with --workers 0 to see every failure in full");
         return 1;

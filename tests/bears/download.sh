@@ -112,6 +112,10 @@ check "serial run exits 0 (pictures arrived): $out" [ "$code" -eq 0 ]
 check_run "$out" "$TMP/serial/black" serial
 check "serial: failures in full (libcurl's words)" grep -q "libcurl:   The requested URL returned error: 404" <<<"$out"
 check "serial: the decoder's reason for a page" grep -q "the decoder says" <<<"$out"
+# the 3 MB answer without a length was cut off at --max-bytes, not read to its end
+received=$(grep -A2 'FAILED.*huge-stream' <<<"$out" | sed -n 's/.*image\/jpeg, \([0-9]*\) bytes received.*/\1/p')
+check "serial: the endless answer stopped at --max-bytes (got ${received:-nothing})" \
+  [ "${received:-0}" -gt 0 -a "${received:-0}" -le 1000000 ]
 check "every request named sgdlab in its User-Agent" [ "$(grep -vc 'sgdlab-bears-download' "$TMP/requests.log")" -eq 0 ]
 check "the server was asked at all" [ -s "$TMP/requests.log" ]
 
@@ -145,6 +149,12 @@ check "after a cut manifest line: exit 0: $out" [ "$code" -eq 0 ]
 check "after a cut manifest line: still 5 pictures" [ "$(pictures_in "$TMP/serial/black" | wc -l)" -eq 5 ]
 out=$(run "$TMP/urls.txt" "$TMP/serial/black" --workers 2 "${FLAGS[@]}" 2>&1); code=$?
 check "and the manifest reads back afterwards: $out" [ "$code" -eq 0 ]
+
+# a new URL whose picture is already stored: nothing new is written, and that is no failure
+echo "$U/pictures/copy.png?size=large" >"$TMP/again.txt"
+before=$(fingerprint "$TMP/serial/black")
+expect_exit 0 "duplicate +same picture as" run "$TMP/again.txt" "$TMP/serial/black"
+check "a picture at a new URL is not stored twice" [ "$(fingerprint "$TMP/serial/black")" = "$before" ]
 
 # ---- --max, data: only, nothing at all ----
 out=$(run "$TMP/urls.txt" "$TMP/max2" --max 2 "${FLAGS[@]}" 2>&1)

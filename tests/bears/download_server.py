@@ -33,7 +33,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with log_lock, open(log_file, "a") as log:
             log.write(f"{self.path}\t{self.headers.get('User-Agent', '')}\n")
-        path = self.path
+        path = self.path.split("?")[0]  # a query string changes the URL, not the file
         if path.startswith("/pictures/"):
             name = os.path.basename(path)
             full = os.path.join(pictures, name)
