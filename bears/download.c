@@ -27,6 +27,7 @@
 #include "csv.h"
 #include "image.h"
 #include "learner.h"
+#include "printable.h"
 #include "trash.h"
 #include "urls.h"
 
@@ -318,17 +319,12 @@ static void draw_bar(Run *r, bool force) {
     fflush(stdout);
 }
 
-// A data: URL is a whole picture in text: long ones are shown by their start and length.
-static const char *shown(const char *url, char *buf, size_t size) {
-    if (strlen(url) <= 100) return url;
-    snprintf(buf, size, "%.60s... (%zu characters)", url, strlen(url));
-    return buf;
-}
-
+// URLs come from strangers' pages: shown escaped, and a data: URL (a whole picture) by its start.
 static void report(Run *r, const UrlEntry *e, const char *what, const char *detail) {
-    char buf[128];
+    char url[PRINTABLE_SIZE(80)];
     clear_bar(r);
-    printf("%5d/%-5d %-14s %-32s %s\n", pictures(r), r->max, what, detail, shown(e->url, buf, sizeof buf));
+    printf("%5d/%-5d %-14s %-32s %s\n", pictures(r), r->max, what, detail,
+           printable(e->url, strlen(e->url), 80, url));
     fflush(stdout);
     draw_bar(r, true);
 }
@@ -510,11 +506,15 @@ static void finish(Run *r, Transfer *t, CURLcode result) {
     curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
     curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &final_url);
+    // both are what the server said: escaped before they reach the terminal
+    char type[PRINTABLE_SIZE(60)], last[PRINTABLE_SIZE(200)];
+    if (content_type) content_type = printable(content_type, strlen(content_type), 60, type);
+    final_url = printable(final_url ? final_url : "-", final_url ? strlen(final_url) : 1, 200, last);
     if (result == CURLE_OK) {
         take(r, t->entry, t->body, t->size, content_type);
         return;
     }
-    char reason[160], full[3000], answer[200] = "no answer from the server";
+    char reason[160], full[3000], answer[400] = "no answer from the server";
     Outcome o = classify(r, t, result, status, reason, sizeof reason);
     if (status)
         snprintf(answer, sizeof answer, "HTTP %ld, %s, %zu bytes received", status,
@@ -522,8 +522,8 @@ static void finish(Run *r, Transfer *t, CURLcode result) {
     int n = snprintf(full, sizeof full, "    libcurl:   %s (error %d: %s)\n    answer:    %s\n",
                      t->error[0] ? t->error : "-", (int)result, curl_easy_strerror(result), answer);
     if (redirects && n > 0 && n < (int)sizeof full)
-        snprintf(full + n, sizeof full - (size_t)n, "    last URL:  %.1000s (after %ld redirects)\n",
-                 final_url ? final_url : "-", redirects);
+        snprintf(full + n, sizeof full - (size_t)n, "    last URL:  %s (after %ld redirects)\n", final_url,
+                 redirects);
     failed(r, t->entry, o, reason, full);
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "printable.h"
+
 typedef enum { LINE_BLANK, LINE_COMMENT, LINE_URL, LINE_MALFORMED, LINE_NO_MEMORY } LineKind;
 
 static LineKind malformed(char *reason, size_t size, const char *fmt, ...) {
@@ -49,10 +51,11 @@ static uint8_t *decode_base64(const char *s, size_t n, size_t *size, bool *no_me
 static LineKind parse_data_url(const char *s, size_t n, UrlEntry *e, char *reason, size_t reason_size) {
     const char *comma = memchr(s, ',', n);
     size_t head = comma ? (size_t)(comma - s) : 0;
+    char shown[PRINTABLE_SIZE(30)];
     if (!comma || head < strlen("data:image/;base64") || strncasecmp(s + 5, "image/", 6) != 0 ||
         strncasecmp(comma - 7, ";base64", 7) != 0)
-        return malformed(reason, reason_size, "a data: URL that is not data:image/...;base64,...: %.*s",
-                         (int)(n < 30 ? n : 30), s); // s is not NUL-terminated
+        return malformed(reason, reason_size, "a data: URL that is not data:image/...;base64,...: %s",
+                         printable(s, n, 30, shown));
     bool no_memory;
     e->data = decode_base64(comma + 1, n - head - 1, &e->data_size, &no_memory);
     if (no_memory) return LINE_NO_MEMORY;
@@ -77,7 +80,7 @@ static LineKind parse_http_url(const char *s, size_t n, UrlEntry *e, char *reaso
     size_t prefix_len = strlen(prefix);
     char *text = malloc(prefix_len + n + 1);
     CURLU *u = curl_url();
-    char *scheme = NULL, *normal = NULL;
+    char *scheme = NULL, *normal = NULL, shown[PRINTABLE_SIZE(40)];
     LineKind kind = LINE_NO_MEMORY;
     if (!text || !u) goto done;
     memcpy(text, prefix, prefix_len);
@@ -86,7 +89,8 @@ static LineKind parse_http_url(const char *s, size_t n, UrlEntry *e, char *reaso
     CURLUcode rc = curl_url_set(u, CURLUPART_URL, text, 0);
     if (rc == CURLUE_OUT_OF_MEMORY) goto done;
     if (rc != CURLUE_OK) {
-        kind = malformed(reason, reason_size, "not a URL (%s): %.40s", curl_url_strerror(rc), text);
+        kind = malformed(reason, reason_size, "not a URL (%s): %s", curl_url_strerror(rc),
+                         printable(text, strlen(text), 40, shown));
         goto done;
     }
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||

@@ -36,7 +36,7 @@ enum {
 typedef struct {
     int line;
     int same_as;      // duplicates: the line of the first copy; 0 for malformed lines
-    char reason[120]; // malformed lines: why ("not a URL: ...", "ftp:// is not http or https", ...)
+    char reason[240]; // malformed lines: why ("not a URL: ...", "ftp:// is not http or https", ...)
 } UrlSkip;
 
 typedef struct {

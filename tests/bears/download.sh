@@ -166,6 +166,13 @@ check "data: picture stored as PNG" [ "$(ls "$TMP"/inline/*.png | wc -l)" -eq 1 
 printf '%s\n' "$U/missing.jpg" "$U/page.jpg" >"$TMP/none.txt"
 expect_exit 1 "no picture arrived; run again with --workers 0" run "$TMP/none.txt" "$TMP/none"
 
+# text from outside (a list line, a server's header) reaches the terminal escaped, never raw
+printf 'http://a.example/\x1b[31mred\n%s\n' "$U/evil-type.jpg" >"$TMP/evil.txt"
+out=$(run "$TMP/evil.txt" "$TMP/evil" --workers 0 2>&1)
+check "a list line's escape code is shown escaped: $out" grep -qF 'a.example/\x1b[31mred' <<<"$out"
+check "a server's escape code is shown escaped" grep -qF 'text/html\x1b[2J' <<<"$out"
+refute "no raw escape byte reaches the terminal" grep -q $'\x1b' <<<"$out"
+
 # ---- bad input: flags, files, folders, manifests ----
 expect_exit 2 "needs the URL file" "$B" download "$TMP/urls.txt"
 expect_exit 2 "--workers" "$B" download "$TMP/urls.txt" "$TMP/x" --workers -1

@@ -57,6 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(302, headers=[("Location", "file:///etc/passwd")])
         if path == "/page.jpg":
             return self.answer(200, b"<!doctype html><html><body>a search page, not a picture</body></html>")
+        if path == "/evil-type.jpg":  # a header that tries to clear the learner's terminal
+            return self.answer(200, b"<html></html>", "text/html\x1b[2J")
         if path == "/slow.jpg":  # answers only after the test's --timeout
             time.sleep(10)
             return self.answer(200, b"too late")
