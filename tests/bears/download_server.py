@@ -2,8 +2,9 @@
 # download_server.py — a small web server on 127.0.0.1 that answers the ways real image hosts do, for
 # tests/bears/download.sh:
 #     download_server.py PICTURES_DIR PORT_FILE LOG_FILE SECONDS
-# It listens on a free port (written to PORT_FILE), serves the files of PICTURES_DIR under /pictures/,
-# logs "path<TAB>user-agent" per request to LOG_FILE, and exits by itself after SECONDS.
+# It listens on a free port (written to PORT_FILE), serves the files of PICTURES_DIR under /pictures/
+# and under /far/ with 0.25 s of latency (tests/bench/download_workers.sh), logs "path<TAB>user-agent"
+# per request to LOG_FILE, and exits by itself after SECONDS.
 import http.server
 import os
 import sys
@@ -34,7 +35,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with log_lock, open(log_file, "a") as log:
             log.write(f"{self.path}\t{self.headers.get('User-Agent', '')}\n")
         path = self.path.split("?")[0]  # a query string changes the URL, not the file
-        if path.startswith("/pictures/"):
+        if path.startswith("/pictures/") or path.startswith("/far/"):
+            if path.startswith("/far/"):  # a distant host: the answer starts a quarter second later
+                time.sleep(0.25)
             name = os.path.basename(path)
             full = os.path.join(pictures, name)
             if not os.path.isfile(full):
