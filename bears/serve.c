@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "model.h"
+#include "ops.h"
 #include "server.h"
 
 // The model file's SHA-256 in hex, so a client can tell which model answered (GET /model).
@@ -98,6 +99,7 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    blas_single_threaded(); // each server thread is one core's worth of work (server.h)
     Server *s = server_start(&m, sha256, &o, err, sizeof err);
     if (!s) {
         fprintf(stderr, "bears serve: %s\n", err);
