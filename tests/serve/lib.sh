@@ -8,6 +8,11 @@ PY=/usr/bin/python3 # Debian's, with the packages scripts/deps.sh installs
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [ -s "$M" ] || { echo "no model at $M: run the serve_model test first (ctest does)" >&2; exit 1; }
 
+# A test that dies half way must not leave its server running.
+PID=
+trap '[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null' EXIT
+trap 'exit 1' PIPE INT TERM HUP # so the EXIT trap also runs when a signal ends the test
+
 # start_server NAME [flags...]: bears serve on port 0 (the kernel picks a free one); sets PID and
 # URL; its stdout goes to $TMP/NAME.out and the access log to $TMP/NAME.log.
 start_server() {
@@ -29,10 +34,10 @@ stop_server() {
   kill -"${1:-TERM}" "$PID"
   STOP_CODE=124
   for _ in $(seq 100); do
-    kill -0 "$PID" 2>/dev/null || { wait "$PID"; STOP_CODE=$?; return; }
+    kill -0 "$PID" 2>/dev/null || { wait "$PID"; STOP_CODE=$?; PID=; return; }
     sleep 0.1
   done
-  kill -KILL "$PID"; wait "$PID"
+  kill -KILL "$PID"; wait "$PID"; PID=
 }
 
 # http OUT_FILE curl-args...: prints the status code (000 when no answer came), the body in OUT_FILE.
