@@ -255,6 +255,7 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
             }
         }
     }
+    if (training) tensor_changed(bn->running_mean), tensor_changed(bn->running_var);
     const char *name = skip ? "batchnorm2d_add_relu" : fused_relu ? "batchnorm2d_relu" : "batchnorm2d";
     Node *node =
         tape_record(name, y, batchnorm_backward, skip ? 4 : 3, (Tensor *[]){x, bn->weight, bn->bias, skip});

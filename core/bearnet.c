@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "autograd.h"
+#include "bearnet_folded.h"
 
 static const int block_out[BEARNET_BLOCKS] = {16, 32, 64, 128};
 static const int block_stride[BEARNET_BLOCKS] = {1, 2, 2, 2};
@@ -56,6 +57,7 @@ BearNet *bearnet_new(int classes, Rng *rng) {
     if (!m) sgd_panic("out of memory");
     m->classes = classes;
     m->training = true;
+    pthread_mutex_init(&m->folded_lock, NULL);
     // Registration order = PyTorch's state_dict order: each module's weight, bias, then buffers.
     m->stem_conv = new_conv(m, 16, 3, 3, rng, "stem", "conv");
     m->stem_bn = new_bn(m, 16, "stem", "bn");
@@ -85,6 +87,8 @@ BearNet *bearnet_new(int classes, Rng *rng) {
 
 void bearnet_free(BearNet *m) {
     if (!m) return;
+    bearnet_drop_folded(m);
+    pthread_mutex_destroy(&m->folded_lock);
     for (int i = 0; i < m->n_state; i++) tensor_free(m->state[i]); // and its grad
     free(m);
 }
@@ -113,6 +117,7 @@ Tensor *bearnet_forward(BearNet *m, Tensor *x) {
         sgd_panic("bearnet: input %s must be (N,3,S,S) with S a multiple of 8, at least 16",
                   tensor_shape_str(x, s, sizeof s));
     }
+    if (!m->training && !grad_enabled()) return bearnet_forward_folded(m, x); // inference
     Tensor *h = batchnorm2d_relu(conv2d(x, m->stem_conv, NULL, 1, 1), &m->stem_bn, m->training);
     for (int l = 0; l < BEARNET_BLOCKS; l++) h = block_forward(&m->layer[l], h, m->training);
     return linear(global_avg_pool(h), m->fc_weight, m->fc_bias);
@@ -205,5 +210,7 @@ const char *bearnet_load_state(BearNet *m, const SafetensorsFile *f) {
     }
     const char *names[BEARNET_MAX_STATE];
     for (int i = 0; i < m->n_state; i++) names[i] = m->state_names[i];
-    return safetensors_copy_into(f, m->n_state, names, m->state);
+    const char *err = safetensors_copy_into(f, m->n_state, names, m->state);
+    for (int i = 0; i < m->n_state; i++) tensor_changed(m->state[i]);
+    return err;
 }

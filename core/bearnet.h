@@ -17,6 +17,7 @@
 #ifndef SGDLAB_BEARNET_H
 #define SGDLAB_BEARNET_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -49,6 +50,12 @@ typedef struct {
     char state_names[BEARNET_MAX_STATE][BEARNET_NAME_LEN];
     Tensor *params[BEARNET_MAX_STATE]; // requires_grad: what the optimiser updates
     Tensor *buffers[BEARNET_MAX_STATE];
+
+    // Inference (eval mode, grad off) runs with each batchnorm folded into its conv: made on the first
+    // such forward and again after any state tensor changes (bearnet_eval.c). The lock lets server
+    // threads share one model.
+    struct BearNetFolded *folded;
+    pthread_mutex_t folded_lock;
 } BearNet;
 
 // A new model with Kaiming-normal conv weights (std sqrt(2/fan_in): keeps activations' scale
@@ -57,6 +64,11 @@ typedef struct {
 BearNet *bearnet_new(int classes, Rng *rng);
 void bearnet_free(BearNet *m);
 // x (N,3,S,S) with S a multiple of 8, at least 16 -> logits (N,classes), recorded on the tape.
+// In eval mode with grad off (inference) it runs with every batchnorm folded into the conv before
+// it (bearnet_eval.c): the same logits as the layer-by-layer eval forward up to float rounding, in
+// fewer passes over memory. The folded weights are made on the first such call and again once a
+// state tensor's version moves (tensor_changed). Threads may run inference on one model at once, as
+// long as nobody changes its weights meanwhile.
 Tensor *bearnet_forward(BearNet *m, Tensor *x);
 // Number of trainable parameters (307,923 for 3 classes).
 size_t bearnet_num_params(const BearNet *m);

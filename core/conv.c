@@ -25,6 +25,7 @@
 
 #include "autograd.h"
 #include "cpu/conv_fast.h"
+#include "layer_loops.h"
 #include "layers.h"
 
 ConvShape conv_shape(int N, int C, int H, int W, int OC, int KH, int KW, int stride, int padding) {
@@ -182,20 +183,30 @@ static bool col_is_input(const ConvShape *s) {
     return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->padding == 0;
 }
 
-static void add_bias(float *yn, const float *b, int OC, int P) {
-    for (int o = 0; o < OC; o++)
-        for (int p = 0; p < P; p++) yn[(size_t)o * P + p] += b[o];
+void conv_epilogue(float *out, const ConvEpilogue *e, int N, int OC, int P) {
+    for (size_t plane = 0; plane < (size_t)N * OC; plane++) {
+        float *y = out + plane * P;
+        const float *skip = e->skip ? e->skip + plane * P : NULL;
+        float b = e->bias ? e->bias[plane % OC] : 0.0f;
+        for (int p = 0; p < P; p++) {
+            float v = y[p];
+            if (e->bias) v += b;
+            if (skip) v += skip[p];
+            y[p] = e->relu ? relu1(v) : v;
+        }
+    }
 }
 
 void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s) {
+    conv2d_forward_fused(out, x, w, NULL, b ? &(ConvEpilogue){b, NULL, false} : NULL, s);
+}
+
+void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
+                          const ConvShape *s) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
-    if (conv2d_fast_forward(out, x, w, s, threads)) { // AVX-512 CPUs: core/cpu/conv_avx512.c
-        if (b)
-            for (int n = 0; n < s->N; n++) add_bias(out + n * out_image, b, s->OC, P);
-        return;
-    }
+    if (conv2d_fast_forward(out, x, w, packed, e, s, threads)) return; // AVX-512 CPUs: core/cpu/conv_avx512.c
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
@@ -210,7 +221,8 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
             // Y_n (OC,P) = W (OC,K) @ col (K,P)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col ? col : xn, P,
                         0.0f, yn, P);
-            if (b) add_bias(yn, b, s->OC, P);
+            if (e) conv_epilogue(yn, &(ConvEpilogue){e->bias, e->skip ? e->skip + n * out_image : NULL, e->relu}, 1,
+                                 s->OC, P);
         }
     }
     blas_serial_end(blas);

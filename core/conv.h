@@ -27,6 +27,21 @@ ConvShape conv_shape(int N, int C, int H, int W, int OC, int KH, int KW, int str
 // out (N,OC,OH,OW) = conv(x (N,C,H,W), w (OC,C,KH,KW)) + b (OC, or NULL for no bias).
 // Scratch memory comes from the step arena (autograd.h), so call these inside a step.
 void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
+
+// What happens to each output value once its sum is done, for inference with a batchnorm folded into
+// the conv (bearnet_infer.c): out = sum + bias[o], + skip at the same place (a residual join), then
+// max(0, .) when relu. Any part may be off (NULL, false).
+typedef struct {
+    const float *bias, *skip; // skip: (N,OC,OH,OW) like out
+    bool relu;
+} ConvEpilogue;
+// out = epilogue(conv(x, w)). packed: conv2d_fast_pack(w, s) made once for weights used over many
+// calls (cpu/conv_fast.h), or NULL; the fast path then applies the epilogue while the sums are in
+// registers, so out is written once.
+void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
+                          const ConvShape *s);
+// The epilogue as its own pass over N images of OC planes of P pixels (the reference).
+void conv_epilogue(float *out, const ConvEpilogue *e, int N, int OC, int P);
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const ConvShape *s);
 // Given dout = d loss / d out, add d loss / d x into dx, / d w into dw, / d b into db.
 // Any of dx, dw, db may be NULL when that gradient is not wanted. With overwrite_dx the fast

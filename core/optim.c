@@ -81,6 +81,7 @@ void optimizer_step(Optimizer *opt) {
             sgd_update(opt, p->data, p->grad->data, opt->state1[k], p->numel);
         else
             adamw_update(opt, p->data, p->grad->data, opt->state1[k], opt->state2[k], p->numel);
+        tensor_changed(p);
     }
     set_grad_enabled(previous);
 }

@@ -41,7 +41,15 @@ typedef struct Tensor {
     bool in_arena;       // made by an op during a training step: freed all at once by tape_reset()
     bool requires_grad;  // set on parameters; the autograd tape records ops on them
     struct Tensor *grad; // same shape as the tensor, filled by backward(), NULL until then
+    // Bumped by tensor_changed() whenever the library rewrites the values in place (optimiser steps,
+    // loading a model, batchnorm's running statistics), so a cache made from them (bearnet's folded
+    // inference weights) knows it is stale. Code that writes ->data of a parameter itself calls it too.
+    unsigned long version;
 } Tensor;
+
+static inline void tensor_changed(Tensor *t) {
+    t->version++;
+}
 
 // SHAPE(100, 2) expands to: 2, (int[]){100, 2}
 #define SHAPE(...) ((int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int))), ((const int[]){__VA_ARGS__})

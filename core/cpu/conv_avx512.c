@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "autograd.h"
@@ -76,6 +77,14 @@ typedef struct {
     uint16_t *bits;
 } Masks;
 
+// Bits [q0, q1) of the words.
+static void set_bits(uint16_t *bits, int q0, int q1) {
+    for (int q = q0; q < q1; q = (q / 16 + 1) * 16) {
+        int end = (q / 16 + 1) * 16 < q1 ? (q / 16 + 1) * 16 : q1;
+        bits[q / 16] |= (uint16_t)(lanes(end - q) << (q % 16));
+    }
+}
+
 static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, int hi_w) {
     int P = OH * OW;
     Masks m = {lo_h, lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1, (nb * P + 15) / 16, NULL};
@@ -85,15 +94,11 @@ static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, i
     for (int dh = lo_h; dh <= hi_h; dh++)
         for (int dw = lo_w; dw <= hi_w; dw++) {
             uint16_t *bits = m.bits + ((size_t)(dh - lo_h) * m.nw + (dw - lo_w)) * m.words;
+            // the pixels j of row i with j + dw inside: one run of bits, set a word at a time
+            int j0 = dw < 0 ? -dw : 0, j1 = dw > 0 ? OW - dw : OW;
             for (int n = 0; n < nb; n++)
-                for (int i = 0; i < OH; i++) {
-                    if (i + dh < 0 || i + dh >= OH) continue;
-                    for (int j = 0; j < OW; j++)
-                        if (j + dw >= 0 && j + dw < OW) {
-                            int q = n * P + i * OW + j;
-                            bits[q / 16] |= (uint16_t)(1u << (q % 16));
-                        }
-                }
+                for (int i = 0; i < OH; i++)
+                    if (i + dh >= 0 && i + dh < OH && j0 < j1) set_bits(bits, n * P + i * OW + j0, n * P + i * OW + j1);
         }
     return m;
 }
@@ -113,13 +118,16 @@ static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
 // weights for one k are adjacent) and col. Each step over k multiplies 8 broadcast weights by 3
 // vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
 // packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
-// or 16 rows (one or two tiles per block of columns) building the panel would cost about a tenth
-// of the products it serves. from_panel and nv are constants at each call, so the loops unroll
-// and the choice is made at compile time.
+// rows (one tile per block of columns) the panel would be read once only. (From 16 rows on the
+// panel pays: the taps' loads are unaligned, masked and spread over C*KH planes, and a second tile
+// reading them again ran at half the speed of one reading the panel, bench-conv --n 1 --c 16
+// --size 128 --oc 16 on the EPYC these sessions get.) from_panel and nv are constants at each
+// call, so the loops unroll and the choice is made at compile time.
 static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt, int M,
                                                                bool from_panel, const float *panel,
                                                                const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate) {
+                                                               const __mmask16 *mask, bool accumulate,
+                                                               const float *bias, const float *skip, bool relu) {
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
@@ -138,37 +146,45 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int Q
         for (int j = 0; j < nv; j++) {
             float *o = out + (size_t)i * Q + 16 * j;
             if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
+            // the epilogue (conv.h) while the sums are still in registers, in conv_epilogue's order
+            if (bias) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_set1_ps(bias[i]));
+            if (skip)
+                acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
+            if (relu) acc[i][j] = _mm512_max_ps(acc[i][j], _mm512_setzero_ps());
             _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
         }
 }
 
-// The tiles of M rows over one block of nv vectors of columns.
+// The tiles of M rows over one block of nv vectors of columns; e (NULL: none) is applied on the way out.
 static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int M,
                                                                bool from_panel, const float *panel,
                                                                const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate) {
+                                                               const __mmask16 *mask, bool accumulate,
+                                                               const ConvEpilogue *e) {
     for (int m = 0; m < M; m += ROW_BLOCK) {
         float *o = out + (size_t)m * Q + p;
+        const float *bias = e && e->bias ? e->bias + m : NULL, *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
+        bool relu = e && e->relu;
         if (nv == 3)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip, relu);
         else if (nv == 2)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip, relu);
         else
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip, relu);
     }
 }
 
-// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K_BLOCK*48 floats of
-// scratch.
+// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps, then the epilogue e (NULL: none;
+// its skip laid out as out); panel: K_BLOCK*48 floats of scratch.
 // Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
 static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
-                         bool accumulate, float *panel) {
+                         bool accumulate, const ConvEpilogue *e, float *panel) {
     for (int p = p0; p < p1; p += COL_BLOCK) {
         int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
-        if (M <= 2 * ROW_BLOCK) {
-            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate);
+        if (M <= ROW_BLOCK) {
+            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate, e);
             continue;
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
@@ -183,14 +199,14 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
                         panel + k * COL_BLOCK + 16 * j,
                         _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
             product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
-                         accumulate || k0 > 0);
+                         accumulate || k0 > 0, k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
     }
 }
 
 static void product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                    float *panel) {
-    product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, panel);
+                    const ConvEpilogue *e, float *panel) {
+    product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, e, panel);
 }
 
 // The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
@@ -423,9 +439,8 @@ static float *dx_weights(const float *w, const ConvShape *s) {
     return t;
 }
 
-// (rows, cols) -> (cols, rows): the forward kernel wants W^T; from step memory.
-static float *transposed(const float *a, int rows, int cols) {
-    float *t = step_alloc(sizeof(float) * (size_t)rows * cols);
+// t (cols, rows) = a (rows, cols)^T: the forward kernel wants W^T. Returns t.
+static float *transpose(float *t, const float *a, int rows, int cols) {
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
     return t;
@@ -455,42 +470,55 @@ static Scratch *scratch_alloc(int threads, const ConvShape *s, int nb) {
 // ---------------------------------------------------------------------------------------------
 // the entry points conv.c calls
 
-bool conv2d_fast_forward(float *out, const float *x, const float *w, const ConvShape *s, int threads) {
+float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
+    if (!fast_rows(OC)) return NULL;
+    int K = C * KH * KW;
+    float *wt = malloc(sizeof(float) * (size_t)K * OC);
+    if (!wt) sgd_panic("out of memory");
+    return transpose(wt, w, OC, K);
+}
+
+bool conv2d_fast_forward(float *out, const float *x, const float *w, const float *packed,
+                         const ConvEpilogue *e, const ConvShape *s, int threads) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     if (!aligned_conv(s) || !fast_rows(s->OC)) return false;
-    { // implicit im2col, the register-blocked product
-        float *wt = transposed(w, s->OC, K);
-        if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
-            int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
-            Masks m = masks_build_for(s, 1, false);
-            Scratch *sc = scratch_alloc(1, s, 1); // one copy of the taps; a panel per thread
-            float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
-            forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
+    // implicit im2col, the register-blocked product
+    const float *wt = packed;
+    if (!wt) wt = transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
+    if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
+        int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
+        Masks m = masks_build_for(s, 1, false);
+        Scratch *sc = scratch_alloc(1, s, 1); // one copy of the taps; a panel per thread
+        float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
+        forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
 #pragma omp parallel num_threads(T)
-            { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
-                int t = omp_get_thread_num(), team = omp_get_num_threads();
-                int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
-                product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false,
-                             panels + (size_t)t * K_BLOCK * COL_BLOCK);
-            }
-            return true;
-        }
-        int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        Masks m[2];
-        conv_masks(m, s, most, false);
-        Scratch *sc = scratch_alloc(threads, s, most);
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int g = 0; g < groups; g++) {
-            int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
-            const Scratch *z = &sc[omp_get_thread_num()];
-            forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m[most - nb]);
-            float *y = out + n0 * out_image;
-            product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, z->panel);
-            if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
+        { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
+            int t = omp_get_thread_num(), team = omp_get_num_threads();
+            int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
+            product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false, e,
+                         panels + (size_t)t * K_BLOCK * COL_BLOCK);
         }
         return true;
     }
+    int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
+    Masks m[2];
+    conv_masks(m, s, most, false);
+    Scratch *sc = scratch_alloc(threads, s, most);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int g = 0; g < groups; g++) {
+        int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
+        const Scratch *z = &sc[omp_get_thread_num()];
+        forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m[most - nb]);
+        float *y = out + n0 * out_image;
+        // One image is written straight into out with the epilogue; a group's rows are
+        // ungrouped first, and the epilogue then takes one more pass over them.
+        ConvEpilogue en = {e ? e->bias : NULL, e && e->skip ? e->skip + n0 * out_image : NULL, e && e->relu};
+        product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, e && nb == 1 ? &en : NULL, z->panel);
+        if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
+        if (e && nb > 1) conv_epilogue(y, &en, nb, s->OC, P);
+    }
+    return true;
 }
 
 // dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T over the forward's taps;
@@ -508,7 +536,8 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
     int st = s->stride;
     if (st == 1) { // one phase: straight into dx for one image
         int KT = dx_taps(z->taps, dyq, nb, 0, 0, s, mb);
-        product(nb == 1 ? dx : z->tmp, wdx, z->taps, s->C, KT, nb * P, nb == 1 && !overwrite_dx, z->panel);
+        product(nb == 1 ? dx : z->tmp, wdx, z->taps, s->C, KT, nb * P, nb == 1 && !overwrite_dx, NULL,
+                z->panel);
         if (nb > 1) ungroup_rows(dx, z->tmp, nb, s->C, P, !overwrite_dx);
         return;
     }
@@ -517,7 +546,7 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
     for (int a = 0; a < st; a++)
         for (int b = 0; b < st; b++) {
             int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: the product writes zeros
-            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, z->panel);
+            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, NULL, z->panel);
             wdx += (size_t)KT * s->C;
         }
     for (int n = 0; n < nb; n++)

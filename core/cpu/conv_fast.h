@@ -10,18 +10,27 @@
 #include "conv.h"
 
 #ifdef SGDLAB_CONV_AVX512
-// out = conv(x, w) for the whole batch on `threads` threads, without bias (conv.c adds it). False,
+// out = epilogue(conv(x, w)) for the whole batch on `threads` threads (e: conv.h; NULL for none). packed
+// is w in the fast path's own layout from conv2d_fast_pack, or NULL to have it made in this call. False,
 // with nothing written, when the shape is not one the fast path takes.
-bool conv2d_fast_forward(float *out, const float *x, const float *w, const ConvShape *s, int threads);
+bool conv2d_fast_forward(float *out, const float *x, const float *w, const float *packed,
+                         const ConvEpilogue *e, const ConvShape *s, int threads);
+// w (OC,C,KH,KW) in the layout conv2d_fast_forward reads, for a caller that keeps the same weights over
+// many calls (inference): malloc'd, the caller frees it. NULL when the fast path takes no conv of OC
+// channels.
+float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW);
 // The backward products the fast path takes: dW into dws (threads partial sums of OC*C*KH*KW, added up
 // by conv.c; NULL when dW is not wanted) and dX into dx (NULL when not wanted). *did_dw and *did_dx say
 // which it computed; conv.c does the rest.
 void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float *x, const float *w,
                           const ConvShape *s, int threads, bool overwrite_dx, bool *did_dw, bool *did_dx);
 #else
-static inline bool conv2d_fast_forward(float *out, const float *x, const float *w, const ConvShape *s,
-                                       int threads) {
+static inline bool conv2d_fast_forward(float *out, const float *x, const float *w, const float *packed,
+                                       const ConvEpilogue *e, const ConvShape *s, int threads) {
     return false;
+}
+static inline float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
+    return NULL;
 }
 static inline void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float *x,
                                         const float *w, const ConvShape *s, int threads, bool overwrite_dx,
