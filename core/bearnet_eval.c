@@ -18,7 +18,6 @@
 #include "autograd.h"
 #include "bearnet_folded.h"
 #include "conv.h"
-#include "cpu/conv_fast.h"
 
 typedef struct {
     int OC, C, K, stride, padding; // a K x K conv
@@ -55,7 +54,7 @@ static FoldedConv fold(const Tensor *w, const BatchNorm2d *bn, int stride, int p
         f.bias[o] = bn->bias->data[o] - bn->running_mean->data[o] * k;
         for (size_t i = 0; i < per_channel; i++) f.w[o * per_channel + i] = w->data[o * per_channel + i] * k;
     }
-    f.packed = conv2d_fast_pack(f.w, f.OC, f.C, f.K, f.K);
+    f.packed = conv2d_pack(f.w, f.OC, f.C, f.K, f.K);
     return f;
 }
 

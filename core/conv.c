@@ -201,6 +201,10 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
     conv2d_forward_fused(out, x, w, NULL, b ? &(ConvEpilogue){b, NULL, false} : NULL, s);
 }
 
+float *conv2d_pack(const float *w, int OC, int C, int KH, int KW) {
+    return conv2d_fast_pack(w, OC, C, KH, KW);
+}
+
 void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
                           const ConvShape *s) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;

@@ -35,9 +35,11 @@ typedef struct {
     const float *bias, *skip; // skip: (N,OC,OH,OW) like out
     bool relu;
 } ConvEpilogue;
-// out = epilogue(conv(x, w)). packed: conv2d_fast_pack(w, s) made once for weights used over many
-// calls (cpu/conv_fast.h), or NULL; the fast path then applies the epilogue while the sums are in
-// registers, so out is written once.
+// w (OC,C,KH,KW) prepared once for many calls of conv2d_forward_fused (inference): the fast path's own
+// layout (cpu/conv_fast.h), malloc'd, for free(); NULL when this CPU has no fast path for OC channels.
+float *conv2d_pack(const float *w, int OC, int C, int KH, int KW);
+// out = epilogue(conv(x, w)); packed: conv2d_pack(w) or NULL (the fast path then packs w in this
+// call). The fast path applies the epilogue while the sums are in registers, so out is written once.
 void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
                           const ConvShape *s);
 // The epilogue as its own pass over N images of OC planes of P pixels (the reference).

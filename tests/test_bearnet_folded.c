@@ -1,0 +1,171 @@
+// test_bearnet_folded — inference with batchnorm folded into the convs (core/bearnet_eval.c) answers
+// as the layer-by-layer eval forward does, and a change to the weights is never answered from the old
+// folded copy. Also the conv epilogue (bias, residual skip, relu) against the naive conv, on shapes the
+// fast path takes and on shapes it declines.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd.h"
+#include "bearnet.h"
+#include "check.h"
+#include "conv.h"
+#include "optim.h"
+
+// Batchnorm parameters and statistics away from their initial 1/0, so that folding them changes the
+// weights (with weight 1, bias 0, mean 0, var 1 the fold is nearly the identity and proves little).
+static void randomise_batchnorms(BearNet *m, Rng *rng) {
+    for (int i = 0; i < m->n_state; i++) {
+        const char *name = m->state_names[i];
+        Tensor *t = m->state[i];
+        if (!strstr(name, "bn.") && !strstr(name, "bn1.") && !strstr(name, "bn2.")) continue;
+        bool var = strstr(name, "running_var") != NULL, weight = strstr(name, ".weight") != NULL;
+        for (size_t k = 0; k < t->numel; k++)
+            t->data[k] = var ? 0.2f + 2.0f * rng_uniform(rng) : weight ? 0.5f + rng_uniform(rng)
+                                                                    : rng_uniform(rng) - 0.5f;
+        tensor_changed(t);
+    }
+}
+
+// The eval forward layer by layer (grad on: the tape path) and folded (grad off), on the same x.
+static float *eval_logits(BearNet *m, Tensor *x, bool folded) {
+    bool was = set_grad_enabled(!folded);
+    m->training = false;
+    Tensor *y = bearnet_forward(m, x);
+    float *out = malloc(sizeof(float) * y->numel);
+    memcpy(out, y->data, sizeof(float) * y->numel);
+    tape_reset();
+    set_grad_enabled(was);
+    return out;
+}
+
+// max |a - b| over n, and max |a| into *scale
+static float max_diff(const float *a, const float *b, size_t n, float *scale) {
+    float d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) d = fmaxf(d, fabsf(a[i] - b[i])), s = fmaxf(s, fabsf(a[i]));
+    if (scale) *scale = s;
+    return d;
+}
+
+// Folded and plain agree within 1e-5 (of the logits' scale, when it is above 1) at batch 1 and 3 and at
+// several sizes (one image goes straight into the output with the epilogue, a group of them through
+// one more pass).
+static void test_folded_equals_plain(void) {
+    Rng rng;
+    rng_seed(&rng, 7, 0);
+    BearNet *m = bearnet_new(3, &rng);
+    randomise_batchnorms(m, &rng);
+    const int sizes[] = {24, 40, 64}, batches[] = {1, 3};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++) {
+            int S = sizes[a], N = batches[b];
+            Tensor *x = tensor_normal(SHAPE(N, 3, S, S), 0, 1, &rng);
+            float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true), scale;
+            float d = max_diff(plain, folded, (size_t)N * 3, &scale);
+            printf("%dx%d batch %d: max |logit| %.3f, folded vs plain %.2e\n", S, S, N, scale, d);
+            CHECK(scale > 0.1f, "the logits are not all near zero (max %g), so the comparison means something",
+                  scale);
+            CHECK(d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded differs from plain by %g", S, S, N, d);
+            free(plain), free(folded);
+            tensor_free(x);
+        }
+    bearnet_free(m);
+}
+
+// After a folded forward, each way the weights change (a write with tensor_changed, an optimiser step,
+// the running statistics of a training forward) makes the next folded forward follow.
+static void test_changes_invalidate(void) {
+    Rng rng;
+    rng_seed(&rng, 8, 0);
+    BearNet *m = bearnet_new(3, &rng);
+    randomise_batchnorms(m, &rng);
+    Tensor *x = tensor_normal(SHAPE(2, 3, 32, 32), 0, 1, &rng);
+    float *before = eval_logits(m, x, true); // builds the folded copy
+
+    // 1. a conv weight written by hand
+    for (size_t k = 0; k < m->layer[3].conv2->numel; k++) m->layer[3].conv2->data[k] *= 1.5f;
+    tensor_changed(m->layer[3].conv2);
+    float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true);
+    CHECK(max_diff(plain, before, 6, NULL) > 1e-3f, "the write moved the plain logits (by %g)",
+          max_diff(plain, before, 6, NULL));
+    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f, "after a written weight, folded follows plain (off by %g)",
+          max_diff(plain, folded, 6, NULL));
+    free(plain), free(before);
+    before = folded;
+
+    // 2. one SGD step (training mode, the tape), then eval again
+    Optimizer *opt = sgd_create(m->params, m->n_params, 0.1f, 0.0f, 0.0f);
+    int labels[2] = {0, 2};
+    m->training = true;
+    backward(cross_entropy(bearnet_forward(m, x), labels));
+    optimizer_step(opt);
+    optimizer_zero_grad(opt);
+    tape_reset();
+    plain = eval_logits(m, x, false), folded = eval_logits(m, x, true);
+    CHECK(max_diff(plain, before, 6, NULL) > 1e-4f, "the step moved the plain logits (by %g)",
+          max_diff(plain, before, 6, NULL));
+    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f, "after an optimiser step, folded follows plain (off by %g)",
+          max_diff(plain, folded, 6, NULL));
+    free(plain), free(before);
+    before = folded;
+
+    // 3. a training forward alone: only the batchnorms' running statistics move
+    m->training = true;
+    bool was = set_grad_enabled(false);
+    bearnet_forward(m, x);
+    tape_reset();
+    set_grad_enabled(was);
+    plain = eval_logits(m, x, false), folded = eval_logits(m, x, true);
+    CHECK(max_diff(plain, before, 6, NULL) > 1e-5f, "the running statistics moved the plain logits (by %g)",
+          max_diff(plain, before, 6, NULL));
+    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after new running statistics, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
+    free(plain), free(before), free(folded);
+    optimizer_free(opt);
+    tensor_free(x);
+    bearnet_free(m);
+}
+
+// conv2d_forward_fused with bias, skip and relu vs the naive conv and the epilogue written out here.
+static void check_epilogue(int N, int C, int S, int OC, int K, int stride, Rng *rng) {
+    int pad = K / 2;
+    ConvShape s = conv_shape(N, C, S, S, OC, K, K, stride, pad);
+    size_t nx = (size_t)N * C * S * S, nw = (size_t)OC * C * K * K, ny = (size_t)N * OC * s.OH * s.OW;
+    Tensor *x = tensor_normal(SHAPE((int)nx), 0, 1, rng), *w = tensor_normal(SHAPE((int)nw), 0, 0.3f, rng);
+    Tensor *b = tensor_normal(SHAPE(OC), 0, 1, rng), *skip = tensor_normal(SHAPE((int)ny), 0, 1, rng);
+    float *ref = malloc(sizeof(float) * ny), *got = malloc(sizeof(float) * ny);
+    conv2d_forward_naive(ref, x->data, w->data, b->data, &s);
+    size_t negative = 0;
+    for (size_t i = 0; i < ny; i++) {
+        ref[i] += skip->data[i];
+        negative += ref[i] < 0;
+        ref[i] = ref[i] > 0 ? ref[i] : 0;
+    }
+    float *packed = conv2d_pack(w->data, OC, C, K, K); // NULL without the fast path
+    conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true}, &s);
+    tape_reset();
+    float scale, d = max_diff(ref, got, ny, &scale);
+    CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, S, S,
+          OC, K, K, stride, negative, ny);
+    CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d: fused epilogue off by %g (max %g)", N, C, S, S, OC,
+          K, K, stride, d, scale);
+    free(packed), free(ref), free(got);
+    tensor_free(x), tensor_free(w), tensor_free(b), tensor_free(skip);
+}
+
+static void test_conv_epilogue(void) {
+    Rng rng;
+    rng_seed(&rng, 9, 0);
+    check_epilogue(1, 16, 20, 16, 3, 1, &rng); // 400 pixels: a partial block of columns
+    check_epilogue(3, 16, 12, 32, 3, 2, &rng); // a group of images, stride 2
+    check_epilogue(1, 32, 16, 64, 1, 2, &rng); // a 1x1 shortcut
+    check_epilogue(2, 64, 8, 128, 3, 1, &rng); // K sliced in the panel
+    check_epilogue(1, 4, 9, 12, 3, 1, &rng);   // 12 channels, odd size: the fast path declines
+}
+
+int main(void) {
+    test_folded_equals_plain();
+    test_changes_invalidate();
+    test_conv_epilogue();
+    return check_done("test_bearnet_folded");
+}
