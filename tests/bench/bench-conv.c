@@ -73,26 +73,34 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&rng);
     for (size_t i = 0; i < ny; i++) dy[i] = rng_normal(&rng);
     for (size_t i = 0; i < nw; i++) w[i] = 0.1f * rng_normal(&rng);
-    double best[3] = {1e30, 1e30, 1e30};
+    // "infer": the forward as bearnet inference runs it (core/bearnet_eval.c), weights packed once and
+    // a bias + relu epilogue, so the forward row minus this one is the per-call packing.
+    float *packed = conv2d_pack(w, OC, C, 3, 3), *bias = calloc((size_t)OC, sizeof(float));
+    if (!bias) {
+        fprintf(stderr, "bench-conv: out of memory for this shape\n");
+        return 1;
+    }
+    double best[4] = {1e30, 1e30, 1e30, 1e30};
     for (int r = 0; r < runs; r++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             double t = thread_seconds();
             if (k == 0) conv2d_forward(y, x, w, NULL, &s);
             if (k == 1) conv2d_backward(NULL, dw, NULL, dy, x, w, &s, true);
             if (k == 2) conv2d_backward(dx, NULL, NULL, dy, x, w, &s, true);
+            if (k == 3) conv2d_forward_fused(y, x, w, packed, &(ConvEpilogue){bias, NULL, true}, &s);
             t = thread_seconds() - t;
             tape_reset(); // the products' scratch comes from the step arena
             if (t < best[k]) best[k] = t;
         }
     double gflop = 2.0 * (double)nw * s.OH * s.OW * N / 1e9; // the same multiply-adds in each product
     printf("N%d C%d %dx%d OC%d stride %d, one thread:\n", N, C, size, size, OC, stride);
-    const char *names[3] = {"forward", "dW", "dX"};
+    const char *names[4] = {"forward", "dW", "dX", "infer"};
     double peak = fma_peak_gflops();
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         printf("%-8s %7.1f GFLOP/s (%.2f ms), %4.1f%% of peak\n", names[k], gflop / best[k], 1e3 * best[k],
                100 * gflop / best[k] / peak);
     printf("peak     %7.1f GFLOP/s (fp32 vector FMA, one thread)\n", peak);
     printf("dW/forward %.2f\n", best[0] / best[1]);
-    free(x), free(dy), free(y), free(w), free(dw), free(dx);
+    free(x), free(dy), free(y), free(w), free(dw), free(dx), free(packed), free(bias);
     return 0;
 }
