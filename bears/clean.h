@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "interpret.h"
+
 #define CLEAN_JOURNAL ".sgdlab-clean.csv"
 
 typedef struct {
@@ -34,13 +36,18 @@ bool clean_journal_close(CleanJournal *j, char *err, size_t err_size);
 // The moves. rel, from, to are relative to DIR; the new place goes into new_rel.
 // keep: a row, nothing moves. delete: into .trash/ through trash.h. relabel: into DIR/CLASS/ under the
 // file's name, or NAME-1.EXT, ... when taken. clean_move: the row, then a rename that never replaces a
-// file (the undo moves use it with action "undo").
+// file (the undo moves use it with action "undo"); only the row when from and to are the same.
 bool clean_keep(CleanJournal *j, const char *rel, char *err, size_t err_size);
 bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_size, char *err, size_t err_size);
 bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size, char *err,
                    size_t err_size);
 bool clean_move(CleanJournal *j, const char *action, const char *from, const char *to, char *err,
                 size_t err_size);
+
+// A path under DIR as the journal stores it: relative, so the folder can move and undo still works.
+const char *clean_relative(const char *dir, const char *path);
+// rename() that never replaces: false with errno EEXIST when `to` exists.
+bool clean_rename_new(const char *from, const char *to);
 
 // ---- the editable list (`--export` writes it, `--apply` reads it) ----
 
@@ -70,5 +77,36 @@ void apply_plan_free(ApplyPlan *plan);
 // before the first one is made (the file is where the journal left it, its old place is free); when
 // one is not, nothing changes and err names the file and the journal line. Prints each move to out.
 bool clean_undo_all(const char *dir, FILE *out, char *err, size_t err_size);
+
+// ---- the ranking and the window ----
+
+// One picture in the cleaner's order. In a --duplicates ranking pictures come in pairs (entries 2k and
+// 2k+1 share pair k+1 and their cosine similarity); otherwise pair is 0.
+typedef struct {
+    Scored s;
+    int pair;
+    float similarity;
+} CleanEntry;
+
+// The pairs of pictures whose features point the same way (cosine >= min_similarity), most similar
+// first, at most one pair per picture scored: 2 * pairs entries.
+CleanEntry *clean_duplicates(const Interpretation *in, float min_similarity, int *n_entries);
+// Whether entries[i] passes the split ("valid", "train", "all") and class (-1: any) filters; a pair is
+// shown whole when either picture passes.
+bool clean_entry_shown(const CleanEntry *entries, int i, const char *split, int class_filter);
+
+typedef struct {
+    int per_page;
+    const char *split;      // the split shown first: valid, train or all
+    int class_filter;       // the class shown first, -1 for all
+    const char *keys;       // a script ("d,k,r:grizzly,enter,u") played instead of waiting for the user
+    const char *frames_dir; // headless, one PNG per frame
+    const char *out_dir;    // where the f key saves screenshots
+} CleanWindowOptions;
+
+// The FileDeleter: pages of pictures with keep / delete / relabel, undo, every move through the
+// journal. Returns the exit code.
+int clean_window(const Interpretation *in, const CleanEntry *entries, int n, const char *dir,
+                 const CleanWindowOptions *opt);
 
 #endif

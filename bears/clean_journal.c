@@ -16,10 +16,19 @@
 
 enum { JOURNAL_MAX_BYTES = 64 << 20, APPLY_MAX_BYTES = 64 << 20 };
 
-// A path under DIR as the journal stores it: relative, so the folder can move and undo still works.
-static const char *relative_to(const char *dir, const char *path) {
+const char *clean_relative(const char *dir, const char *path) {
     size_t n = strlen(dir);
-    return strncmp(path, dir, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+    while (n > 1 && dir[n - 1] == '/') n--; // "data/bears/" and "data/bears" are the same folder
+    if (strncmp(path, dir, n) != 0 || path[n] != '/') return path;
+    for (path += n; *path == '/'; path++) {}
+    return path;
+}
+
+bool clean_rename_new(const char *from, const char *to) {
+    int moved = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+    if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) // a file system without it: check, then rename
+        moved = access(to, F_OK) == 0 ? (errno = EEXIST, -1) : rename(from, to);
+    return moved == 0;
 }
 
 static const char *base_name(const char *path) {
@@ -80,7 +89,7 @@ bool clean_journal_close(CleanJournal *j, char *err, size_t err_size) {
 }
 
 bool clean_keep(CleanJournal *j, const char *rel, char *err, size_t err_size) {
-    return write_row(j, "keep", rel, rel, false, err, err_size);
+    return clean_move(j, "keep", rel, rel, err, err_size);
 }
 
 // The journal says a move is coming; when the move then fails, a "failed" row right after it says it
@@ -97,7 +106,7 @@ typedef struct {
 
 static bool journal_before_trash(void *ctx, const char *from, const char *to, char *err, size_t err_size) {
     TrashContext *t = ctx;
-    t->written = write_row(t->j, "delete", relative_to(t->j->dir, from), relative_to(t->j->dir, to), true, err,
+    t->written = write_row(t->j, "delete", clean_relative(t->j->dir, from), clean_relative(t->j->dir, to), true, err,
                            err_size);
     return t->written;
 }
@@ -107,7 +116,7 @@ bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_si
     char moved[4096];
     if (trash_move_hooked(j->dir, rel, "bears clean: delete", journal_before_trash, &t, moved, sizeof moved, err,
                           err_size)) {
-        snprintf(new_rel, new_size, "%s", relative_to(j->dir, moved));
+        snprintf(new_rel, new_size, "%s", clean_relative(j->dir, moved));
         return true;
     }
     if (t.written) note_failure(j, rel, "");
@@ -122,12 +131,13 @@ bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_
         snprintf(err, err_size, "path too long: %s/%s", folder, base_name(rel));
         return false;
     }
-    snprintf(new_rel, new_size, "%s", relative_to(j->dir, dest));
+    snprintf(new_rel, new_size, "%s", clean_relative(j->dir, dest));
     return clean_move(j, "relabel", rel, new_rel, err, err_size);
 }
 
 bool clean_move(CleanJournal *j, const char *action, const char *from, const char *to, char *err,
                 size_t err_size) {
+    if (strcmp(from, to) == 0) return write_row(j, action, from, to, false, err, err_size); // nothing moves
     char a[4096], b[4096], folder[4096];
     snprintf(a, sizeof a, "%s/%s", j->dir, from);
     snprintf(b, sizeof b, "%s/%s", j->dir, to);
@@ -138,10 +148,7 @@ bool clean_move(CleanJournal *j, const char *action, const char *from, const cha
         return false;
     }
     if (!write_row(j, action, from, to, true, err, err_size)) return false;
-    int moved = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE);
-    if (moved != 0 && (errno == EINVAL || errno == ENOSYS)) // a file system without it: check, then rename
-        moved = access(b, F_OK) == 0 ? (errno = EEXIST, -1) : rename(a, b);
-    if (moved != 0) {
+    if (!clean_rename_new(a, b)) {
         snprintf(err, err_size, "cannot move %s to %s: %s", a, b,
                  errno == EEXIST ? "a file of that name is there (nothing was replaced)" : strerror(errno));
         note_failure(j, from, to);
