@@ -18,7 +18,9 @@ bool csv_write_row(FILE *f, const char *const *fields, int n) {
     return ok && fputc('\n', f) != EOF;
 }
 
-CsvReader csv_reader(const char *text, size_t length) { return (CsvReader){text, length, 0, 1}; }
+CsvReader csv_reader(const char *text, size_t length) {
+    return (CsvReader){text, length, 0, 1};
+}
 
 // Append field text[start..end) with doubled quotes undone when quoted.
 static bool push_field(CsvRow *row, const char *s, size_t n, bool quoted) {
@@ -64,13 +66,18 @@ int csv_next_row(CsvReader *r, CsvRow *row, char *err, size_t err_size) {
                 if (t[p] == '"') p++; // a doubled quote
             }
             end = p;
-            if (t[p] == '\0') bad = "a NUL byte (this is not a text file)";
-            else if (++p < len && t[p] != ',' && t[p] != '\n' && t[p] != '\r') bad = "text after a closing quote";
+            if (t[p] == '\0')
+                bad = "a NUL byte (this is not a text file)";
+            else if (++p < len && t[p] != ',' && t[p] != '\n' && t[p] != '\r')
+                bad = "text after a closing quote";
         } else {
-            for (start = p; p < len && !strchr(",\n\r\"", t[p]); p++) {}
+            for (start = p; p < len && !strchr(",\n\r\"", t[p]); p++) {
+            }
             end = p;
-            if (p < len && t[p] == '"') bad = "a quote inside an unquoted field (quote the whole field)";
-            else if (p < len && t[p] == '\0') bad = "a NUL byte (this is not a text file)";
+            if (p < len && t[p] == '"')
+                bad = "a quote inside an unquoted field (quote the whole field)";
+            else if (p < len && t[p] == '\0')
+                bad = "a NUL byte (this is not a text file)";
         }
         if (bad) {
             snprintf(err, err_size, "line %d: %s", r->line, bad);

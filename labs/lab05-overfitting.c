@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "diverge.h"
+#include "outfile.h"
 #include "plot.h"
 #include "rng.h"
 
@@ -221,11 +222,14 @@ int main(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab05-overfitting: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
 
     Set train, valid;
     make_data(&train, &valid, n, noise, seed);
@@ -268,7 +272,9 @@ int main(int argc, char **argv) {
     plot_fits(&pc, &train, &valid, degree, wd, lr, epochs);
     plot_sweep(&pc, sweeps, n_sweeps, degree);
 
-    if (log) fclose(log);
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab05-overfitting: %s\n", log_err), status = 1;
     free(train.x), free(train.y), free(valid.x), free(valid.y);
-    return 0;
+    return status;
 }

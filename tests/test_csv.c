@@ -7,8 +7,8 @@
 #include "csv.h"
 
 static void round_trip(void) {
-    const char *names[] = {"black/plain.jpg", "black/a,b.jpg", "grizzly/say \"hi\".png", "teddy/two\nlines.jpg",
-                           "teddy/cr\r\nlf.webp", ""};
+    const char *names[] = {"black/plain.jpg",      "black/a,b.jpg",       "grizzly/say \"hi\".png",
+                           "teddy/two\nlines.jpg", "teddy/cr\r\nlf.webp", ""};
     enum { N = sizeof names / sizeof names[0] };
     char *buf = NULL;
     size_t size = 0;
@@ -37,7 +37,8 @@ static void expect_error(const char *text, const char *words, int line) {
     CsvRow row = {0};
     char err[200] = "";
     int status;
-    while ((status = csv_next_row(&r, &row, err, sizeof err)) == 1) {}
+    while ((status = csv_next_row(&r, &row, err, sizeof err)) == 1) {
+    }
     char want[40];
     snprintf(want, sizeof want, "line %d:", line);
     CHECK(status == -1 && strstr(err, words) && strstr(err, want), "'%s' gave %d, '%s'", text, status, err);
