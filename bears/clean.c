@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv.h"
-#include "trash.h"
+#include "outfile.h"
 
 bool clean_entry_shown(const CleanEntry *entries, int i, const char *split, int class_filter) {
     const Scored *s = &entries[i].s;
@@ -107,38 +107,6 @@ done:
 
 // ---- file mode ----
 
-// Write a new file through a temporary name beside it, so nothing is there half written and an
-// existing file of that name (perhaps a list the user has edited) is never replaced.
-typedef bool (*WriteContent)(const char *tmp_path, void *ctx, char *err, size_t err_size);
-
-static bool write_new_file(const char *path, const char *suffix, WriteContent write, void *ctx, char *err,
-                           size_t err_size) {
-    char tmp[4096];
-    int fd = -1;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX%s", path, suffix) < (int)sizeof tmp)
-        fd = mkstemps(tmp, (int)strlen(suffix));
-    if (fd < 0) {
-        snprintf(err, err_size, "cannot create a file beside %s: %s", path, strerror(errno));
-        return false;
-    }
-    close(fd);
-    bool ok = write(tmp, ctx, err, err_size);
-    if (ok && !clean_rename_new(tmp, path)) {
-        snprintf(err, err_size, "cannot create %s: %s", path,
-                 errno == EEXIST ? "it exists (it was not replaced)" : strerror(errno));
-        ok = false;
-    }
-    if (!ok) {
-        // Our own half-written temporary file, never the user's: move it out of the way for good.
-        char trashed[4096], ignored[256];
-        char *slash = strrchr(tmp, '/');
-        if (slash) *slash = '\0';
-        trash_move(slash ? tmp : ".", slash ? slash + 1 : tmp, "bears clean: unfinished export", trashed,
-                   sizeof trashed, ignored, sizeof ignored);
-    }
-    return ok;
-}
-
 typedef struct {
     const Interpretation *in;
     const CleanEntry *entries;
@@ -148,14 +116,11 @@ typedef struct {
     Scored *items; // the sheet's pictures, in list order
 } Export;
 
-static bool write_list(const char *tmp_path, void *ctx, char *err, size_t err_size) {
-    const Export *x = ctx;
-    FILE *f = fopen(tmp_path, "w");
-    if (!f) {
-        snprintf(err, err_size, "cannot write %s: %s", tmp_path, strerror(errno));
-        return false;
-    }
-    bool ok = csv_write_row(f,
+// The ranked list through core/outfile (a temp file renamed into place once complete, every write checked).
+static bool write_list(const Export *x, const char *path, char *err, size_t err_size) {
+    OutFile o;
+    if (!outfile_open(&o, path, err, err_size)) return false;
+    bool ok = csv_write_row(o.f,
                             (const char *[]){"rank", "path", "label", "predicted", "probability", "loss",
                                              "split", "similarity", "action"},
                             9);
@@ -175,30 +140,48 @@ static bool write_list(const char *tmp_path, void *ctx, char *err, size_t err_si
                                  e->s.valid ? "valid" : "train",
                                  similarity,
                                  "keep"};
-        ok = csv_write_row(f, fields, 9);
+        ok = csv_write_row(o.f, fields, 9);
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = false;
-    if (!ok) snprintf(err, err_size, "cannot write %s: %s", tmp_path, strerror(errno));
-    return ok;
+    if (ok) return outfile_commit(&o, err, err_size);
+    snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+    outfile_abort(&o);
+    return false;
 }
 
-static bool write_sheet(const char *tmp_path, void *ctx, char *err, size_t err_size) {
-    const Export *x = ctx;
-    return interpret_save_sheet(x->in, x->items, x->k, 8, 256, true, tmp_path, err, err_size);
+// The sheet: a PNG written under a temporary name of our own beside it, then given its name, which
+// never replaces a file.
+static bool write_sheet(const Export *x, const char *path, char *err, size_t err_size) {
+    char tmp[4096];
+    int fd = -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX.png", path) < (int)sizeof tmp) fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot create a file beside %s: %s", path, strerror(errno));
+        return false;
+    }
+    close(fd);
+    bool ok = interpret_save_sheet(x->in, x->items, x->k, 8, 256, true, tmp, err, err_size);
+    if (ok && !clean_rename_new(tmp, path)) {
+        snprintf(err, err_size, "cannot create %s: %s", path,
+                 errno == EEXIST ? "it exists (it was not replaced)" : strerror(errno));
+        ok = false;
+    }
+    if (!ok) remove(tmp); // our own temporary file, never the user's
+    return ok;
 }
 
 static int export_files(const Interpretation *in, const CleanEntry *entries, int n, const char *split,
                         int class_filter, int top, const char *dir, const char *list_path) {
     char sheet_path[4096];
     size_t len = strlen(list_path);
-    const char *ext = len > 4 && strcmp(list_path + len - 4, ".csv") == 0 ? list_path + len - 4 : list_path + len;
+    const char *ext =
+        len > 4 && strcmp(list_path + len - 4, ".csv") == 0 ? list_path + len - 4 : list_path + len;
     snprintf(sheet_path, sizeof sheet_path, "%.*s.png", (int)(ext - list_path), list_path);
     // The list may hold someone's edits from last time: refuse before any work rather than replace it.
     for (int i = 0; i < 2; i++) {
         const char *path = i ? sheet_path : list_path;
         if (access(path, F_OK) == 0) {
-            fprintf(stderr, "bears clean: %s exists (an edited list?); move it away or pick another --export name\n",
+            fprintf(stderr,
+                    "bears clean: %s exists (an edited list?); move it away or pick another --export name\n",
                     path);
             return 1;
         }
@@ -214,12 +197,12 @@ static int export_files(const Interpretation *in, const CleanEntry *entries, int
     if (k == 0) {
         fprintf(stderr, "bears clean: no pictures to list (split %s%s)\n", split,
                 class_filter >= 0 ? " and the class filter" : "");
-    } else if (!write_new_file(list_path, "", write_list, &x, err, sizeof err) ||
-               !write_new_file(sheet_path, ".png", write_sheet, &x, err, sizeof err)) {
+    } else if (!write_list(&x, list_path, err, sizeof err) || !write_sheet(&x, sheet_path, err, sizeof err)) {
         fprintf(stderr, "bears clean: %s\n", err);
     } else {
         printf("export: %d pictures, %s: %s\nexport: contact sheet, numbered as the list: %s\n", k,
-               entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path, sheet_path);
+               entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path,
+               sheet_path);
         printf("Edit the action column (keep, delete, relabel:CLASS), then: bears clean %s --apply %s\n", dir,
                list_path);
         status = 0;
@@ -254,8 +237,10 @@ static int apply_file(const char *dir, const char *file) {
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, plan.items[i].path);
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            fprintf(stderr, "bears clean: %s: line %d: %s is not a file in %s (moved since the export?); nothing was "
-                    "applied\n", file, plan.items[i].line, plan.items[i].path, dir);
+            fprintf(stderr,
+                    "bears clean: %s: line %d: %s is not a file in %s (moved since the export?); nothing was "
+                    "applied\n",
+                    file, plan.items[i].line, plan.items[i].path, dir);
             goto done;
         }
     }
@@ -271,7 +256,8 @@ static int apply_file(const char *dir, const char *file) {
         const char *cls = a->action == CLEAN_RELABEL ? list.classes[a->cls] : NULL;
         size_t in_class = strcspn(a->path, "/");
         char moved[4096];
-        if (a->action == CLEAN_KEEP || (cls && strlen(cls) == in_class && strncmp(a->path, cls, in_class) == 0)) {
+        if (a->action == CLEAN_KEEP ||
+            (cls && strlen(cls) == in_class && strncmp(a->path, cls, in_class) == 0)) {
             ok = clean_keep(&j, a->path, err, sizeof err) && ++kept;
         } else if (a->action == CLEAN_DELETE) {
             ok = clean_delete(&j, a->path, moved, sizeof moved, err, sizeof err) && ++deleted;
@@ -286,11 +272,11 @@ static int apply_file(const char *dir, const char *file) {
         snprintf(err, sizeof err, "%s", close_err);
         ok = false;
     }
-    printf("apply: %d kept, %d deleted (moved to %s/.trash), %d relabeled; journal %s/%s\n", kept, deleted, dir,
-           relabeled, dir, CLEAN_JOURNAL);
+    printf("apply: %d kept, %d deleted (moved to %s/.trash), %d relabeled; journal %s/%s\n", kept, deleted,
+           dir, relabeled, dir, CLEAN_JOURNAL);
     if (!ok)
-        fprintf(stderr, "bears clean: %s; stopped there (bears clean --undo-all %s reverts what was done)\n", err,
-                dir);
+        fprintf(stderr, "bears clean: %s; stopped there (bears clean --undo-all %s reverts what was done)\n",
+                err, dir);
     else if (deleted + relabeled)
         printf("undo with: bears clean --undo-all %s\n", dir);
     status = ok ? 0 : 1;
@@ -314,12 +300,15 @@ int cmd_clean(int argc, char **argv) {
          "order: largest loss first, or the smallest gap between the top two probabilities"},
         {"--duplicates", FLAG_BOOL, &duplicates, 0, 0, false, NULL,
          "pairs of near-identical pictures instead (cosine of the model's features), most similar first"},
-        {"--min-similarity", FLAG_FLOAT, &min_similarity, 0, 1, false, NULL, "the cosine a --duplicates pair needs"},
-        {"--class", FLAG_STRING, &class_name, 0, 0, false, NULL, "only pictures labelled this class (default all)"},
+        {"--min-similarity", FLAG_FLOAT, &min_similarity, 0, 1, false, NULL,
+         "the cosine a --duplicates pair needs"},
+        {"--class", FLAG_STRING, &class_name, 0, 0, false, NULL,
+         "only pictures labelled this class (default all)"},
         {"--per-page", FLAG_INT, &per_page, 1, 24, false, NULL, "pictures on a page of the window"},
         {"--keys", FLAG_STRING, &keys, 0, 0, false, NULL,
          "play these keys instead of waiting for you, e.g. \"d,k,r:grizzly,enter,u\" (for tests)"},
-        {"--frames", FLAG_STRING, &frames, 0, 0, false, NULL, "headless: write every frame of the window here"},
+        {"--frames", FLAG_STRING, &frames, 0, 0, false, NULL,
+         "headless: write every frame of the window here"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for screenshots (key f)"},
         {"--export", FLAG_STRING, &export_path, 0, 0, false, NULL,
          "no window: write the ranked list (CSV, action keep) and a numbered contact sheet (.png)"},
@@ -331,25 +320,28 @@ int cmd_clean(int argc, char **argv) {
         {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL, "the split used in training"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "the seed used in training"},
     };
-    Cli cli = {"bears clean",
-               "the FileDeleter: page through the pictures the model finds most wrong; keep, delete (to "
-               "DIR/.trash) or relabel them; undo; or do it through an edited file",
-               "fd = FileDeleter(file_paths=top_loss_paths): clean the data with the model you just trained",
-               "MODEL DIR  |  DIR --apply FILE  |  --undo-all DIR",
-               "bears clean bears.safetensors data/bears --export clean.csv && bears clean data/bears --apply "
-               "clean.csv",
-               flags,
-               sizeof flags / sizeof flags[0]};
+    Cli cli = {
+        "bears clean",
+        "the FileDeleter: page through the pictures the model finds most wrong; keep, delete (to "
+        "DIR/.trash) or relabel them; undo; or do it through an edited file",
+        "fd = FileDeleter(file_paths=top_loss_paths): clean the data with the model you just trained",
+        "MODEL DIR  |  DIR --apply FILE  |  --undo-all DIR",
+        "bears clean bears.safetensors data/bears --export clean.csv && bears clean data/bears --apply "
+        "clean.csv",
+        flags,
+        sizeof flags / sizeof flags[0]};
     const char *args[2];
     int n_args = cli_parse(&cli, argc, argv, args, 2);
     char err[8192];
     if (undo_all || apply_path) {
         if (undo_all && apply_path) cli_usage_error(&cli, "--undo-all and --apply are separate runs");
         if (n_args != 1)
-            cli_usage_error(&cli, "%s needs only the data folder: bears clean %s", undo_all ? "--undo-all" : "--apply",
+            cli_usage_error(&cli, "%s needs only the data folder: bears clean %s",
+                            undo_all ? "--undo-all" : "--apply",
                             undo_all ? "--undo-all DIR" : "DIR --apply FILE");
-        if (export_path || keys || frames) cli_usage_error(&cli, "%s does not open a window nor export",
-                                                           undo_all ? "--undo-all" : "--apply");
+        if (export_path || keys || frames)
+            cli_usage_error(&cli, "%s does not open a window nor export",
+                            undo_all ? "--undo-all" : "--apply");
         if (apply_path) return apply_file(args[0], apply_path);
         if (!clean_undo_all(args[0], stdout, err, sizeof err)) {
             fprintf(stderr, "bears clean: %s\n", err);
@@ -358,7 +350,8 @@ int cmd_clean(int argc, char **argv) {
         return 0;
     }
     if (n_args != 2) cli_usage_error(&cli, "needs a model file and the data folder (or DIR --apply FILE)");
-    if (export_path && (keys || frames)) cli_usage_error(&cli, "--export writes files; --keys and --frames are for the window");
+    if (export_path && (keys || frames))
+        cli_usage_error(&cli, "--export writes files; --keys and --frames are for the window");
     Interpretation in;
     if (!interpret_score(args[0], args[1], "all", valid_pct, seed, &in, err, sizeof err)) {
         fprintf(stderr, "bears clean: %s\n", err);

@@ -38,9 +38,10 @@ bool clean_journal_close(CleanJournal *j, char *err, size_t err_size);
 // file's name, or NAME-1.EXT, ... when taken. clean_move: the row, then a rename that never replaces a
 // file (the undo moves use it with action "undo"); only the row when from and to are the same.
 bool clean_keep(CleanJournal *j, const char *rel, char *err, size_t err_size);
-bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_size, char *err, size_t err_size);
-bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size, char *err,
-                   size_t err_size);
+bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_size, char *err,
+                  size_t err_size);
+bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size,
+                   char *err, size_t err_size);
 bool clean_move(CleanJournal *j, const char *action, const char *from, const char *to, char *err,
                 size_t err_size);
 

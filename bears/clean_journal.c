@@ -20,7 +20,8 @@ const char *clean_relative(const char *dir, const char *path) {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--; // "data/bears/" and "data/bears" are the same folder
     if (strncmp(path, dir, n) != 0 || path[n] != '/') return path;
-    for (path += n; *path == '/'; path++) {}
+    for (path += n; *path == '/'; path++) {
+    }
     return path;
 }
 
@@ -84,7 +85,9 @@ bool clean_journal_close(CleanJournal *j, char *err, size_t err_size) {
     if (!j->f) return true;
     bool ok = fclose(j->f) == 0;
     j->f = NULL;
-    if (!ok) snprintf(err, err_size, "cannot finish the journal %s/%s: %s", j->dir, CLEAN_JOURNAL, strerror(errno));
+    if (!ok)
+        snprintf(err, err_size, "cannot finish the journal %s/%s: %s", j->dir, CLEAN_JOURNAL,
+                 strerror(errno));
     return ok;
 }
 
@@ -106,16 +109,17 @@ typedef struct {
 
 static bool journal_before_trash(void *ctx, const char *from, const char *to, char *err, size_t err_size) {
     TrashContext *t = ctx;
-    t->written = write_row(t->j, "delete", clean_relative(t->j->dir, from), clean_relative(t->j->dir, to), true, err,
-                           err_size);
+    t->written = write_row(t->j, "delete", clean_relative(t->j->dir, from), clean_relative(t->j->dir, to),
+                           true, err, err_size);
     return t->written;
 }
 
-bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_size, char *err, size_t err_size) {
+bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_size, char *err,
+                  size_t err_size) {
     TrashContext t = {j, false};
     char moved[4096];
-    if (trash_move_hooked(j->dir, rel, "bears clean: delete", journal_before_trash, &t, moved, sizeof moved, err,
-                          err_size)) {
+    if (trash_move_hooked(j->dir, rel, "bears clean: delete", journal_before_trash, &t, moved, sizeof moved,
+                          err, err_size)) {
         snprintf(new_rel, new_size, "%s", clean_relative(j->dir, moved));
         return true;
     }
@@ -123,8 +127,8 @@ bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_si
     return false;
 }
 
-bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size, char *err,
-                   size_t err_size) {
+bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size,
+                   char *err, size_t err_size) {
     char folder[4096], dest[4096];
     snprintf(folder, sizeof folder, "%s/%s", j->dir, cls);
     if (!free_path(folder, base_name(rel), dest, sizeof dest)) {
@@ -188,7 +192,8 @@ static const char *check_path(const char *path, const char *const *classes, int 
         return "the path's first part is not one of the class folders";
     const char *name = slash + 1;
     if (!name[0] || strchr(name, '/')) return "the path must be CLASS/NAME, one folder deep";
-    if (name[0] == '.') return "the file name starts with '.' (hidden files are not pictures of the data set)";
+    if (name[0] == '.')
+        return "the file name starts with '.' (hidden files are not pictures of the data set)";
     return NULL;
 }
 
@@ -220,7 +225,8 @@ bool clean_parse_apply(const char *text, size_t length, const char *const *class
     CsvReader r = csv_reader(text, length);
     CsvRow row = {0};
     int status = csv_next_row(&r, &row, err, err_size), path_col = -1, action_col = -1, n_cols = row.n;
-    if (status == 0) snprintf(err, err_size, "the list is empty; it needs a header line naming path and action");
+    if (status == 0)
+        snprintf(err, err_size, "the list is empty; it needs a header line naming path and action");
     for (int i = 0; status > 0 && i < row.n; i++) {
         if (strcmp(row.fields[i], "path") == 0) path_col = i;
         if (strcmp(row.fields[i], "action") == 0) action_col = i;
@@ -235,7 +241,8 @@ bool clean_parse_apply(const char *text, size_t length, const char *const *class
         const char *bad = row.n != n_cols ? "fields" : check_path(row.fields[path_col], classes, n_classes);
         ApplyItem item = {.line = row.line};
         if (row.n != n_cols) {
-            snprintf(err, err_size, "line %d: %d fields where the header has %d (a name with a comma needs quotes)",
+            snprintf(err, err_size,
+                     "line %d: %d fields where the header has %d (a name with a comma needs quotes)",
                      row.line, row.n, n_cols);
         } else if (bad) {
             snprintf(err, err_size, "line %d: '%s': %s", row.line, row.fields[path_col], bad);
@@ -366,7 +373,8 @@ static JournalRow *read_journal(const char *dir, int *n_rows, char *err, size_t 
             }
             rows = bigger;
         }
-        rows[n++] = (JournalRow){strdup(row.fields[1]), strdup(row.fields[2]), strdup(row.fields[3]), row.line};
+        rows[n++] =
+            (JournalRow){strdup(row.fields[1]), strdup(row.fields[2]), strdup(row.fields[3]), row.line};
     }
     ok = ok && status >= 0;
     csv_row_free(&row);
@@ -384,8 +392,10 @@ static JournalRow *read_journal(const char *dir, int *n_rows, char *err, size_t 
 
 static bool is_move(const JournalRow *rows, int n, int i) {
     const JournalRow *r = &rows[i];
-    bool moving = strcmp(r->action, "begin") != 0 && strcmp(r->action, "failed") != 0 && strcmp(r->from, r->to) != 0;
-    bool failed = i + 1 < n && strcmp(rows[i + 1].action, "failed") == 0 && strcmp(rows[i + 1].from, r->from) == 0;
+    bool moving =
+        strcmp(r->action, "begin") != 0 && strcmp(r->action, "failed") != 0 && strcmp(r->from, r->to) != 0;
+    bool failed =
+        i + 1 < n && strcmp(rows[i + 1].action, "failed") == 0 && strcmp(rows[i + 1].from, r->from) == 0;
     return moving && !failed;
 }
 
@@ -401,10 +411,12 @@ bool clean_undo_all(const char *dir, FILE *out, char *err, size_t err_size) {
             for (int k = 0; k < i; k++)
                 if (rows[k].line == atoi(rows[i].to)) undone[k] = true;
     for (int i = 0; i < n; i++)
-        if (strcmp(rows[i].action, "begin") == 0 && strcmp(rows[i].from, "undo-all") != 0 && !undone[i]) last = i;
+        if (strcmp(rows[i].action, "begin") == 0 && strcmp(rows[i].from, "undo-all") != 0 && !undone[i])
+            last = i;
     free(undone);
     if (last < 0) {
-        snprintf(err, err_size, "nothing to undo: every cleaning run in %s/%s is undone already", dir, CLEAN_JOURNAL);
+        snprintf(err, err_size, "nothing to undo: every cleaning run in %s/%s is undone already", dir,
+                 CLEAN_JOURNAL);
         rows_free(rows, n);
         return false;
     }
@@ -419,10 +431,11 @@ bool clean_undo_all(const char *dir, FILE *out, char *err, size_t err_size) {
         if (!is_move(rows, n, i)) continue;
         const JournalRow *r = &rows[i];
         if (!model_exists(&model, r->to)) {
-            snprintf(err, err_size,
-                     "cannot undo: journal line %d moved %s to %s, but nothing is there now (moved by hand?). "
-                     "Nothing was changed",
-                     r->line, r->from, r->to);
+            snprintf(
+                err, err_size,
+                "cannot undo: journal line %d moved %s to %s, but nothing is there now (moved by hand?). "
+                "Nothing was changed",
+                r->line, r->from, r->to);
             ok = false;
         } else if (model_exists(&model, r->from)) {
             snprintf(err, err_size,
@@ -442,8 +455,8 @@ bool clean_undo_all(const char *dir, FILE *out, char *err, size_t err_size) {
     CleanJournal j = {0};
     ok = ok && clean_journal_open(&j, dir, "undo-all", detail, err, err_size);
     if (ok)
-        fprintf(out, "undo-all: the %s run of journal line %d (%d move%s)\n", rows[last].from, rows[last].line,
-                moves, moves == 1 ? "" : "s");
+        fprintf(out, "undo-all: the %s run of journal line %d (%d move%s)\n", rows[last].from,
+                rows[last].line, moves, moves == 1 ? "" : "s");
     for (int i = end - 1; ok && i > last; i--) {
         if (!is_move(rows, n, i)) continue;
         ok = clean_move(&j, "undo", rows[i].to, rows[i].from, err, err_size);

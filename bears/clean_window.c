@@ -15,12 +15,31 @@
 #include "image.h"
 #include "trash.h"
 
-enum { MAX_CLASS_BUTTONS = 5, WIDTH = 1280, HEIGHT = 860, HEADER = 46, FOOTER = 62, TEXT_LINE = 19, MAX_BUTTONS = 24 * 12 + 8 };
+enum {
+    MAX_CLASS_BUTTONS = 5,
+    WIDTH = 1280,
+    HEIGHT = 860,
+    HEADER = 46,
+    FOOTER = 62,
+    TEXT_LINE = 19,
+    MAX_BUTTONS = 24 * 12 + 8
+};
 
 typedef enum { UNDECIDED, KEPT, DELETED, RELABELED } Decision;
 
 // What a click on a button (or a key) does.
-typedef enum { DO_SELECT, DO_KEEP, DO_DELETE, DO_RELABEL, DO_UNDO, DO_CONFIRM, DO_PREV, DO_SPLIT, DO_CLASS, DO_QUIT } Do;
+typedef enum {
+    DO_SELECT,
+    DO_KEEP,
+    DO_DELETE,
+    DO_RELABEL,
+    DO_UNDO,
+    DO_CONFIRM,
+    DO_PREV,
+    DO_SPLIT,
+    DO_CLASS,
+    DO_QUIT
+} Do;
 
 typedef struct {
     int x, y, w, h;
@@ -71,8 +90,9 @@ typedef struct {
 } Window;
 
 static const AnimColor BACKGROUND = {246, 246, 243}, INK = {25, 25, 25}, GREY = {120, 120, 120},
-                       PANEL = {228, 228, 222}, KEEP = {40, 150, 60}, DELETE = {200, 40, 40}, RELABEL = {40, 90, 205},
-                       SELECT = {255, 165, 0}, BUTTON = {210, 210, 204}, WHITE = {255, 255, 255};
+                       PANEL = {228, 228, 222}, KEEP = {40, 150, 60}, DELETE = {200, 40, 40},
+                       RELABEL = {40, 90, 205}, SELECT = {255, 165, 0}, BUTTON = {210, 210, 204},
+                       WHITE = {255, 255, 255};
 
 // ---- the pictures on the pages ----
 
@@ -175,8 +195,10 @@ static void decide(Window *w, int pic, Decision d, int cls) {
     }
     push_step(w, (Step){pic, w->decision[pic], w->cls[pic], strdup(now), strdup(moved)});
     static const char *const verbs[] = {"", "kept", "deleted", "relabeled"};
-    if (strcmp(now, moved) == 0) say(w, false, "%-9s %s", verbs[d], now);
-    else say(w, false, "%-9s %s -> %s", verbs[d], now, moved);
+    if (strcmp(now, moved) == 0)
+        say(w, false, "%-9s %s", verbs[d], now);
+    else
+        say(w, false, "%-9s %s -> %s", verbs[d], now, moved);
     free(w->rel[pic]);
     w->rel[pic] = strdup(moved);
     w->decision[pic] = d, w->cls[pic] = cls;
@@ -193,8 +215,10 @@ static void undo(Window *w) {
         say(w, true, "%s", err);
         return;
     }
-    if (strcmp(s->rel, s->new_rel) == 0) say(w, false, "undone: the decision on %s", s->rel);
-    else say(w, false, "undone: %s is back at %s", s->new_rel, s->rel);
+    if (strcmp(s->rel, s->new_rel) == 0)
+        say(w, false, "undone: the decision on %s", s->rel);
+    else
+        say(w, false, "undone: %s is back at %s", s->new_rel, s->rel);
     int pic = s->pic;
     free(w->rel[pic]);
     w->rel[pic] = s->rel;
@@ -253,7 +277,9 @@ static void act(Window *w, Do what, int slot, int cls) {
         if (w->page > 0) w->page--, w->selected = 0;
         return;
     case DO_SPLIT:
-        w->split = strcmp(w->split, "valid") == 0 ? "train" : strcmp(w->split, "train") == 0 ? "all" : "valid";
+        w->split = strcmp(w->split, "valid") == 0   ? "train"
+                   : strcmp(w->split, "train") == 0 ? "all"
+                                                    : "valid";
         build_view(w), go_to_open_page(w);
         return;
     case DO_CLASS:
@@ -313,13 +339,15 @@ static void draw_tile(Window *w, int slot, int x, int y, int cw, int ch) {
     anim_rect(w->anim, px - 4, py - 4, side + 8, side + 8, mark, true);
     for (int k = 7; slot == w->selected && k <= 9; k++)
         anim_rect(w->anim, px - k, py - k, side + 2 * k, side + 2 * k, SELECT, false);
-    if (w->n_buttons < MAX_BUTTONS) w->buttons[w->n_buttons++] = (Button){px, py, side, side, DO_SELECT, slot, -1};
+    if (w->n_buttons < MAX_BUTTONS)
+        w->buttons[w->n_buttons++] = (Button){px, py, side, side, DO_SELECT, slot, -1};
     const Image *img = picture(w, slot);
     anim_rect(w->anim, px, py, side, side, WHITE, true);
     if (img) { // the whole picture, its shape kept, centred in the square
         float k = fminf((float)side / img->width, (float)side / img->height);
         int iw = (int)(img->width * k), ih = (int)(img->height * k);
-        anim_image(w->anim, px + (side - iw) / 2, py + (side - ih) / 2, iw, ih, img->rgb, img->width, img->height);
+        anim_image(w->anim, px + (side - iw) / 2, py + (side - ih) / 2, iw, ih, img->rgb, img->width,
+                   img->height);
     } else {
         anim_text(w->anim, px + 10, py + side / 2, ANIM_TEXT_NORMAL, DELETE, "cannot read the file");
     }
@@ -339,8 +367,8 @@ static void draw_tile(Window *w, int slot, int x, int y, int cw, int ch) {
     anim_text(w->anim, tx, ty + TEXT_LINE, ANIM_TEXT_NORMAL, wrong ? DELETE : INK, "label %s, predicted %s",
               in->model.classes[e->s.label], in->model.classes[e->s.predicted]);
     if (e->pair)
-        anim_text(w->anim, tx, ty + 2 * TEXT_LINE, ANIM_TEXT_NORMAL, GREY, "pair %d  cosine %.4f  %s", e->pair,
-                  e->similarity, e->s.valid ? "valid" : "train");
+        anim_text(w->anim, tx, ty + 2 * TEXT_LINE, ANIM_TEXT_NORMAL, GREY, "pair %d  cosine %.4f  %s",
+                  e->pair, e->similarity, e->s.valid ? "valid" : "train");
     else
         anim_text(w->anim, tx, ty + 2 * TEXT_LINE, ANIM_TEXT_NORMAL, GREY, "p=%.3f  loss %.2f  %s",
                   e->s.prob_predicted, e->s.loss, e->s.valid ? "valid" : "train");
@@ -356,8 +384,8 @@ static void draw_tile(Window *w, int slot, int x, int y, int cw, int ch) {
         char label[128];
         snprintf(label, sizeof label, "%d:%s", c + 1, in->model.classes[c]);
         fit_text(w, label, bw - 4, text, sizeof text);
-        add_button(w, bx, by, bw, 24, DO_RELABEL, slot, c, d == RELABELED && w->cls[pic] == c ? RELABEL : BUTTON,
-                   text);
+        add_button(w, bx, by, bw, 24, DO_RELABEL, slot, c,
+                   d == RELABELED && w->cls[pic] == c ? RELABEL : BUTTON, text);
     }
 }
 
@@ -375,12 +403,14 @@ static void render(Window *w) {
               w->split, w->class_filter < 0 ? "all" : in->model.classes[w->class_filter],
               w->entries[0].pair ? "duplicate pairs" : "worst first", counts[KEPT], counts[DELETED],
               counts[RELABELED]);
-    int per = w->opt->per_page, cols = per <= 3 ? per : (int)ceil(sqrt(per * 1.6)), rows = (per + cols - 1) / cols;
+    int per = w->opt->per_page, cols = per <= 3 ? per : (int)ceil(sqrt(per * 1.6)),
+        rows = (per + cols - 1) / cols;
     int cw = WIDTH / cols, ch = (HEIGHT - HEADER - FOOTER) / rows;
     for (int slot = 0; slot < on_page(w); slot++)
         draw_tile(w, slot, (slot % cols) * cw, HEADER + 8 + (slot / cols) * ch, cw, ch);
     if (w->n_view == 0)
-        anim_text(a, 40, HEADER + 40, ANIM_TEXT_LARGE, GREY, "no pictures for this split and class (s, c change them)");
+        anim_text(a, 40, HEADER + 40, ANIM_TEXT_LARGE, GREY,
+                  "no pictures for this split and class (s, c change them)");
     int fy = HEIGHT - FOOTER;
     anim_rect(a, 0, fy, WIDTH, FOOTER, PANEL, true);
     char split_label[64], class_label[128];
@@ -393,8 +423,10 @@ static void render(Window *w) {
     add_button(w, 394, fy + 6, 150, 26, DO_SPLIT, -1, -1, BUTTON, split_label);
     add_button(w, 552, fy + 6, 170, 26, DO_CLASS, -1, -1, BUTTON, class_label);
     add_button(w, 730, fy + 6, 80, 26, DO_QUIT, -1, -1, BUTTON, "quit (q)");
-    anim_text(a, 820, fy + 10, ANIM_TEXT_NORMAL, GREY, "arrows select  k keep  d delete  r relabel as predicted");
-    anim_text(a, 820, fy + 28, ANIM_TEXT_NORMAL, GREY, "1-%d relabel to that class  f screenshot", in->model.n_classes);
+    anim_text(a, 820, fy + 10, ANIM_TEXT_NORMAL, GREY,
+              "arrows select  k keep  d delete  r relabel as predicted");
+    anim_text(a, 820, fy + 28, ANIM_TEXT_NORMAL, GREY, "1-%d relabel to that class  f screenshot",
+              in->model.n_classes);
     char line[600];
     fit_text(w, w->status, WIDTH - 20, line, sizeof line);
     anim_text(a, 10, fy + 40, ANIM_TEXT_NORMAL, w->status_error ? DELETE : INK, "%s", line);
@@ -442,8 +474,10 @@ static void handle(Window *w, Input in) {
         char path[4096];
         snprintf(path, sizeof path, "%s/clean-%04d.png", w->opt->out_dir, w->screenshots++);
         render(w); // the frame as it stands, without the previous screenshot's message
-        if (make_dirs(w->opt->out_dir) && anim_save_frame(w->anim, path)) say(w, false, "screenshot: %s", path);
-        else say(w, true, "cannot save a screenshot in %s", w->opt->out_dir);
+        if (make_dirs(w->opt->out_dir) && anim_save_frame(w->anim, path))
+            say(w, false, "screenshot: %s", path);
+        else
+            say(w, true, "cannot save a screenshot in %s", w->opt->out_dir);
         return;
     }
     case ANIM_KEY_CLICK:
@@ -460,7 +494,8 @@ static void handle(Window *w, Input in) {
 }
 
 // "d,k,r:grizzly,enter,u,click:200:300" into inputs; false (with err) on a token it does not know.
-static bool parse_keys(const char *keys, const Interpretation *in, Input **out, int *n, char *err, size_t err_size) {
+static bool parse_keys(const char *keys, const Interpretation *in, Input **out, int *n, char *err,
+                       size_t err_size) {
     static const struct {
         const char *name;
         int key;
@@ -482,10 +517,11 @@ static bool parse_keys(const char *keys, const Interpretation *in, Input **out, 
                 if (strcmp(t + 2, in->model.classes[c]) == 0) k.key = 'r', k.cls = c;
         if (sscanf(t, "click:%d:%d%c", &k.x, &k.y, &tail) == 2) k.key = ANIM_KEY_CLICK;
         if (k.key == ANIM_KEY_NONE) {
-            snprintf(err, err_size,
-                     "--keys: '%s' is not a key (k d r r:CLASS u p s c q f 1-9 enter space left right up down esc "
-                     "click:X:Y)",
-                     t);
+            snprintf(
+                err, err_size,
+                "--keys: '%s' is not a key (k d r r:CLASS u p s c q f 1-9 enter space left right up down esc "
+                "click:X:Y)",
+                t);
             ok = false;
         }
         (*out)[(*n)++] = k;
@@ -529,8 +565,8 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
     w.split = opt->split, w.class_filter = opt->class_filter;
     build_view(&w);
     go_to_open_page(&w);
-    snprintf(w.status, sizeof w.status, "%d pictures; the model's worst first. Nothing is deleted: files go to %s/.trash",
-             n, dir);
+    snprintf(w.status, sizeof w.status,
+             "%d pictures; the model's worst first. Nothing is deleted: files go to %s/.trash", n, dir);
     for (int next = 0; !w.quit;) {
         render(&w);
         if (!anim_present(w.anim)) {
@@ -553,7 +589,8 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
     for (int i = 0; i < N; i++) counts[w.decision[i]]++;
     printf("clean: %d kept, %d deleted (in %s/.trash), %d relabeled", counts[KEPT], counts[DELETED], dir,
            counts[RELABELED]);
-    if (w.journal_open) printf("; journal %s/%s; undo with: bears clean --undo-all %s", dir, CLEAN_JOURNAL, dir);
+    if (w.journal_open)
+        printf("; journal %s/%s; undo with: bears clean --undo-all %s", dir, CLEAN_JOURNAL, dir);
     printf("\n");
     if (w.journal_open && !clean_journal_close(&w.journal, err, sizeof err)) {
         fprintf(stderr, "bears clean: %s\n", err);

@@ -154,8 +154,8 @@ static void plot_confusion(const PlotConfig *pc, const Interpretation *in, const
     plot_close(p);
 }
 
-bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, int cols, int tile, bool numbered,
-                          const char *path, char *err, size_t err_size) {
+bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, int cols, int tile,
+                          bool numbered, const char *path, char *err, size_t err_size) {
     Image *pics = calloc((size_t)k, sizeof(Image)), *loaded = calloc((size_t)k, sizeof(Image));
     char **captions = calloc((size_t)k, sizeof(char *));
     bool ok = pics && loaded && captions;
@@ -166,7 +166,8 @@ bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, 
         pics[i] = image_load(in->ds.paths[s->index], &loaded[i], ignored, sizeof ignored)
                       ? loaded[i]
                       : dataset_image(&in->ds, s->index);
-        if (!(captions[i] = malloc(96))) ok = false;
+        if (!(captions[i] = malloc(96)))
+            ok = false;
         else if (numbered)
             snprintf(captions[i], 96, "%d %s/%s %.2f", i + 1, in->model.classes[s->predicted],
                      in->model.classes[s->label], s->loss);
@@ -175,7 +176,8 @@ bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, 
                      in->model.classes[s->label], s->loss, s->prob_label);
     }
     Image sheet = {0};
-    if (!ok || !draw_contact_sheet(pics, (const char *const *)captions, k, k < cols ? k : cols, tile, &sheet)) {
+    if (!ok ||
+        !draw_contact_sheet(pics, (const char *const *)captions, k, k < cols ? k : cols, tile, &sheet)) {
         snprintf(err, err_size, "out of memory for a sheet of %d pictures", k);
         ok = false;
     }

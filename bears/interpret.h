@@ -40,7 +40,7 @@ void interpret_rank(Interpretation *in, RankBy by, bool valid_first);
 
 // A contact sheet of items[0..k), cols across, tile pixels a picture, captioned "predicted/actual loss
 // probability", or "N predicted/actual loss" when numbered (N = 1..k: the cleaner's list), saved as a PNG.
-bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, int cols, int tile, bool numbered,
-                          const char *path, char *err, size_t err_size);
+bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, int cols, int tile,
+                          bool numbered, const char *path, char *err, size_t err_size);
 
 #endif

@@ -24,7 +24,7 @@ struct Anim {
     const char *frames_dir;
     bool headless; // an offscreen canvas: frames_dir, or SDL_VIDEODRIVER=offscreen asked for by hand
     int frame_index;
-    int click_x, click_y; // where the last ANIM_KEY_CLICK happened
+    int click_x, click_y;  // where the last ANIM_KEY_CLICK happened
     unsigned char *pixels; // one captured frame, RGB
     Uint64 frame_ms, next_frame_at;
 };
@@ -70,8 +70,7 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
         return NULL;
     }
     const char *driver = SDL_GetCurrentVideoDriver();
-    if (!headless && driver &&
-        (SDL_strcmp(driver, "offscreen") == 0 || SDL_strcmp(driver, "dummy") == 0)) {
+    if (!headless && driver && (SDL_strcmp(driver, "offscreen") == 0 || SDL_strcmp(driver, "dummy") == 0)) {
         snprintf(err, err_size, "there is no display to open a window on (SDL found only its '%s' driver)",
                  driver);
         SDL_Quit();
@@ -87,8 +86,7 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
     Uint32 window_flags = headless ? SDL_WINDOW_HIDDEN : SDL_WINDOW_SHOWN;
     a->window = SDL_CreateWindow(cfg->title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, cfg->width,
                                  cfg->height, window_flags);
-    if (a->window)
-        a->renderer = SDL_CreateRenderer(a->window, -1, headless ? SDL_RENDERER_SOFTWARE : 0);
+    if (a->window) a->renderer = SDL_CreateRenderer(a->window, -1, headless ? SDL_RENDERER_SOFTWARE : 0);
     if (!a->window || !a->renderer) {
         snprintf(err, err_size, "cannot open a window (%s)", SDL_GetError());
         anim_close(a);
@@ -272,13 +270,16 @@ void anim_rect(Anim *a, int x, int y, int w, int h, AnimColor c, bool filled) {
     SDL_RenderSetClipRect(a->renderer, NULL);
     set_color(a, c);
     SDL_Rect r = {x, y, w, h};
-    if (filled) SDL_RenderFillRect(a->renderer, &r);
-    else SDL_RenderDrawRect(a->renderer, &r);
+    if (filled)
+        SDL_RenderFillRect(a->renderer, &r);
+    else
+        SDL_RenderDrawRect(a->renderer, &r);
 }
 
 void anim_image(Anim *a, int x, int y, int w, int h, const unsigned char *rgb, int width, int height) {
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear"); // smooth when a picture is scaled to its box
-    SDL_Texture *t = SDL_CreateTexture(a->renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC, width, height);
+    SDL_Texture *t =
+        SDL_CreateTexture(a->renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC, width, height);
     if (!t) return;
     if (SDL_UpdateTexture(t, NULL, rgb, width * 3) == 0) {
         SDL_RenderSetClipRect(a->renderer, NULL);
