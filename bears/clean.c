@@ -231,6 +231,11 @@ static int apply_file(const char *dir, const char *file) {
         fprintf(stderr, "bears clean: %s: %s; nothing was applied\n", file, err);
         goto done;
     }
+    if (plan.n == 0) {
+        printf("apply: %s lists no pictures; nothing to do\n", file);
+        status = 0;
+        goto done;
+    }
     // Every file must be where the list says before the first one moves: all or nothing.
     for (int i = 0; i < plan.n; i++) {
         char path[4096];

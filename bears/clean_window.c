@@ -294,6 +294,12 @@ static void act(Window *w, Do what, int slot, int cls) {
 
 // ---- drawing ----
 
+// Columns for a page of n pictures on a wide window (8: 4 x 2), the rows then filled evenly (4: 2 x 2).
+static int grid_columns(int n) {
+    int cols = n <= 3 ? n : (int)ceil(sqrt(n * 1.6)), rows = (n + cols - 1) / cols;
+    return (n + rows - 1) / rows;
+}
+
 static void add_button(Window *w, int x, int y, int bw, int bh, Do what, int slot, int cls, AnimColor fill,
                        const char *label) {
     if (w->n_buttons == MAX_BUTTONS) return;
@@ -403,8 +409,7 @@ static void render(Window *w) {
               w->split, w->class_filter < 0 ? "all" : in->model.classes[w->class_filter],
               w->entries[0].pair ? "duplicate pairs" : "worst first", counts[KEPT], counts[DELETED],
               counts[RELABELED]);
-    int per = w->opt->per_page, cols = per <= 3 ? per : (int)ceil(sqrt(per * 1.6)),
-        rows = (per + cols - 1) / cols;
+    int per = w->opt->per_page, cols = grid_columns(per), rows = (per + cols - 1) / cols;
     int cw = WIDTH / cols, ch = (HEIGHT - HEADER - FOOTER) / rows;
     for (int slot = 0; slot < on_page(w); slot++)
         draw_tile(w, slot, (slot % cols) * cw, HEADER + 8 + (slot / cols) * ch, cw, ch);
@@ -435,7 +440,7 @@ static void render(Window *w) {
 // ---- input ----
 
 static void handle(Window *w, Input in) {
-    int per = w->opt->per_page, cols = per <= 3 ? per : (int)ceil(sqrt(per * 1.6));
+    int cols = grid_columns(w->opt->per_page);
     switch (in.key) {
     case ANIM_KEY_CLOSE:
     case ANIM_KEY_ESCAPE:
@@ -552,6 +557,12 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
         fprintf(stderr, "bears clean: %s; use --export FILE to clean without a window\n", err);
         free(script);
         return 1;
+    }
+    if (anim_is_headless(w.anim) && !script) { // nobody can press a key in a window that is not shown
+        fprintf(stderr,
+                "bears clean: a headless window (--frames, SDL_VIDEODRIVER=offscreen) needs --keys\n");
+        anim_close(w.anim);
+        return 2;
     }
     int N = in->ds.n;
     w.decision = calloc((size_t)N, sizeof(Decision));

@@ -106,6 +106,14 @@ try_list "line 2: 'black/.sgdlab': the file name starts with '.'" "path,action" 
 try_list "line 3: black/missing.jpg is not a file" "path,action" "$good,delete" "black/missing.jpg,keep"
 try_list "the list is empty" ""
 expect_exit 1 "cannot open .*nowhere.csv" "$B" clean "$D" --apply "$TMP/nowhere.csv"
+printf 'path,action\n' >"$TMP/header-only.csv"
+expect_exit 0 "lists no pictures; nothing to do" "$B" clean "$D" --apply "$TMP/header-only.csv"
+# a journal that cannot be written (a full disk): the row fails, so the file does not move
+mv "$J" "$TMP/journal-aside.csv" && ln -s /dev/full "$J"
+printf 'path,action\n%s,delete\n' "$good" >"$TMP/one.csv"
+expect_exit 1 "cannot write the journal .*nothing was applied" "$B" clean "$D" --apply "$TMP/one.csv"
+check "no journal, no move" [ "$(paths)" = "$original_paths" ]
+mv "$J" "$TMP/full-link" && mv "$TMP/journal-aside.csv" "$J"
 
 # ---- names with a comma, a quote and a newline survive the list and the journal ----
 odd=$'we,ird "name"\nline2.jpg'
@@ -189,6 +197,8 @@ expect_exit 2 "--per-page" "$B" clean "$M" "$D" --per-page 0
 expect_exit 2 "--class 'panda' is not one of the model's classes" "$B" clean "$M" "$D" --class panda
 expect_exit 2 "--keys: 'x' is not a key" env SDL_VIDEODRIVER=offscreen "$B" clean "$M" "$D" --keys "d,x"
 expect_exit 2 "--keys: 'r:panda' is not a key" env SDL_VIDEODRIVER=offscreen "$B" clean "$M" "$D" --keys "r:panda"
+expect_exit 2 "a headless window .* needs --keys" "$B" clean "$M" "$D" --frames "$TMP/frames-none"
+expect_exit 2 "a headless window .* needs --keys" env SDL_VIDEODRIVER=offscreen "$B" clean "$M" "$D"
 expect_exit 1 "no display.*--export" env -u DISPLAY -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER "$B" clean "$M" "$D"
 expect_exit 1 "cannot load the model" "$B" clean "$TMP/none.safetensors" "$D" --export "$TMP/x.csv"
 expect_exit 1 "cannot open folder" "$B" clean "$M" "$TMP/nowhere" --export "$TMP/x.csv"
