@@ -148,6 +148,9 @@ static bool write_list(const Export *x, const char *path, char *err, size_t err_
     return false;
 }
 
+// A sheet of 400 pictures is 2102 x 14106 pixels already: past that the list goes on alone.
+enum { SHEET_MAX = 400 };
+
 // The sheet: a PNG written under a temporary name of our own beside it, then given its name, which
 // never replaces a file.
 static bool write_sheet(const Export *x, const char *path, char *err, size_t err_size) {
@@ -159,7 +162,8 @@ static bool write_sheet(const Export *x, const char *path, char *err, size_t err
         return false;
     }
     close(fd);
-    bool ok = interpret_save_sheet(x->in, x->items, x->k, 8, 256, true, tmp, err, err_size);
+    int k = x->k < SHEET_MAX ? x->k : SHEET_MAX;
+    bool ok = interpret_save_sheet(x->in, x->items, k, 8, 256, true, tmp, err, err_size);
     if (ok && !clean_rename_new(tmp, path)) {
         snprintf(err, err_size, "cannot create %s: %s", path,
                  errno == EEXIST ? "it exists (it was not replaced)" : strerror(errno));
@@ -200,9 +204,13 @@ static int export_files(const Interpretation *in, const CleanEntry *entries, int
     } else if (!write_list(&x, list_path, err, sizeof err) || !write_sheet(&x, sheet_path, err, sizeof err)) {
         fprintf(stderr, "bears clean: %s\n", err);
     } else {
-        printf("export: %d pictures, %s: %s\nexport: contact sheet, numbered as the list: %s\n", k,
-               entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path,
-               sheet_path);
+        printf("export: %d pictures, %s: %s\n", k,
+               entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path);
+        if (k > SHEET_MAX)
+            printf("export: contact sheet of the first %d, numbered as the list: %s\n", SHEET_MAX,
+                   sheet_path);
+        else
+            printf("export: contact sheet, numbered as the list: %s\n", sheet_path);
         printf("Edit the action column (keep, delete, relabel:CLASS), then: bears clean %s --apply %s\n", dir,
                list_path);
         status = 0;

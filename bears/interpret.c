@@ -178,7 +178,9 @@ bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, 
     Image sheet = {0};
     if (!ok ||
         !draw_contact_sheet(pics, (const char *const *)captions, k, k < cols ? k : cols, tile, &sheet)) {
-        snprintf(err, err_size, "out of memory for a sheet of %d pictures", k);
+        snprintf(err, err_size,
+                 "cannot make a sheet of %d pictures (out of memory, or over %d pixels a side)", k,
+                 IMAGE_MAX_SIDE);
         ok = false;
     }
     ok = ok && image_save_png(path, &sheet, err, err_size);
