@@ -184,9 +184,9 @@ static int export_files(const Interpretation *in, const CleanEntry *entries, int
     for (int i = 0; i < 2; i++) {
         const char *path = i ? sheet_path : list_path;
         if (access(path, F_OK) == 0) {
-            fprintf(stderr,
-                    "bears clean: %s exists (an edited list?); move it away or pick another --export name\n",
-                    path);
+            clean_print(
+                stderr,
+                "bears clean: %s exists (an edited list?); move it away or pick another --export name", path);
             return 1;
         }
     }
@@ -199,20 +199,21 @@ static int export_files(const Interpretation *in, const CleanEntry *entries, int
     char err[8192];
     Export x = {in, entries, shown, k, dir, items};
     if (k == 0) {
-        fprintf(stderr, "bears clean: no pictures to list (split %s%s)\n", split,
-                class_filter >= 0 ? " and the class filter" : "");
+        clean_print(stderr, "bears clean: no pictures to list (split %s%s)", split,
+                    class_filter >= 0 ? " and the class filter" : "");
     } else if (!write_list(&x, list_path, err, sizeof err) || !write_sheet(&x, sheet_path, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
     } else {
-        printf("export: %d pictures, %s: %s\n", k,
-               entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path);
+        clean_print(stdout, "export: %d pictures, %s: %s", k,
+                    entries[0].pair ? "duplicate pairs, most similar first" : "worst first", list_path);
         if (k > SHEET_MAX)
-            printf("export: contact sheet of the first %d, numbered as the list: %s\n", SHEET_MAX,
-                   sheet_path);
+            clean_print(stdout, "export: contact sheet of the first %d, numbered as the list: %s", SHEET_MAX,
+                        sheet_path);
         else
-            printf("export: contact sheet, numbered as the list: %s\n", sheet_path);
-        printf("Edit the action column (keep, delete, relabel:CLASS), then: bears clean %s --apply %s\n", dir,
-               list_path);
+            clean_print(stdout, "export: contact sheet, numbered as the list: %s", sheet_path);
+        clean_print(stdout,
+                    "Edit the action column (keep, delete, relabel:CLASS), then: bears clean %s --apply %s",
+                    dir, list_path);
         status = 0;
     }
     free(shown), free(items);
@@ -223,7 +224,7 @@ static int apply_file(const char *dir, const char *file) {
     char err[8192];
     DataListing list;
     if (!data_list(dir, &list, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
         return 1;
     }
     size_t length = 0;
@@ -231,16 +232,16 @@ static int apply_file(const char *dir, const char *file) {
     ApplyPlan plan = {0};
     int status = 1;
     if (!text) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
         goto done;
     }
     if (!clean_parse_apply(text, length, (const char *const *)list.classes, list.n_classes, &plan, err,
                            sizeof err)) {
-        fprintf(stderr, "bears clean: %s: %s; nothing was applied\n", file, err);
+        clean_print(stderr, "bears clean: %s: %s; nothing was applied", file, err);
         goto done;
     }
     if (plan.n == 0) {
-        printf("apply: %s lists no pictures; nothing to do\n", file);
+        clean_print(stdout, "apply: %s lists no pictures; nothing to do", file);
         status = 0;
         goto done;
     }
@@ -250,16 +251,16 @@ static int apply_file(const char *dir, const char *file) {
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, plan.items[i].path);
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            fprintf(stderr,
-                    "bears clean: %s: line %d: %s is not a file in %s (moved since the export?); nothing was "
-                    "applied\n",
-                    file, plan.items[i].line, plan.items[i].path, dir);
+            clean_print(stderr,
+                        "bears clean: %s: line %d: %s is not a file in %s (moved since the export?); nothing "
+                        "was applied",
+                        file, plan.items[i].line, plan.items[i].path, dir);
             goto done;
         }
     }
     CleanJournal j = {0};
     if (!clean_journal_open(&j, dir, "apply", file, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s; nothing was applied\n", err);
+        clean_print(stderr, "bears clean: %s; nothing was applied", err);
         goto done;
     }
     int kept = 0, deleted = 0, relabeled = 0;
@@ -274,10 +275,10 @@ static int apply_file(const char *dir, const char *file) {
             ok = clean_keep(&j, a->path, err, sizeof err) && ++kept;
         } else if (a->action == CLEAN_DELETE) {
             ok = clean_delete(&j, a->path, moved, sizeof moved, err, sizeof err) && ++deleted;
-            if (ok) printf("deleted   %s -> %s\n", a->path, moved);
+            if (ok) clean_print(stdout, "deleted   %s -> %s", a->path, moved);
         } else {
             ok = clean_relabel(&j, a->path, cls, moved, sizeof moved, err, sizeof err) && ++relabeled;
-            if (ok) printf("relabeled %s -> %s\n", a->path, moved);
+            if (ok) clean_print(stdout, "relabeled %s -> %s", a->path, moved);
         }
     }
     char close_err[512];
@@ -285,13 +286,14 @@ static int apply_file(const char *dir, const char *file) {
         snprintf(err, sizeof err, "%s", close_err);
         ok = false;
     }
-    printf("apply: %d kept, %d deleted (moved to %s/.trash), %d relabeled; journal %s/%s\n", kept, deleted,
-           dir, relabeled, dir, CLEAN_JOURNAL);
+    clean_print(stdout, "apply: %d kept, %d deleted (moved to %s/.trash), %d relabeled; journal %s/%s", kept,
+                deleted, dir, relabeled, dir, CLEAN_JOURNAL);
     if (!ok)
-        fprintf(stderr, "bears clean: %s; stopped there (bears clean --undo-all %s reverts what was done)\n",
-                err, dir);
+        clean_print(stderr,
+                    "bears clean: %s; stopped there (bears clean --undo-all %s reverts what was done)", err,
+                    dir);
     else if (deleted + relabeled)
-        printf("undo with: bears clean --undo-all %s\n", dir);
+        clean_print(stdout, "undo with: bears clean --undo-all %s", dir);
     status = ok ? 0 : 1;
 done:
     apply_plan_free(&plan);
@@ -357,7 +359,7 @@ int cmd_clean(int argc, char **argv) {
                             undo_all ? "--undo-all" : "--apply");
         if (apply_path) return apply_file(args[0], apply_path);
         if (!clean_undo_all(args[0], stdout, err, sizeof err)) {
-            fprintf(stderr, "bears clean: %s\n", err);
+            clean_print(stderr, "bears clean: %s", err);
             return 1;
         }
         return 0;
@@ -367,14 +369,14 @@ int cmd_clean(int argc, char **argv) {
         cli_usage_error(&cli, "--export writes files; --keys and --frames are for the window");
     Interpretation in;
     if (!interpret_score(args[0], args[1], "all", valid_pct, seed, &in, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
         return 1;
     }
     int class_filter = -1;
     for (int c = 0; class_name && c < in.model.n_classes; c++)
         if (strcmp(class_name, in.model.classes[c]) == 0) class_filter = c;
     if (class_name && class_filter < 0) {
-        fprintf(stderr, "bears clean: --class '%s' is not one of the model's classes\n", class_name);
+        clean_print(stderr, "bears clean: --class '%s' is not one of the model's classes", class_name);
         interpret_free(&in);
         return CLI_EXIT_USAGE;
     }
@@ -383,14 +385,14 @@ int cmd_clean(int argc, char **argv) {
     CleanEntry *entries = NULL;
     if (duplicates) {
         entries = clean_duplicates(&in, min_similarity, &n);
-        printf("duplicates: %d pairs with cosine similarity >= %g\n", n / 2, min_similarity);
+        clean_print(stdout, "duplicates: %d pairs with cosine similarity >= %g", n / 2, min_similarity);
     } else if ((entries = malloc(sizeof(CleanEntry) * (size_t)(in.n ? in.n : 1)))) {
         for (int i = 0; i < in.n; i++) entries[i] = (CleanEntry){in.items[i], 0, NAN};
         n = in.n;
     }
     int status;
     if (!entries) {
-        fprintf(stderr, "bears clean: out of memory\n");
+        clean_print(stderr, "bears clean: out of memory");
         status = 1;
     } else if (export_path) {
         status = export_files(&in, entries, n, split, class_filter, top, args[1], export_path);

@@ -47,6 +47,9 @@ bool clean_move(CleanJournal *j, const char *action, const char *from, const cha
 
 // A path under DIR as the journal stores it: relative, so the folder can move and undo still works.
 const char *clean_relative(const char *dir, const char *path);
+// One line of output (a newline added) with every byte outside printable ASCII escaped as \xNN
+// (printable.h): file names come from strangers and must not drive the terminal.
+void clean_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // rename() that never replaces: false with errno EEXIST when `to` exists.
 bool clean_rename_new(const char *from, const char *to);
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "clean.h"
 #include "csv.h"
+#include "printable.h"
 #include "trash.h"
 
 enum { JOURNAL_MAX_BYTES = 64 << 20, APPLY_MAX_BYTES = 64 << 20 };
@@ -23,6 +25,16 @@ const char *clean_relative(const char *dir, const char *path) {
     for (path += n; *path == '/'; path++) {
     }
     return path;
+}
+
+void clean_print(FILE *f, const char *fmt, ...) {
+    char text[2048], shown[PRINTABLE_SIZE(2000)];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    size_t length = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+    fprintf(f, "%s\n", printable(text, length, 2000, shown));
 }
 
 bool clean_rename_new(const char *from, const char *to) {
@@ -455,12 +467,12 @@ bool clean_undo_all(const char *dir, FILE *out, char *err, size_t err_size) {
     CleanJournal j = {0};
     ok = ok && clean_journal_open(&j, dir, "undo-all", detail, err, err_size);
     if (ok)
-        fprintf(out, "undo-all: the %s run of journal line %d (%d move%s)\n", rows[last].from,
-                rows[last].line, moves, moves == 1 ? "" : "s");
+        clean_print(out, "undo-all: the %s run of journal line %d (%d move%s)", rows[last].from,
+                    rows[last].line, moves, moves == 1 ? "" : "s");
     for (int i = end - 1; ok && i > last; i--) {
         if (!is_move(rows, n, i)) continue;
         ok = clean_move(&j, "undo", rows[i].to, rows[i].from, err, err_size);
-        if (ok) fprintf(out, "  moved back: %s -> %s\n", rows[i].to, rows[i].from);
+        if (ok) clean_print(out, "  moved back: %s -> %s", rows[i].to, rows[i].from);
     }
     char close_err[512];
     if (!clean_journal_close(&j, close_err, sizeof close_err) && ok) {

@@ -133,7 +133,7 @@ static void say(Window *w, bool error, const char *fmt, ...) {
     vsnprintf(w->status, sizeof w->status, fmt, ap);
     va_end(ap);
     w->status_error = error;
-    fprintf(error ? stderr : stdout, "%s%s\n", error ? "bears clean: " : "", w->status);
+    clean_print(error ? stderr : stdout, "%s%s", error ? "bears clean: " : "", w->status);
     if (error) w->failed = true;
 }
 
@@ -541,12 +541,12 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
     Input *script = NULL;
     int n_script = 0;
     if (opt->keys && !parse_keys(opt->keys, in, &script, &n_script, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
         free(script);
         return 2;
     }
     if (n == 0) {
-        printf("clean: nothing to show (no pictures%s)\n", entries ? " pass the filters" : "");
+        clean_print(stdout, "clean: nothing to show (no pictures%s)", entries ? " pass the filters" : "");
         free(script);
         return 0;
     }
@@ -554,13 +554,13 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
     Window w = {.in = in, .entries = entries, .n_entries = n, .dir = dir, .opt = opt};
     w.anim = anim_open(&config, err, sizeof err);
     if (!w.anim) {
-        fprintf(stderr, "bears clean: %s; use --export FILE to clean without a window\n", err);
+        clean_print(stderr, "bears clean: %s; use --export FILE to clean without a window", err);
         free(script);
         return 1;
     }
     if (anim_is_headless(w.anim) && !script) { // nobody can press a key in a window that is not shown
-        fprintf(stderr,
-                "bears clean: a headless window (--frames, SDL_VIDEODRIVER=offscreen) needs --keys\n");
+        clean_print(stderr,
+                    "bears clean: a headless window (--frames, SDL_VIDEODRIVER=offscreen) needs --keys");
         anim_close(w.anim);
         return 2;
     }
@@ -598,13 +598,15 @@ int clean_window(const Interpretation *in, const CleanEntry *entries, int n, con
     }
     int counts[4] = {0};
     for (int i = 0; i < N; i++) counts[w.decision[i]]++;
-    printf("clean: %d kept, %d deleted (in %s/.trash), %d relabeled", counts[KEPT], counts[DELETED], dir,
-           counts[RELABELED]);
     if (w.journal_open)
-        printf("; journal %s/%s; undo with: bears clean --undo-all %s", dir, CLEAN_JOURNAL, dir);
-    printf("\n");
+        clean_print(stdout,
+                    "clean: %d kept, %d deleted (in %s/.trash), %d relabeled; journal %s/%s; undo with: "
+                    "bears clean --undo-all %s",
+                    counts[KEPT], counts[DELETED], dir, counts[RELABELED], dir, CLEAN_JOURNAL, dir);
+    else
+        clean_print(stdout, "clean: nothing decided, nothing moved");
     if (w.journal_open && !clean_journal_close(&w.journal, err, sizeof err)) {
-        fprintf(stderr, "bears clean: %s\n", err);
+        clean_print(stderr, "bears clean: %s", err);
         w.failed = true;
     }
     anim_close(w.anim);
