@@ -148,7 +148,7 @@ static bool write_list(const Export *x, const char *path, char *err, size_t err_
     return false;
 }
 
-// A sheet of 400 pictures is 2102 x 14106 pixels already: past that the list goes on alone.
+// A sheet of 400 pictures is 2294 x 15306 pixels already: past that the list goes on alone.
 enum { SHEET_MAX = 400 };
 
 // The sheet: a PNG written under a temporary name of our own beside it, then given its name, which
@@ -161,9 +161,12 @@ static bool write_sheet(const Export *x, const char *path, char *err, size_t err
         snprintf(err, err_size, "cannot create a file beside %s: %s", path, strerror(errno));
         return false;
     }
+    mode_t mask = umask(0); // mkstemps makes the file 0600; a sheet is as readable as the umask allows
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     close(fd);
     int k = x->k < SHEET_MAX ? x->k : SHEET_MAX;
-    bool ok = interpret_save_sheet(x->in, x->items, k, 8, 256, true, tmp, err, err_size);
+    bool ok = interpret_save_sheet(x->in, x->items, k, 8, 280, true, tmp, err, err_size);
     if (ok && !clean_rename_new(tmp, path)) {
         snprintf(err, err_size, "cannot create %s: %s", path,
                  errno == EEXIST ? "it exists (it was not replaced)" : strerror(errno));

@@ -25,6 +25,8 @@ out=$("$B" clean "$M" "$D" --export "$TMP/all.csv" --top 1000 2>&1)
 check "export exits 0 ($out)" [ $? -eq 0 ]
 check "list header" [ "$(head -1 "$TMP/all.csv")" = "rank,path,label,predicted,probability,loss,split,similarity,action" ]
 check "contact sheet written" [ -s "$TMP/all.png" ]
+check "the sheet is as readable as the list (umask, not mkstemp's 0600)" \
+  [ "$(stat -c %a "$TMP/all.png")" = "$(stat -c %a "$TMP/all.csv")" ]
 check "every action starts as keep" [ "$(tail -n +2 "$TMP/all.csv" | cut -d, -f9 | sort -u)" = keep ]
 splits=$(tail -n +2 "$TMP/all.csv" | cut -d, -f7 | uniq | tr '\n' ' ')
 check "validation pictures first, then training ($splits)" [ "$splits" = "valid train " ]
