@@ -86,7 +86,6 @@ typedef struct {
     int n_buttons;
     char status[512];
     bool status_error, failed, quit;
-    int screenshots;
 } Window;
 
 static const AnimColor BACKGROUND = {246, 246, 243}, INK = {25, 25, 25}, GREY = {120, 120, 120},
@@ -477,9 +476,10 @@ static void handle(Window *w, Input in) {
         return act(w, DO_CLASS, -1, -1);
     case 'f': {
         char path[4096];
-        snprintf(path, sizeof path, "%s/clean-%04d.png", w->opt->out_dir, w->screenshots++);
         render(w); // the frame as it stands, without the previous screenshot's message
-        if (make_dirs(w->opt->out_dir) && anim_save_frame(w->anim, path))
+        // clean.png, clean-1.png, ...: a screenshot never replaces a file
+        if (make_dirs(w->opt->out_dir) && free_path(w->opt->out_dir, "clean.png", path, sizeof path) &&
+            anim_save_frame(w->anim, path))
             say(w, false, "screenshot: %s", path);
         else
             say(w, true, "cannot save a screenshot in %s", w->opt->out_dir);

@@ -36,6 +36,8 @@ step "bears: the worst 48 validation pictures as an editable list and a contact 
   $B/bears clean out/bears.safetensors data/bears --split valid --export "$list"
 awk -F, 'NR == FNR { if ($2 == "mislabeled") fix[$1] = "relabel:" $3; else if ($2 == "not_bear") fix[$1] = "delete"; next }
   FNR > 1 && ($2 in fix) { sub(/,keep$/, "," fix[$2]) } { print }' data/bears/PLANTED.csv "$list" >"${list%.csv}-edited.csv"
+step "bears: the cleaning window, headless: one screenshot (run it without SDL_VIDEODRIVER on a desktop)" \
+  env SDL_VIDEODRIVER=offscreen $B/bears clean out/bears.safetensors data/bears --keys f,q --out out
 step "bears: apply the edited list (journaled; bears clean --undo-all data/bears reverts it)" \
   $B/bears clean data/bears --apply "${list%.csv}-edited.csv"
 step "bears: train again on the cleaned pictures" $B/bears train data/bears --model out/bears-clean.safetensors

@@ -158,7 +158,7 @@ check "r:$target relabeled the second" [ -f "$D/$target/${second#*/}" ]
 check "the keys' actions are printed" grep -q "deleted   $first -> .trash/$first" <<<"$out"
 check "enter kept the rest of the page" [ "$(grep -c '^kept ' <<<"$out")" -ge 6 ]
 check "u, u undid the last two keeps" [ "$(grep -c '^undone: the decision on' <<<"$out")" -eq 2 ]
-check "f saved a screenshot" [ -s "$TMP/shots/clean-0000.png" ]
+check "f saved a screenshot" [ -s "$TMP/shots/clean.png" ]
 check "window lost no file" same_contents "$original"
 check "window added only the journals" [ "$(n_files)" -le $((n0 + 2)) ]
 # the filters went round and back: the deleted picture stays deleted, and was never 'kept'
