@@ -83,6 +83,7 @@ out=$("$B" clean --undo-all "$D" 2>&1)
 check "undo-all exits 0 ($out)" [ $? -eq 0 ]
 check "undo-all puts every file back" [ "$(paths)" = "$original_paths" ]
 check "undo-all lost no file" same_contents "$original"
+check "undo-all: the same number of files ($(n_files))" [ "$(n_files)" -eq $((n0 + 2)) ]
 expect_exit 1 "nothing to undo" "$B" clean --undo-all "$D"
 
 # ---- malformed lists: the line is named and nothing is applied ----
@@ -166,6 +167,7 @@ refute "a decision survives filter changes" grep -q ",keep,$first," "$J"
 check "summary line" grep -qE "^clean: [0-9]+ kept, 1 deleted" <<<"$out"
 "$B" clean --undo-all "$D" >/dev/null || fail "undo-all after the window"
 check "undo-all after the window restores everything" [ "$(paths)" = "$original_paths" ]
+check "window and undo-all: the same number of files" [ "$(n_files)" -eq "$n0" ]
 
 # the mouse: the delete button of the first picture, then the undo button in the footer (the window is
 # 1280x860 with 8 pictures in 4 columns: see clean_window.c's layout)
