@@ -27,6 +27,7 @@ static const Command commands[] = {
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
     {"clean", cmd_clean, "the FileDeleter: keep, delete (to DIR/.trash) or relabel the top losses; undo"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
+    {"serve", cmd_serve, "the model behind HTTP: an upload page, POST /predict -> JSON, /healthz, /model"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -143,15 +143,16 @@ void softmax_rows(const Tensor *logits, float *probs) {
     }
 }
 
-// One batch in eval mode without the tape; features (N x BEARNET_FEATURES) may be NULL.
+// One batch in eval mode without the tape; features (N x BEARNET_FEATURES) may be NULL. A loaded model
+// is already in eval mode and is then only read, so server threads may share it.
 static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
     bool was_training = m->net->training, grad = set_grad_enabled(false);
-    m->net->training = false;
+    if (was_training) m->net->training = false;
     Tensor *h = bearnet_features(m->net, x);
     if (features) memcpy(features, h->data, sizeof(float) * (size_t)h->shape[0] * BEARNET_FEATURES);
     softmax_rows(linear(h, m->net->fc_weight, m->net->fc_bias), probs);
     tape_reset();
-    m->net->training = was_training;
+    if (was_training) m->net->training = true;
     set_grad_enabled(grad);
 }
 
