@@ -5,7 +5,6 @@
 // waits for SIGINT / SIGTERM, then stops gracefully: no new connections, requests already
 // admitted finish (for up to --drain seconds), exit 0.
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,29 +14,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "digest.h"
 #include "model.h"
 #include "ops.h"
 #include "server.h"
-
-// The model file's SHA-256 in hex, so a client can tell which model answered (GET /model).
-static bool file_sha256(const char *path, char hex[65], char *err, size_t err_size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_size, "cannot read %s: %s", path, strerror(errno));
-        return false;
-    }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    unsigned char buf[1 << 16], digest[EVP_MAX_MD_SIZE];
-    unsigned int n_digest = 0;
-    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, f)) > 0;) ok = EVP_DigestUpdate(ctx, buf, n);
-    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, digest, &n_digest) && n_digest == 32;
-    EVP_MD_CTX_free(ctx);
-    fclose(f);
-    for (unsigned i = 0; ok && i < n_digest; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    if (!ok) snprintf(err, err_size, "cannot hash %s", path);
-    return ok;
-}
 
 int cmd_serve(int argc, char **argv) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -86,7 +66,7 @@ int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "bears serve: %s\n", err);
         return 1;
     }
-    if (!file_sha256(args[0], sha256, err, sizeof err)) {
+    if (!sha256_file_hex(args[0], sha256, err, sizeof err)) {
         fprintf(stderr, "bears serve: %s\n", err);
         bear_model_free(&m);
         return 1;

@@ -70,6 +70,10 @@ void bearnet_free(BearNet *m);
 // state tensor's version moves (tensor_changed). Threads may run inference on one model at once, as
 // long as nobody changes its weights meanwhile.
 Tensor *bearnet_forward(BearNet *m, Tensor *x);
+// The same pass stopped before fc: the pooled (N,128) features the classifier reads. Two pictures
+// the model sees alike have nearly parallel features (the cleaner finds duplicates by their cosine).
+Tensor *bearnet_features(BearNet *m, Tensor *x);
+enum { BEARNET_FEATURES = 128 };
 // Number of trainable parameters (307,923 for 3 classes).
 size_t bearnet_num_params(const BearNet *m);
 // Layer by layer for inputs of S x S: output shape, parameters, multiply-adds (like darknet).
