@@ -72,6 +72,7 @@ void bearnet_free(BearNet *m);
 Tensor *bearnet_forward(BearNet *m, Tensor *x);
 // The same pass stopped before fc: the pooled (N,128) features the classifier reads. Two pictures
 // the model sees alike have nearly parallel features (the cleaner finds duplicates by their cosine).
+// Folded in eval mode with grad off, like bearnet_forward.
 Tensor *bearnet_features(BearNet *m, Tensor *x);
 enum { BEARNET_FEATURES = 128 };
 // Number of trainable parameters (307,923 for 3 classes).

@@ -101,7 +101,7 @@ static Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *s
     return y;
 }
 
-Tensor *bearnet_forward_folded(BearNet *m, Tensor *x) {
+Tensor *bearnet_features_folded(BearNet *m, Tensor *x) {
     pthread_mutex_lock(&m->folded_lock);
     if (m->folded && m->folded->version != state_version(m)) bearnet_drop_folded(m); // weights moved
     if (!m->folded) m->folded = folded_new(m);
@@ -114,5 +114,5 @@ Tensor *bearnet_forward_folded(BearNet *m, Tensor *x) {
         Tensor *mid = folded_conv(&f->conv1[l], h, NULL, true);
         h = folded_conv(&f->conv2[l], mid, shortcut, true);
     }
-    return linear(global_avg_pool(h), m->fc_weight, m->fc_bias);
+    return global_avg_pool(h); // fc follows in bearnet_forward, as in training
 }

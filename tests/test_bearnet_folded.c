@@ -27,16 +27,21 @@ static void randomise_batchnorms(BearNet *m, Rng *rng) {
     }
 }
 
-// The eval forward layer by layer (grad on: the tape path) and folded (grad off), on the same x.
-static float *eval_logits(BearNet *m, Tensor *x, bool folded) {
+// The eval forward (or the features before fc) layer by layer (grad on: the tape path) and folded
+// (grad off), on the same x.
+static float *eval_pass(BearNet *m, Tensor *x, bool folded, bool features) {
     bool was = set_grad_enabled(!folded);
     m->training = false;
-    Tensor *y = bearnet_forward(m, x);
+    Tensor *y = features ? bearnet_features(m, x) : bearnet_forward(m, x);
     float *out = malloc(sizeof(float) * y->numel);
     memcpy(out, y->data, sizeof(float) * y->numel);
     tape_reset();
     set_grad_enabled(was);
     return out;
+}
+
+static float *eval_logits(BearNet *m, Tensor *x, bool folded) {
+    return eval_pass(m, x, folded, false);
 }
 
 // max |a - b| over n, and max |a| into *scale
@@ -66,6 +71,12 @@ static void test_folded_equals_plain(void) {
             CHECK(scale > 0.1f, "the logits are not all near zero (max %g), so the comparison means something",
                   scale);
             CHECK(d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded differs from plain by %g", S, S, N, d);
+            free(plain), free(folded);
+            // the features the cleaner compares (bearnet_features) take the folded pass too
+            plain = eval_pass(m, x, false, true), folded = eval_pass(m, x, true, true);
+            d = max_diff(plain, folded, (size_t)N * BEARNET_FEATURES, &scale);
+            CHECK(scale > 0.1f && d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded features off by %g (max %g)",
+                  S, S, N, d, scale);
             free(plain), free(folded);
             tensor_free(x);
         }
