@@ -205,8 +205,8 @@ float *conv2d_pack(const float *w, int OC, int C, int KH, int KW) {
     return conv2d_fast_pack(w, OC, C, KH, KW);
 }
 
-void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
-                          const ConvShape *s) {
+void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed,
+                          const ConvEpilogue *e, const ConvShape *s) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
@@ -225,8 +225,9 @@ void conv2d_forward_fused(float *out, const float *x, const float *w, const floa
             // Y_n (OC,P) = W (OC,K) @ col (K,P)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col ? col : xn, P,
                         0.0f, yn, P);
-            if (e) conv_epilogue(yn, &(ConvEpilogue){e->bias, e->skip ? e->skip + n * out_image : NULL, e->relu}, 1,
-                                 s->OC, P);
+            if (e)
+                conv_epilogue(yn, &(ConvEpilogue){e->bias, e->skip ? e->skip + n * out_image : NULL, e->relu},
+                              1, s->OC, P);
         }
     }
     blas_serial_end(blas);

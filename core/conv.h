@@ -40,8 +40,8 @@ typedef struct {
 float *conv2d_pack(const float *w, int OC, int C, int KH, int KW);
 // out = epilogue(conv(x, w)); packed: conv2d_pack(w) or NULL (the fast path then packs w in this
 // call). The fast path applies the epilogue while the sums are in registers, so out is written once.
-void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed, const ConvEpilogue *e,
-                          const ConvShape *s);
+void conv2d_forward_fused(float *out, const float *x, const float *w, const float *packed,
+                          const ConvEpilogue *e, const ConvShape *s);
 // The epilogue as its own pass over N images of OC planes of P pixels (the reference).
 void conv_epilogue(float *out, const ConvEpilogue *e, int N, int OC, int P);
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *b, const ConvShape *s);

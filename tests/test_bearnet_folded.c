@@ -3,6 +3,7 @@
 // folded copy. Also the conv epilogue (bias, residual skip, relu) against the naive conv, on shapes the
 // fast path takes and on shapes it declines.
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,9 @@ static void randomise_batchnorms(BearNet *m, Rng *rng) {
         if (!strstr(name, "bn.") && !strstr(name, "bn1.") && !strstr(name, "bn2.")) continue;
         bool var = strstr(name, "running_var") != NULL, weight = strstr(name, ".weight") != NULL;
         for (size_t k = 0; k < t->numel; k++)
-            t->data[k] = var ? 0.2f + 2.0f * rng_uniform(rng) : weight ? 0.5f + rng_uniform(rng)
-                                                                    : rng_uniform(rng) - 0.5f;
+            t->data[k] = var      ? 0.2f + 2.0f * rng_uniform(rng)
+                         : weight ? 0.5f + rng_uniform(rng)
+                                  : rng_uniform(rng) - 0.5f;
         tensor_changed(t);
     }
 }
@@ -60,26 +62,32 @@ static void test_folded_equals_plain(void) {
     rng_seed(&rng, 7, 0);
     BearNet *m = bearnet_new(3, &rng);
     randomise_batchnorms(m, &rng);
-    const int sizes[] = {24, 40, 64}, batches[] = {1, 3};
+    // batch 1 on one thread is `bears serve`'s case; on more threads they split the pixels
+    int threads_before = omp_get_max_threads();
+    const int sizes[] = {24, 40, 64}, batches[] = {1, 1, 3}, threads[] = {1, 2, 2};
     for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < 3; b++) {
             int S = sizes[a], N = batches[b];
+            omp_set_num_threads(threads[b]);
             Tensor *x = tensor_normal(SHAPE(N, 3, S, S), 0, 1, &rng);
             float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true), scale;
             float d = max_diff(plain, folded, (size_t)N * 3, &scale);
-            printf("%dx%d batch %d: max |logit| %.3f, folded vs plain %.2e\n", S, S, N, scale, d);
-            CHECK(scale > 0.1f, "the logits are not all near zero (max %g), so the comparison means something",
-                  scale);
-            CHECK(d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded differs from plain by %g", S, S, N, d);
+            printf("%dx%d batch %d, %d threads: max |logit| %.3f, folded vs plain %.2e\n", S, S, N,
+                   threads[b], scale, d);
+            CHECK(scale > 0.1f,
+                  "the logits are not all near zero (max %g), so the comparison means something", scale);
+            CHECK(d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded differs from plain by %g", S, S, N,
+                  d);
             free(plain), free(folded);
             // the features the cleaner compares (bearnet_features) take the folded pass too
             plain = eval_pass(m, x, false, true), folded = eval_pass(m, x, true, true);
             d = max_diff(plain, folded, (size_t)N * BEARNET_FEATURES, &scale);
-            CHECK(scale > 0.1f && d <= 1e-5f * fmaxf(1.0f, scale), "%dx%d batch %d: folded features off by %g (max %g)",
-                  S, S, N, d, scale);
+            CHECK(scale > 0.1f && d <= 1e-5f * fmaxf(1.0f, scale),
+                  "%dx%d batch %d: folded features off by %g (max %g)", S, S, N, d, scale);
             free(plain), free(folded);
             tensor_free(x);
         }
+    omp_set_num_threads(threads_before);
     bearnet_free(m);
 }
 
@@ -99,8 +107,8 @@ static void test_changes_invalidate(void) {
     float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true);
     CHECK(max_diff(plain, before, 6, NULL) > 1e-3f, "the write moved the plain logits (by %g)",
           max_diff(plain, before, 6, NULL));
-    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f, "after a written weight, folded follows plain (off by %g)",
-          max_diff(plain, folded, 6, NULL));
+    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after a written weight, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
     free(plain), free(before);
     before = folded;
 
@@ -115,8 +123,8 @@ static void test_changes_invalidate(void) {
     plain = eval_logits(m, x, false), folded = eval_logits(m, x, true);
     CHECK(max_diff(plain, before, 6, NULL) > 1e-4f, "the step moved the plain logits (by %g)",
           max_diff(plain, before, 6, NULL));
-    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f, "after an optimiser step, folded follows plain (off by %g)",
-          max_diff(plain, folded, 6, NULL));
+    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after an optimiser step, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
     free(plain), free(before);
     before = folded;
 
@@ -156,10 +164,10 @@ static void check_epilogue(int N, int C, int S, int OC, int K, int stride, Rng *
     conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true}, &s);
     tape_reset();
     float scale, d = max_diff(ref, got, ny, &scale);
-    CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, S, S,
-          OC, K, K, stride, negative, ny);
-    CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d: fused epilogue off by %g (max %g)", N, C, S, S, OC,
-          K, K, stride, d, scale);
+    CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, S,
+          S, OC, K, K, stride, negative, ny);
+    CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d: fused epilogue off by %g (max %g)", N, C, S, S,
+          OC, K, K, stride, d, scale);
     free(packed), free(ref), free(got);
     tensor_free(x), tensor_free(w), tensor_free(b), tensor_free(skip);
 }

@@ -98,7 +98,8 @@ static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, i
             int j0 = dw < 0 ? -dw : 0, j1 = dw > 0 ? OW - dw : OW;
             for (int n = 0; n < nb; n++)
                 for (int i = 0; i < OH; i++)
-                    if (i + dh >= 0 && i + dh < OH && j0 < j1) set_bits(bits, n * P + i * OW + j0, n * P + i * OW + j1);
+                    if (i + dh >= 0 && i + dh < OH && j0 < j1)
+                        set_bits(bits, n * P + i * OW + j0, n * P + i * OW + j1);
         }
     return m;
 }
@@ -123,11 +124,10 @@ static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
 // reading them again ran at half the speed of one reading the panel, bench-conv --n 1 --c 16
 // --size 128 --oc 16 on the EPYC these sessions get.) from_panel and nv are constants at each
 // call, so the loops unroll and the choice is made at compile time.
-static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt, int M,
-                                                               bool from_panel, const float *panel,
-                                                               const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate,
-                                                               const float *bias, const float *skip, bool relu) {
+static inline __attribute__((always_inline)) void
+product_tile(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
+             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const float *bias,
+             const float *skip, bool relu) {
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
@@ -149,28 +149,31 @@ static inline __attribute__((always_inline)) void product_tile(float *out, int Q
             // the epilogue (conv.h) while the sums are still in registers, in conv_epilogue's order
             if (bias) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_set1_ps(bias[i]));
             if (skip)
-                acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
+                acc[i][j] =
+                    _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
             if (relu) acc[i][j] = _mm512_max_ps(acc[i][j], _mm512_setzero_ps());
             _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
         }
 }
 
 // The tiles of M rows over one block of nv vectors of columns; e (NULL: none) is applied on the way out.
-static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int M,
-                                                               bool from_panel, const float *panel,
-                                                               const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate,
-                                                               const ConvEpilogue *e) {
+static inline __attribute__((always_inline)) void
+product_rows(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
+             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const ConvEpilogue *e) {
     for (int m = 0; m < M; m += ROW_BLOCK) {
         float *o = out + (size_t)m * Q + p;
-        const float *bias = e && e->bias ? e->bias + m : NULL, *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
+        const float *bias = e && e->bias ? e->bias + m : NULL,
+                    *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
         bool relu = e && e->relu;
         if (nv == 3)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip,
+                         relu);
         else if (nv == 2)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip,
+                         relu);
         else
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip,
+                         relu);
     }
 }
 
@@ -514,7 +517,8 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
         // One image is written straight into out with the epilogue; a group's rows are
         // ungrouped first, and the epilogue then takes one more pass over them.
         ConvEpilogue en = {e ? e->bias : NULL, e && e->skip ? e->skip + n0 * out_image : NULL, e && e->relu};
-        product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, e && nb == 1 ? &en : NULL, z->panel);
+        product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, e && nb == 1 ? &en : NULL,
+                z->panel);
         if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
         if (e && nb > 1) conv_epilogue(y, &en, nb, s->OC, P);
     }
@@ -546,7 +550,8 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
     for (int a = 0; a < st; a++)
         for (int b = 0; b < st; b++) {
             int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: the product writes zeros
-            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, NULL, z->panel);
+            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, NULL,
+                    z->panel);
             wdx += (size_t)KT * s->C;
         }
     for (int n = 0; n < nb; n++)
