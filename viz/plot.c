@@ -131,12 +131,8 @@ void plot_series(const PlotConfig *cfg, const char *name, const char *title, con
     plot_close(p);
 }
 
-void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
-                  const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
-    Plot *p = plot_open(cfg, name, title);
-    if (!p) return;
-    // The grid goes into a named data block so it can be used twice: once to trace contour lines
-    // into a table, once as the heat map under them.
+// The grid as gnuplot's named data block $grid: rows of "x y z", a blank line after each row of y.
+static void send_grid(Plot *p, const PlotGrid *g) {
     plot_cmd(p, "$grid << EOD");
     for (int j = 0; j < g->ny; j++) {
         float y = g->y_min + (g->y_max - g->y_min) * (float)j / (float)(g->ny - 1);
@@ -148,6 +144,15 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
         fputc('\n', p->pipe);
     }
     plot_cmd(p, "EOD");
+}
+
+void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    // The grid goes into a named data block so it can be used twice: once to trace contour lines
+    // into a table, once as the heat map under them.
+    send_grid(p, g);
     plot_cmd(p, "set view map");
     plot_cmd(p, "set contour base");
     plot_cmd(p, "unset surface");
@@ -167,5 +172,49 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
         fprintf(p->pipe, ", '-' with %s title \"%s\" noenhanced", paths[s].style, paths[s].label);
     fputc('\n', p->pipe);
     for (int s = 0; s < n_paths; s++) plot_data(p, paths[s].x, paths[s].y, paths[s].n);
+    plot_close(p);
+}
+
+void plot_surface_3d(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const char *zlabel, const PlotGrid *g, const PlotPath3d *paths,
+                     int n_paths) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    send_grid(p, g);
+    float z_max = 0;
+    for (size_t i = 0; i < (size_t)g->nx * g->ny; i++) z_max = fmaxf(z_max, g->z[i]);
+    // Seen from 60 degrees above the floor, turned 30 degrees: the bowl's rim and its bottom both show.
+    plot_cmd(p, "set view 60, 30, 1, 1.1");
+    plot_cmd(p, "set xyplane at 0");
+    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
+    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
+    plot_cmd(p, "set zrange [0:%g]", z_max);
+    plot_cmd(p, "set xlabel \"%s\"", xlabel);
+    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+    plot_cmd(p, "set zlabel \"%s\" rotate parallel", zlabel);
+    plot_cmd(p, "set palette rgb 33,13,10");
+    plot_cmd(p, "unset colorbox");
+    // A see-through coloured surface with its mesh, and contour lines on the floor beneath it.
+    plot_cmd(p, "set pm3d depthorder border lc rgb '#555555' lw 0.3");
+    plot_cmd(p, "set style fill transparent solid 0.55");
+    plot_cmd(p, "set contour base");
+    plot_cmd(p, "set cntrparam levels 12");
+    plot_cmd(p, "set cntrlabel onecolor");
+    plot_cmd(p, "set key top right box opaque");
+    fprintf(p->pipe, "splot $grid with pm3d nocontours notitle, "
+                     "$grid with lines lc rgb '#777777' lw 0.6 nosurface notitle");
+    for (int s = 0; s < n_paths; s++)
+        fprintf(p->pipe, ", '-' with %s nocontours title \"%s\" noenhanced", paths[s].style, paths[s].label);
+    fputc('\n', p->pipe);
+    for (int s = 0; s < n_paths; s++) {
+        for (int i = 0; i < paths[s].n; i++) {
+            float x = paths[s].x[i], y = paths[s].y[i], z = paths[s].z[i];
+            if (isfinite(x) && isfinite(y) && isfinite(z))
+                fprintf(p->pipe, "%.9g %.9g %.9g\n", x, y, z);
+            else
+                fprintf(p->pipe, "NaN NaN NaN\n");
+        }
+        fprintf(p->pipe, "e\n");
+    }
     plot_close(p);
 }

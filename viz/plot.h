@@ -63,4 +63,17 @@ typedef struct {
 void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                   const char *ylabel, const PlotGrid *grid, const PlotSeries *paths, int n_paths);
 
+// The same kind of surface as a 3-D bowl (gnuplot splot, seen from above at an angle) with paths
+// drawn on it: point i of a path is (x[i], y[i], z[i]). In a window it turns with the mouse.
+typedef struct {
+    const char *label;
+    const float *x, *y, *z;
+    int n;
+    const char *style; // e.g. "linespoints pt 7 ps 0.5 lw 2 lc rgb '#d62728'"
+} PlotPath3d;
+
+void plot_surface_3d(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const char *zlabel, const PlotGrid *grid, const PlotPath3d *paths,
+                     int n_paths);
+
 #endif
