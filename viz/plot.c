@@ -79,7 +79,7 @@ Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title) {
     }
     plot_cmd(p, "set title \"%s\" noenhanced", title);
     plot_cmd(p, "set grid");
-    plot_cmd(p, "set key top left box opaque");
+    plot_cmd(p, "set key %s box opaque", cfg->key ? cfg->key : "top left");
     return p;
 }
 

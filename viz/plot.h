@@ -18,6 +18,7 @@ typedef enum { PLOT_NONE, PLOT_PNG, PLOT_WINDOW } PlotTarget;
 typedef struct {
     PlotTarget target;
     const char *out_dir; // where PNG files go (created when needed)
+    const char *key;     // where the legend goes, in gnuplot's words; NULL: "top left"
 } PlotConfig;
 
 // "window" | "png" | "none" | "auto" (or NULL: auto = window when possible, else png).
