@@ -22,10 +22,17 @@ static bool have_gnuplot(void) {
 }
 
 // A window needs a display and a gnuplot built with a GUI terminal (gnuplot-nox has none).
-static bool can_open_window(void) {
+static bool has_display(void) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
-    if ((!display || !*display) && (!wayland || !*wayland)) return false;
+    return (display && *display) || (wayland && *wayland);
+}
+
+static bool gui_terminal(void) {
     return system("gnuplot -e 'set terminal' 2>&1 | grep -qE '^ *(qt|wxt|x11) '") == 0;
+}
+
+static bool can_open_window(void) {
+    return has_display() && gui_terminal();
 }
 
 PlotConfig plot_config(const char *target, const char *out_dir) {
@@ -34,8 +41,19 @@ PlotConfig plot_config(const char *target, const char *out_dir) {
         cfg.target = PLOT_NONE;
     else if (target && strcmp(target, "png") == 0)
         cfg.target = PLOT_PNG;
-    else if (target && strcmp(target, "window") == 0)
+    else if (target && strcmp(target, "window") == 0) {
+        // Asked for a window that cannot open: say why, and keep the pictures as files instead.
         cfg.target = PLOT_WINDOW;
+        const char *why = !have_gnuplot()    ? NULL // have_gnuplot() has said so already
+                          : !has_display()   ? "there is no display (DISPLAY is not set)"
+                          : !gui_terminal()  ? "this gnuplot has no window terminal (apt-get install gnuplot)"
+                                             : NULL;
+        if (why) {
+            fprintf(stderr, "warning: --plot window: %s, so the plots go to PNG files in %s/ instead\n", why,
+                    cfg.out_dir);
+            cfg.target = PLOT_PNG;
+        }
+    }
     else
         cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
     return cfg;
