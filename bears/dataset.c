@@ -64,6 +64,25 @@ static void free_names(char **names, int n) {
     free(names);
 }
 
+bool class_name_ok(const char *name, char *why, size_t why_size) {
+    size_t n = strlen(name);
+    const char *bad = n == 0 ? "is empty" : n > 128 ? "is over 128 characters" : NULL;
+    for (const unsigned char *p = (const unsigned char *)name; !bad && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            bad = "holds a control character";
+        else if (*p == '"' || *p == '\\' || *p == '/')
+            bad = "holds a quote, backslash or slash";
+    if (!bad) return true;
+    // The name itself shown with every byte outside printable ASCII as \xNN, never raw.
+    char shown[4 * 40 + 4] = "";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)name;
+         *p && k + 5 < sizeof shown && p < (const unsigned char *)name + 40; p++)
+        k += (size_t)snprintf(shown + k, sizeof shown - k, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
+    snprintf(why, why_size, "the class name \"%s\" %s", shown, bad);
+    return false;
+}
+
 bool data_list(const char *dir, DataListing *out, char *err, size_t err_size) {
     *out = (DataListing){0};
     struct stat st;
@@ -79,6 +98,13 @@ bool data_list(const char *dir, DataListing *out, char *err, size_t err_size) {
                     "'%s' has no class folders: put the pictures in %s/<class>/, one folder per class "
                     "(try: bears synth %s)",
                     dir, dir, dir);
+    }
+    for (int c = 0; c < n_classes; c++) {
+        char why[300];
+        if (!class_name_ok(out->classes[c], why, sizeof why)) {
+            data_listing_free(out);
+            return fail(err, err_size, "%s: %s; a class folder needs a plain name (rename it)", dir, why);
+        }
     }
     int cap = 0;
     for (int c = 0; c < n_classes; c++) {

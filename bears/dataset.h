@@ -51,7 +51,12 @@ typedef struct {
     int n_files;
 } DataListing;
 
-// List DIR. Fails with a message when DIR is missing, is not a folder or has no class folders.
+// A class name (a folder name, and a label printed to terminals, plots, CSV and web pages) is 1..128
+// bytes with no control character, quote, backslash or slash. False with why showing the name escaped.
+bool class_name_ok(const char *name, char *why, size_t why_size);
+
+// List DIR. Fails with a message when DIR is missing, is not a folder, has no class folders or a class
+// folder whose name fails class_name_ok().
 bool data_list(const char *dir, DataListing *out, char *err, size_t err_size);
 void data_listing_free(DataListing *l);
 
@@ -74,7 +79,7 @@ typedef struct {
     int *labels;         // n labels
     int *train, n_train; // indices into 0..n-1, ascending
     int *valid, n_valid;
-    int n_not_image;       // files skipped because their first bytes are no PNG, JPEG or WEBP
+    int n_not_image;       // files skipped because their first bytes are no PNG, JPEG, WEBP or GIF
     int n_unreadable;      // files that looked like images but did not decode (truncated, corrupt)
     int size;              // S
     int stored;            // L >= S: pictures are kept L x L so training crops have room to move

@@ -62,6 +62,12 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
         idx = out->ds.valid, n = out->ds.n_valid;
     else
         n = out->ds.n;
+    if (n == 0) { // nothing scored is no proof of anything: never "every picture is classified correctly"
+        snprintf(err, err_size, "the %s split of %s holds no pictures (%d readable in all); try --split all",
+                 split, dir, out->ds.n);
+        interpret_free(out);
+        return false;
+    }
     int C = out->model.n_classes, S = out->ds.size, bs = 64;
     out->items = calloc((size_t)(n ? n : 1), sizeof(Scored));
     out->n = n;

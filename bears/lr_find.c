@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "learner.h"
+#include "outfile.h"
 #include "plot.h"
 #include "schedule.h"
 
@@ -50,16 +51,21 @@ int cmd_lr_find(int argc, char **argv) {
     o.data.seed = (uint64_t)seed;
 
     char err[1024];
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        fprintf(stderr, "bears lr-find: cannot write %s\n", log_path);
-        return 1;
-    }
     Learner l;
     if (!learner_init(&l, dir, &o, err, sizeof err)) {
         fprintf(stderr, "bears lr-find: %s\n", err);
-        if (log) fclose(log);
         return 1;
+    }
+    // Opened once the run can start; an old log is replaced only by a complete new one.
+    OutFile log_file;
+    FILE *log = NULL;
+    if (log_path) {
+        if (!outfile_open(&log_file, log_path, err, sizeof err)) {
+            fprintf(stderr, "bears lr-find: %s\n", err);
+            learner_free(&l);
+            return 1;
+        }
+        log = log_file.f;
     }
     if (log) fprintf(log, "iteration,lr,loss,smoothed_loss\n");
     float *lrs = malloc(sizeof(float) * (size_t)iters), *smooth = malloc(sizeof(float) * (size_t)iters);
@@ -89,7 +95,11 @@ int cmd_lr_find(int argc, char **argv) {
         }
     }
     progress_bar("lr-find", iters, iters, now_seconds() - t0);
-    if (log) fclose(log);
+    int status = 0;
+    if (log && !outfile_commit(&log_file, err, sizeof err)) {
+        fprintf(stderr, "bears lr-find: the log: %s\n", err);
+        status = 1;
+    }
 
     // The steepest descent: the most negative slope of the smoothed loss against log(lr), over the
     // part of the curve before its minimum (past the minimum the slope only means trouble).
@@ -104,7 +114,6 @@ int cmd_lr_find(int argc, char **argv) {
     }
     printf("lr-find: %d minibatches from lr %g to %g; stopped because %s\n", n, start, n ? lrs[n - 1] : start,
            stopped);
-    int status = 0;
     if (steepest < 0) {
         printf("lr-find: the loss never fell, so there is no lr to suggest. Try a smaller --start or more "
                "--iters.\n");

@@ -49,14 +49,16 @@ static bool parse_floats(const char *text, float *out, int n) {
     return ok;
 }
 
-static bool parse_classes(const char *text, BearModel *m) {
+// Class names reach terminals, plots and web pages: the same rule as class folders (escape codes and
+// quotes never come through). why is set when a name is the problem.
+static bool parse_classes(const char *text, BearModel *m, char *why, size_t why_size) {
     cJSON *a = text ? cJSON_Parse(text) : NULL;
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
     bool ok = n >= 2 && n <= 1000;
     if (ok) m->classes = calloc((size_t)n, sizeof(char *));
     for (int i = 0; ok && i < n; i++) {
         cJSON *v = cJSON_GetArrayItem(a, i);
-        ok = cJSON_IsString(v) && v->valuestring[0];
+        ok = cJSON_IsString(v) && class_name_ok(v->valuestring, why, why_size);
         if (ok) m->classes[m->n_classes++] = strdup(v->valuestring);
     }
     cJSON_Delete(a);
@@ -79,11 +81,12 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         return false;
     }
     const char *what = NULL;
+    char why[300] = "";
     const char *size_s = safetensors_meta_get(&f.meta, "image_size");
     char *end = NULL;
     long size = size_s ? strtol(size_s, &end, 10) : 0;
-    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m))
-        what = "a list of at least 2 class names";
+    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m, why, sizeof why))
+        what = why[0] ? why : "a list of at least 2 class names";
     else if (!size_s || *end || size < 16 || size > 1024 || size % 8)
         what = "an image size (a multiple of 8, 16..1024)";
     else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3))
@@ -93,7 +96,9 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     for (int c = 0; !what && c < 3; c++)
         if (m->std[c] <= 0) what = "a positive normalisation std";
     if (what) {
-        snprintf(err, err_size, "%s: not a bears model: its metadata lacks %s", path, what);
+        snprintf(err, err_size,
+                 why[0] ? "%s: not a usable bears model: %s" : "%s: not a bears model: its metadata lacks %s",
+                 path, what);
         safetensors_file_free(&f);
         bear_model_free(m);
         return false;
@@ -109,6 +114,19 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         return false;
     }
     safetensors_file_free(&f);
+    // A diverged training run saves NaN weights, which would predict "black (nan%)": refuse them here.
+    const char *bad = NULL;
+    for (int t = 0; t < m->net->n_state && !bad; t++)
+        for (size_t k = 0; k < m->net->state[t]->numel && !bad; k++)
+            if (!isfinite(m->net->state[t]->data[k])) bad = m->net->state_names[t];
+    if (bad) {
+        snprintf(err, err_size,
+                 "%s: tensor '%s' holds NaN or infinite values (the training that wrote it diverged); "
+                 "train again with a lower --lr",
+                 path, bad);
+        bear_model_free(m);
+        return false;
+    }
     m->net->training = false;
     return true;
 }

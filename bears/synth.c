@@ -19,6 +19,8 @@
 //
 // Every picture has its own random stream (seed, picture number), so the output is the same for a seed
 // whatever the number of threads.
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -505,7 +507,8 @@ int cmd_synth(int argc, char **argv) {
     if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
         cli_usage_error(&cli, "needs the folder to create, e.g. data/bears");
 
-    // Never paint over somebody's files: DIR must be new or empty.
+    // Never paint over somebody's files: DIR must be new, or hold nothing but empty class folders (a file
+    // beside them, PLANTED.csv included, would be replaced; the manifest is also opened exclusively below).
     DataListing existing;
     char err[512];
     if (data_list(dir, &existing, err, sizeof err)) {
@@ -516,6 +519,17 @@ int cmd_synth(int argc, char **argv) {
             return 1;
         }
     }
+    DIR *top = opendir(dir);
+    for (struct dirent *e; top && (e = readdir(top));) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] == '.' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) continue;
+        fprintf(stderr, "bears synth: '%s' already holds %s; give a new folder\n", dir, e->d_name);
+        closedir(top);
+        return 1;
+    }
+    if (top) closedir(top);
     for (int c = 0; c < 3; c++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, class_names[c]);
@@ -569,15 +583,16 @@ int cmd_synth(int argc, char **argv) {
 
     char manifest[4096];
     snprintf(manifest, sizeof manifest, "%s/PLANTED.csv", dir);
-    FILE *f = fopen(manifest, "w");
-    if (f) {
-        fprintf(f, "path,problem,true_class\n");
-        for (int i = 0; i < total; i++)
-            if (slots[i].problem != GOOD)
+    FILE *f = fopen(manifest, "wx"); // "x": fails rather than replace a file that appeared meanwhile
+    bool manifest_ok = f && fprintf(f, "path,problem,true_class\n") > 0;
+    for (int i = 0; manifest_ok && i < total; i++)
+        if (slots[i].problem != GOOD)
+            manifest_ok =
                 fprintf(f, "%s,%s,%s\n", slots[i].rel, problem_names[slots[i].problem],
-                        slots[i].problem == MISLABELED ? class_names[slots[i].subject] : "none");
-        if (fclose(f) != 0) failures++;
-    } else {
+                        slots[i].problem == MISLABELED ? class_names[slots[i].subject] : "none") > 0;
+    if (f && fclose(f) != 0) manifest_ok = false;
+    if (!manifest_ok) {
+        fprintf(stderr, "bears synth: cannot write %s: %s\n", manifest, strerror(errno));
         failures++;
     }
     int n_png = 0;

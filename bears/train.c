@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "learner.h"
+#include "outfile.h"
 #include "schedule.h"
 #include "trash.h"
 
@@ -105,21 +106,28 @@ int cmd_train(int argc, char **argv) {
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
 
+    if (log_path && same_file(log_path, model_path))
+        cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
     char err[1024];
     if (!can_write_next_to(model_path, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
     }
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        fprintf(stderr, "bears train: cannot write the log %s: %s\n", log_path, strerror(errno));
-        return 1;
-    }
     Learner l;
     if (!learner_init(&l, dir, &o, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
-        if (log) fclose(log);
         return 1;
+    }
+    // The log is opened only now that training can start, and replaces an old one only when complete.
+    OutFile log_file;
+    FILE *log = NULL;
+    if (log_path) {
+        if (!outfile_open(&log_file, log_path, err, sizeof err)) {
+            fprintf(stderr, "bears train: %s\n", err);
+            learner_free(&l);
+            return 1;
+        }
+        log = log_file.f;
     }
     printf("classes:");
     for (int c = 0; c < l.ds.n_classes; c++) printf(" %s", l.ds.classes[c]);
@@ -197,7 +205,10 @@ int cmd_train(int argc, char **argv) {
             printf(")\n");
         }
     }
-    if (log) fclose(log);
+    if (log && !outfile_commit(&log_file, err, sizeof err)) {
+        fprintf(stderr, "bears train: the log: %s\n", err);
+        status = 1;
+    }
     free(train), free(valid), free(error);
     learner_free(&l);
     return status;

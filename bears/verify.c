@@ -4,7 +4,10 @@
 // (never unlink). --max-size shrinks oversized pictures in place, keeping their format.
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -17,10 +20,11 @@ typedef struct {
     char message[240]; // why it is bad, or what --max-size did ("" when nothing)
 } Verdict;
 
-// Shrink so the longest side is max_size, written to a hidden temp file beside it and renamed over the
-// original, so a crash half way never leaves a half-written picture under the real name.
-static bool shrink_in_place(const char *path, const Image *img, ImageFormat format, int max_size, char *msg,
-                            size_t msg_size) {
+// Shrink so the longest side is max_size, written to a hidden temp file of our own (mkstemp: two runs on
+// one folder never share one) and renamed over the original, so nobody ever sees a half-written picture.
+// `before` is the file as we read it: when another run has replaced it since, its result is kept.
+static bool shrink_in_place(const char *path, const struct stat *before, const Image *img, ImageFormat format,
+                            int max_size, char *msg, size_t msg_size) {
     int longest = img->width > img->height ? img->width : img->height;
     int w = (int)((long long)img->width * max_size / longest),
         h = (int)((long long)img->height * max_size / longest);
@@ -28,16 +32,29 @@ static bool shrink_in_place(const char *path, const Image *img, ImageFormat form
     char tmp[4096], err[200];
     const char *slash = strrchr(path, '/');
     int dir_len = slash ? (int)(slash - path + 1) : 0;
-    snprintf(tmp, sizeof tmp, "%.*s.shrinking-%s", dir_len, path, path + dir_len);
-    Image small;
-    if (!image_resize(img, w, h, &small)) {
-        snprintf(msg, msg_size, "could not shrink: out of memory");
+    snprintf(tmp, sizeof tmp, "%.*s.shrinking-%s-XXXXXX", dir_len, path, path + dir_len);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(msg, msg_size, "could not shrink: cannot create a temporary file: %s", strerror(errno));
         return false;
     }
-    bool ok = image_save(tmp, &small, format, 90, err, sizeof err);
+    close(fd);
+    Image small;
+    bool ok = image_resize(img, w, h, &small);
+    if (!ok) snprintf(err, sizeof err, "out of memory");
+    ok = ok && image_save(tmp, &small, format, 90, err, sizeof err);
     image_free(&small);
+    struct stat now;
+    bool replaced = stat(path, &now) != 0 || now.st_ino != before->st_ino || now.st_size != before->st_size ||
+                    now.st_mtime != before->st_mtime;
+    if (ok && replaced) {
+        remove(tmp); // our own temp file, never the user's picture
+        snprintf(msg, msg_size, "left as it is: another run changed it while this one was shrinking it");
+        return false;
+    }
     if (ok && rename(tmp, path) != 0)
-        ok = false, remove(tmp), snprintf(err, sizeof err, "cannot replace the file");
+        ok = false, snprintf(err, sizeof err, "cannot replace the file: %s", strerror(errno));
+    if (!ok) remove(tmp);
     if (ok)
         snprintf(msg, msg_size, "shrunk %dx%d -> %dx%d", img->width, img->height, w, h);
     else
@@ -46,11 +63,13 @@ static bool shrink_in_place(const char *path, const Image *img, ImageFormat form
 }
 
 int cmd_verify(int argc, char **argv) {
-    bool delete = false;
+    bool delete = false, restore = false;
     int max_size = 0;
     Flag flags[] = {
         {"--delete", FLAG_BOOL, &delete, 0, 0, false, NULL,
          "move bad files into DIR/.trash (nothing is erased)"},
+        {"--restore", FLAG_BOOL, &restore, 0, 0, false, NULL,
+         "undo: move every file the trash journal lists back where it was"},
         {"--max-size", FLAG_INT, &max_size, 0, IMAGE_MAX_SIDE, false, NULL,
          "shrink pictures whose longest side is over this many pixels, in place (0 = leave sizes alone)"},
     };
@@ -64,9 +83,20 @@ int cmd_verify(int argc, char **argv) {
     const char *dir = NULL;
     if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
         cli_usage_error(&cli, "needs the folder to check, e.g. data/bears");
+    if (restore && (delete || max_size))
+        cli_usage_error(&cli, "--restore undoes earlier moves; run it without --delete and --max-size");
+    char err[512];
+    if (restore) {
+        int restored = trash_restore(dir, err, sizeof err);
+        if (restored < 0) {
+            fprintf(stderr, "bears verify: %s\n", err);
+            return 1;
+        }
+        printf("verify: restored %d files from %s/.trash\n", restored, dir);
+        return 0;
+    }
 
     DataListing list;
-    char err[512];
     if (!data_list(dir, &list, err, sizeof err)) {
         fprintf(stderr, "bears verify: %s\n", err);
         return 1;
@@ -82,9 +112,12 @@ int cmd_verify(int argc, char **argv) {
         Image img;
         ImageFormat format;
         Verdict *v = &verdicts[i];
+        struct stat before;
+        bool known = stat(list.files[i].path, &before) == 0;
         v->ok = image_load_format(list.files[i].path, &img, &format, v->message, sizeof v->message);
-        if (v->ok && max_size > 0 && (img.width > max_size || img.height > max_size))
-            shrink_in_place(list.files[i].path, &img, format, max_size, v->message, sizeof v->message);
+        if (v->ok && known && max_size > 0 && (img.width > max_size || img.height > max_size))
+            shrink_in_place(list.files[i].path, &before, &img, format, max_size, v->message,
+                            sizeof v->message);
         image_free(&img);
     }
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,9 +37,13 @@ static void describe_range(const Flag *f, char *buf, size_t size) {
         snprintf(buf, size, "%s", what);
 }
 
+// The bounds in the flag's own type: 0.01 as a float is 0.0099999998, and "--valid-pct 0.01" must still
+// pass a range that starts at 0.01.
 static bool in_range(const Flag *f, double v) {
-    if (isfinite(f->min) && (f->min_exclusive ? v <= f->min : v < f->min)) return false;
-    if (isfinite(f->max) && v > f->max) return false;
+    bool is_float = f->kind != FLAG_INT;
+    double lo = is_float ? (float)f->min : f->min, hi = is_float ? (float)f->max : f->max;
+    if (isfinite(f->min) && (f->min_exclusive ? v <= lo : v < lo)) return false;
+    if (isfinite(f->max) && v > hi) return false;
     return true;
 }
 
@@ -108,60 +113,91 @@ static const Flag *find_flag(const Cli *cli, const char *name) {
     return NULL;
 }
 
-// Whole-string, finite number in range, or exit 2 naming the flag.
-static double parse_number(const Cli *cli, const Flag *f, const char *text) {
+__attribute__((format(printf, 3, 4))) static bool say(char *err, size_t err_size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+// Whole-string, finite number in range, or false with a message naming the flag. The range is checked
+// on the value the program will use: a float flag on the float (1e-50 is 0 as a float, not > 0), an int
+// flag on the int, so nothing passes the check and then changes when it is narrowed.
+static bool parse_number(const Flag *f, const char *text, double *out, char *err, size_t err_size) {
     char accepted[96];
     describe_range(f, accepted, sizeof accepted);
     errno = 0;
     char *end = NULL;
     double v;
+    const char *why = "";
     if (f->kind == FLAG_INT) {
         long l = strtol(text, &end, 10);
-        v = (double)l;
+        v = l < INT_MIN || l > INT_MAX ? NAN : (double)l;
     } else {
-        v = strtod(text, &end);
+        double d = strtod(text, &end);
+        float narrowed = (float)d;
+        if (d != 0 && (narrowed == 0 || fpclassify(narrowed) == FP_SUBNORMAL))
+            v = NAN, why = " (too small for a 32-bit float: it would be 0)";
+        else
+            v = narrowed;
     }
     if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || !in_range(f, v))
-        cli_usage_error(cli, "%s got '%s'; it accepts %s", f->name, text, accepted);
-    return v;
+        return say(err, err_size, "%s got '%s'%s; it accepts %s", f->name, text, why, accepted);
+    *out = v;
+    return true;
 }
 
-int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, int max_positional) {
+// Paths are copied into fixed buffers with room for a suffix (".trash/...", ".tmp-..."): a longer one is
+// refused here, whole, instead of being cut short somewhere deep inside.
+static bool length_ok(const char *what, const char *text, char *err, size_t err_size) {
+    size_t n = strlen(text);
+    if (n <= CLI_MAX_ARG) return true;
+    return say(err, err_size, "%s is %zu characters long; sgdlab accepts at most %d (is it a path?)", what, n,
+               CLI_MAX_ARG);
+}
+
+int cli_parse_args(const Cli *cli, int argc, char **argv, const char **positional, int max_positional,
+                   char *err, size_t err_size) {
     int n_positional = 0;
     bool list_seen[64] = {false};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            print_help(cli);
-            exit(0);
-        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return CLI_HELP;
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-            if (n_positional >= max_positional) cli_usage_error(cli, "unexpected argument '%s'", arg);
+            if (n_positional >= max_positional)
+                return say(err, err_size, "unexpected argument '%.80s'", arg), -1;
+            if (!length_ok("an argument", arg, err, err_size)) return -1;
             positional[n_positional++] = arg;
             continue;
         }
         const Flag *f = find_flag(cli, arg);
-        if (!f) cli_usage_error(cli, "unknown flag '%s'", arg);
+        if (!f) return say(err, err_size, "unknown flag '%.80s'", arg), -1;
         if (f->kind == FLAG_BOOL) {
             *(bool *)f->value = true;
             continue;
         }
-        if (i + 1 >= argc) cli_usage_error(cli, "%s needs a value", arg);
+        if (i + 1 >= argc) return say(err, err_size, "%s needs a value", arg), -1;
         const char *text = argv[++i];
+        double v = 0;
         switch (f->kind) {
         case FLAG_FLOAT:
-            *(float *)f->value = (float)parse_number(cli, f, text);
+            if (!parse_number(f, text, &v, err, err_size)) return -1;
+            *(float *)f->value = (float)v;
             break;
         case FLAG_INT:
-            *(int *)f->value = (int)parse_number(cli, f, text);
+            if (!parse_number(f, text, &v, err, err_size)) return -1;
+            *(int *)f->value = (int)v;
             break;
         case FLAG_STRING:
-            if (!text[0]) cli_usage_error(cli, "%s got an empty value", f->name);
+            if (!text[0]) return say(err, err_size, "%s got an empty value", f->name), -1;
+            if (!length_ok(f->name, text, err, err_size)) return -1;
             *(const char **)f->value = text;
             break;
         case FLAG_CHOICE:
             if (!choice_ok(f->choices, text))
-                cli_usage_error(cli, "%s got '%s'; it accepts one of %s", f->name, text, f->choices);
+                return say(err, err_size, "%s got '%.80s'; it accepts one of %s", f->name, text, f->choices),
+                       -1;
             *(const char **)f->value = text;
             break;
         case FLAG_FLOAT_LIST: {
@@ -170,8 +206,9 @@ int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, in
             if (idx < 64 && !list_seen[idx]) l->count = 0; // the first use replaces the defaults
             if (idx < 64) list_seen[idx] = true;
             if (l->count >= CLI_MAX_LIST)
-                cli_usage_error(cli, "%s can be given at most %d times", f->name, CLI_MAX_LIST);
-            l->values[l->count++] = (float)parse_number(cli, f, text);
+                return say(err, err_size, "%s can be given at most %d times", f->name, CLI_MAX_LIST), -1;
+            if (!parse_number(f, text, &v, err, err_size)) return -1;
+            l->values[l->count++] = (float)v;
             break;
         }
         case FLAG_BOOL:
@@ -179,4 +216,15 @@ int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, in
         }
     }
     return n_positional;
+}
+
+int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, int max_positional) {
+    char err[512];
+    int n = cli_parse_args(cli, argc, argv, positional, max_positional, err, sizeof err);
+    if (n == CLI_HELP) {
+        print_help(cli);
+        exit(0);
+    }
+    if (n < 0) cli_usage_error(cli, "%s", err);
+    return n;
 }

@@ -9,8 +9,10 @@
 #define SGDLAB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-enum { CLI_EXIT_USAGE = 2, CLI_MAX_LIST = 16 };
+// CLI_MAX_ARG: the longest path or text accepted (buffers elsewhere are 4096 with room for suffixes).
+enum { CLI_EXIT_USAGE = 2, CLI_MAX_LIST = 16, CLI_MAX_ARG = 3000, CLI_HELP = -2 };
 
 typedef enum {
     FLAG_FLOAT,      // float *
@@ -49,6 +51,9 @@ typedef struct {
 // Parse argv. Positional arguments go to positional[0..max_positional); the count is returned.
 // --help prints the help and exits 0; any error prints a message and exits 2.
 int cli_parse(const Cli *cli, int argc, char **argv, const char **positional, int max_positional);
+// The same without printing or exiting: the count, CLI_HELP for --help, or -1 with err saying why.
+int cli_parse_args(const Cli *cli, int argc, char **argv, const char **positional, int max_positional,
+                   char *err, size_t err_size);
 // Print "program: message" and exit 2: for checks that involve several flags together.
 _Noreturn void cli_usage_error(const Cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

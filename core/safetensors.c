@@ -18,6 +18,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors.c assumes
 // A header bigger than this is not a model of ours but a broken or hostile file (the reference
 // implementation draws the same line at 100 MB).
 #define MAX_HEADER_BYTES ((uint64_t)100 << 20)
+// Far above any real model (ResNet-34 has 218 tensors) and small enough that a crafted header of
+// hundreds of thousands of empty tensors is refused at once instead of being checked for minutes.
+enum { MAX_TENSORS = 1 << 16, MAX_METADATA = 1024 };
 
 static _Thread_local char message[1024];
 
@@ -194,6 +197,10 @@ static int by_begin(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const Entry *)a)->name, ((const Entry *)b)->name);
+}
+
 static void shape_string(char *buf, size_t size, int rank, const int *shape) {
     size_t used = (size_t)snprintf(buf, size, "[");
     for (int d = 0; d < rank && used < size; d++)
@@ -247,6 +254,9 @@ static const char *parse_entry(const char *path, const cJSON *item, uint64_t dat
 
 static const char *parse_metadata(const char *path, const cJSON *item, SafetensorsMeta *meta) {
     if (!cJSON_IsObject(item)) return fail("%s: __metadata__ is not a JSON object", path);
+    if (cJSON_GetArraySize(item) > MAX_METADATA)
+        return fail("%s: __metadata__ has %d entries; at most %d are read", path, cJSON_GetArraySize(item),
+                    MAX_METADATA);
     for (const cJSON *m = item->child; m; m = m->next) {
         if (!cJSON_IsString(m)) return fail("%s: metadata '%s' is not a string", path, m->string);
         safetensors_meta_set(meta, m->string, m->valuestring);
@@ -267,23 +277,26 @@ static const char *parse_header(const char *path, const char *json, size_t len, 
         if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
             err = fail("%s: text after the JSON header", path);
     if (!err && !cJSON_IsObject(root)) err = fail("%s: the header is not a JSON object", path);
-    int n = 0;
-    *entries = NULL;
+    int n = 0, items = err ? 0 : cJSON_GetArraySize(root);
+    if (items > MAX_TENSORS + 1)
+        err = fail("%s: the header lists %d entries; sgdlab reads at most %d tensors", path, items,
+                   MAX_TENSORS);
+    *entries = err ? NULL : checked_realloc(NULL, sizeof(Entry) * (size_t)(items + 1));
     for (const cJSON *item = err ? NULL : root->child; item && !err; item = item->next) {
         if (strcmp(item->string, "__metadata__") == 0) {
             err = parse_metadata(path, item, meta);
             continue;
         }
-        *entries = checked_realloc(*entries, sizeof(Entry) * (size_t)(n + 1));
-        Entry *e = &(*entries)[n++];
+        Entry *e = &(*entries)[n];
         err = parse_entry(path, item, data_size, e);
-        if (!err)
-            e->name = copy_string(e->name); // outlives the JSON tree
-        else
-            n--;
-        for (int j = 0; j < n - 1 && !err; j++)
-            if (strcmp((*entries)[j].name, e->name) == 0)
-                err = fail("%s: tensor '%s' appears twice", path, e->name);
+        if (!err) e->name = copy_string(e->name), n++; // the name outlives the JSON tree
+    }
+    // A name twice is refused: sorted by name, twins are neighbours (O(n log n), not every pair).
+    if (!err && n > 1) {
+        qsort(*entries, (size_t)n, sizeof(Entry), by_name);
+        for (int i = 1; i < n && !err; i++)
+            if (strcmp((*entries)[i - 1].name, (*entries)[i].name) == 0)
+                err = fail("%s: tensor '%s' appears twice", path, (*entries)[i].name);
     }
     cJSON_Delete(root);
     // Laid end to end from 0 to the end of the file: no gaps, no overlaps.
@@ -314,22 +327,15 @@ void safetensors_file_free(SafetensorsFile *f) {
     memset(f, 0, sizeof *f);
 }
 
-const char *safetensors_load(const char *path, SafetensorsFile *out) {
+// Read and check a safetensors image of file_size bytes from f, which is at its start.
+static const char *load_stream(const char *path, FILE *f, uint64_t file_size, SafetensorsFile *out) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail("%s: %s", path, strerror(errno));
     const char *err = NULL;
     char *json = NULL;
     Entry *entries = NULL;
     int count = 0;
-    struct stat st;
     unsigned char len_bytes[8];
     uint64_t header_len = 0;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        err = fail("%s: not a regular file", path);
-        goto done;
-    }
-    uint64_t file_size = (uint64_t)st.st_size;
     if (file_size < 8 || fread(len_bytes, 1, 8, f) != 8) {
         err = fail("%s: %llu bytes is too short for the 8-byte header length", path,
                    (unsigned long long)file_size);
@@ -377,8 +383,29 @@ done:
     for (int i = 0; i < count; i++) free((char *)entries[i].name);
     free(entries);
     free(json);
-    fclose(f);
     if (err) safetensors_file_free(out);
+    return err;
+}
+
+const char *safetensors_load(const char *path, SafetensorsFile *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail("%s: %s", path, strerror(errno));
+    struct stat st;
+    const char *err = fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)
+                          ? fail("%s: not a regular file", path)
+                          : load_stream(path, f, (uint64_t)st.st_size, out);
+    fclose(f);
+    return err;
+}
+
+const char *safetensors_load_memory(const char *name, const void *bytes, size_t size, SafetensorsFile *out) {
+    memset(out, 0, sizeof *out);
+    if (size < 8) return fail("%s: %zu bytes is too short for the 8-byte header length", name, size);
+    FILE *f = fmemopen((void *)bytes, size, "rb");
+    if (!f) return fail("%s: %s", name, strerror(errno));
+    const char *err = load_stream(name, f, size, out);
+    fclose(f);
     return err;
 }
 

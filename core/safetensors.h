@@ -53,6 +53,8 @@ const char *safetensors_save(const char *path, int n, const char *const *names, 
                              const SafetensorsMeta *meta);
 // Read and check a whole file. On error *out is left empty (nothing to free).
 const char *safetensors_load(const char *path, SafetensorsFile *out);
+// The same checks on bytes already in memory (name is for messages): what the fuzzer feeds.
+const char *safetensors_load_memory(const char *name, const void *bytes, size_t size, SafetensorsFile *out);
 // The tensor called name, or NULL.
 Tensor *safetensors_get(const SafetensorsFile *f, const char *name);
 // Copy the file's tensors called names[i] into dst[i], after checking that every one exists

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "diverge.h"
 #include "ops.h"
+#include "outfile.h"
 #include "plot.h"
 #include "tensor.h"
 
@@ -39,11 +40,14 @@ int main(int argc, char **argv) {
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
 
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab01-linear: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
 
     // ---- the data: n points near the line y = 3*x1 + 2 ----
     Rng rng;
@@ -119,7 +123,9 @@ int main(int argc, char **argv) {
     };
     plot_series(&pc, "lab01-fit", title, "x1", "y", false, false, series, 3);
 
-    if (log) fclose(log);
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab01-linear: %s\n", log_err), status = 1;
     tensor_free(x), tensor_free(x1), tensor_free(a_true), tensor_free(y), tensor_free(a), tensor_free(y_hat);
-    return 0; // a diverged run is a finished experiment, not a crash
+    return status; // a diverged run is a finished experiment, not a crash
 }

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "diverge.h"
 #include "ops.h"
+#include "outfile.h"
 #include "tensor.h"
 
 enum { WIDTH = 900, HEIGHT = 640, N_POINTS = 100 };
@@ -126,8 +127,11 @@ int main(int argc, char **argv) {
     char err[256];
     AnimConfig config = {"lab02-animate: gradient descent, one step per frame", WIDTH, HEIGHT, fps, frames};
     Anim *an = anim_open(&config, err, sizeof err);
+    OutFile log_file = {0}; // a temp file that replaces LOG only once complete (core/outfile.h)
+    char log_err[512] = "";
     FILE *log = NULL;
-    if (an && log_path && !(log = fopen(log_path, "w"))) perror(log_path);
+    if (an && log_path && outfile_open(&log_file, log_path, log_err, sizeof log_err)) log = log_file.f;
+    if (log_err[0]) fprintf(stderr, "lab02-animate: %s\n", log_err);
     if (!an || (log_path && !log)) {
         if (!an && frames) // the folder is the problem, not the display
             fprintf(stderr, "lab02-animate: %s. Pick another --frames folder.\n", err);
@@ -188,7 +192,8 @@ int main(int argc, char **argv) {
         printf("frames: %s/frame-0000.png (the guess) ... frame-%04d.png (step %d)\n", frames, written - 1,
                written - 1);
 
-    if (log) fclose(log);
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab02-animate: %s\n", log_err), frames_ok = false;
     anim_close(an);
     tensor_free(x), tensor_free(a_true), tensor_free(y);
     return frames_ok ? 0 : 1;

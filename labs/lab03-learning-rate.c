@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "diverge.h"
 #include "ops.h"
+#include "outfile.h"
 #include "plot.h"
 #include "tensor.h"
 
@@ -282,11 +283,14 @@ int main(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab03-learning-rate: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
     int n = lrs.count;
     PlotConfig pc = plot_config(plot, out);
 
@@ -344,6 +348,8 @@ int main(int argc, char **argv) {
         plot_contours(&pc, &data, fits, n);
     }
 
-    if (log) fclose(log);
-    return 0;
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab03-learning-rate: %s\n", log_err), status = 1;
+    return status;
 }

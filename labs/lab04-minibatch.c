@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "diverge.h"
 #include "ops.h"
+#include "outfile.h"
 #include "plot.h"
 #include "tensor.h"
 
@@ -139,11 +140,14 @@ int main(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab04-minibatch: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
 
     // ---- lab01's line with many more points: y = 3 x1 + 2 + 0.25 noise ----
     Rng rng, order_rng;
@@ -206,8 +210,10 @@ int main(int argc, char **argv) {
                 "update (log scale)", "loss (log scale)", true, true, series, 2);
     free(sgd_update);
 
-    if (log) fclose(log);
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab04-minibatch: %s\n", log_err), status = 1;
     free_run(&gd), free_run(&sgd);
     tensor_free(x), tensor_free(xt), tensor_free(a_true), tensor_free(y);
-    return 0;
+    return status;
 }

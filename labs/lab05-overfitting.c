@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "diverge.h"
+#include "outfile.h"
 #include "plot.h"
 #include "rng.h"
 
@@ -175,6 +176,29 @@ static void plot_sweep(const PlotConfig *pc, const Sweep *sweeps, int n_sweeps, 
                 "polynomial degree", "MSE (log scale)", false, true, s, 2 * n_sweeps);
 }
 
+// What the sweep shows, in words: where the valid loss bottoms out and what the extra degrees do.
+static void explain_sweep(const Sweep *sweeps, int n_sweeps, int degree, float wd) {
+    const Sweep *s = &sweeps[0];
+    int under_valid = 0;
+    for (int d = 1; d <= degree; d++) under_valid += s->train[d] < s->valid[d];
+    printf(
+        "\nbest degree by valid loss: %d (valid %.4f). From there to degree %d the train loss goes %.4f -> "
+        "%.4f\n"
+        "while the valid loss goes %.4f -> %.4f: the extra wiggles fit the noise of the training points.\n",
+        s->best, s->valid[s->best], degree, s->train[s->best], s->train[degree], s->valid[s->best],
+        s->valid[degree]);
+    printf(
+        "train loss < valid loss at %d of %d degrees (at the best degree: %s). A model usually does a bit\n"
+        "better on the points it trained on; that is normal, not a sign of overfitting. Overfitting is the\n"
+        "valid loss getting worse as the model gets more wiggly.\n",
+        under_valid, degree, s->train[s->best] < s->valid[s->best] ? "yes" : "no");
+    if (n_sweeps == 2 && sweeps[1].best)
+        printf("with wd %g, degree %d: valid %.4f instead of %.4f; best degree %d (valid %.4f)\n", wd, degree,
+               sweeps[1].valid[degree], s->valid[degree], sweeps[1].best, sweeps[1].valid[sweeps[1].best]);
+    else if (n_sweeps == 2)
+        printf("with wd %g every fit diverged: lower the learning rate for it\n", wd);
+}
+
 // n points of y = sin(pi x) + noise; then a seeded shuffle decides which ones are held out.
 static void make_data(Set *train, Set *valid, int n, float noise, int seed) {
     Rng rng, split;
@@ -223,11 +247,14 @@ int main(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab05-overfitting: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
 
     Set train, valid;
     make_data(&train, &valid, n, noise, seed);
@@ -249,38 +276,20 @@ int main(int argc, char **argv) {
         printf("%s\n", d == sweeps[0].best ? "   <- best valid loss" : isfinite(sweeps[0].valid[d]) ? "" : "   diverged");
     }
     const Sweep *s = &sweeps[0];
-    if (!s->best) { // no fit to compare: the lesson's first fix is the learning rate, not the model
+    if (!s->best) // no fit to compare: the lesson's first fix is the learning rate, not the model
         printf("\nevery fit diverged at lr %g, so there is no best degree and nothing to learn about "
                "overfitting yet.\nLower the learning rate (try %g) and run again.\n",
                lr, lr / 10);
-        if (log) fclose(log);
-        free(train.x), free(train.y), free(valid.x), free(valid.y);
-        return 0; // a diverged run is a finished experiment, not a crash
-    }
-    int under_valid = 0;
-    for (int d = 1; d <= degree; d++) under_valid += s->train[d] < s->valid[d];
-    printf(
-        "\nbest degree by valid loss: %d (valid %.4f). From there to degree %d the train loss goes %.4f -> "
-        "%.4f\n"
-        "while the valid loss goes %.4f -> %.4f: the extra wiggles fit the noise of the training points.\n",
-        s->best, s->valid[s->best], degree, s->train[s->best], s->train[degree], s->valid[s->best],
-        s->valid[degree]);
-    printf(
-        "train loss < valid loss at %d of %d degrees (at the best degree: %s). A model usually does a bit\n"
-        "better on the points it trained on; that is normal, not a sign of overfitting. Overfitting is the\n"
-        "valid loss getting worse as the model gets more wiggly.\n",
-        under_valid, degree, s->train[s->best] < s->valid[s->best] ? "yes" : "no");
-    if (n_sweeps == 2 && sweeps[1].best)
-        printf("with wd %g, degree %d: valid %.4f instead of %.4f; best degree %d (valid %.4f)\n", wd, degree,
-               sweeps[1].valid[degree], s->valid[degree], sweeps[1].best, sweeps[1].valid[sweeps[1].best]);
-    else if (n_sweeps == 2)
-        printf("with wd %g every fit diverged: lower the learning rate for it\n", wd);
+    else
+        explain_sweep(sweeps, n_sweeps, degree, wd);
 
     PlotConfig pc = plot_config(plot, out);
     plot_fits(&pc, &train, &valid, degree, wd, lr, epochs);
     plot_sweep(&pc, sweeps, n_sweeps, degree);
 
-    if (log) fclose(log);
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab05-overfitting: %s\n", log_err), status = 1;
     free(train.x), free(train.y), free(valid.x), free(valid.y);
-    return 0;
+    return status;
 }

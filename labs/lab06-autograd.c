@@ -18,6 +18,7 @@
 #include "diverge.h"
 #include "grad_ops.h"
 #include "ops.h"
+#include "outfile.h"
 #include "plot.h"
 #include "tensor.h"
 
@@ -108,11 +109,14 @@ int main(int argc, char **argv) {
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
 
-    FILE *log = NULL;
-    if (log_path && !(log = fopen(log_path, "w"))) {
-        perror(log_path);
+    // The CSV goes to a temp file that replaces LOG only once complete: a failed run never empties it.
+    OutFile log_file = {0};
+    char log_err[512];
+    if (log_path && !outfile_open(&log_file, log_path, log_err, sizeof log_err)) {
+        fprintf(stderr, "lab06-autograd: %s\n", log_err);
         return 1;
     }
+    FILE *log = log_file.f;
 
     // ---- the data: exactly lab01's, drawn in the same order from the same seed ----
     const int n = 100;
@@ -169,8 +173,10 @@ int main(int argc, char **argv) {
     plot_series(&pc, "lab06-loss", "lab06: loss per step, gradients from the tape, with and without zero_grad",
                 "step", "mse loss (log scale)", false, true, series, 2);
 
-    if (log) fclose(log);
+    int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
+    if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
+        fprintf(stderr, "lab06-autograd: %s\n", log_err), status = 1;
     free(losses), free(other), free(step_axis);
     tensor_free(x), tensor_free(a_true), tensor_free(y), tensor_free(a), tensor_free(a_other);
-    return 0; // a diverged run is a finished experiment, not a crash
+    return status; // a diverged run is a finished experiment, not a crash
 }

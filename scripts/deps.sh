@@ -6,11 +6,13 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config            # compiler and build
   libopenblas-dev                              # matrix products (cblas_sgemm)
-  libpng-dev libjpeg-dev libwebp-dev           # image decode / encode
+  libpng-dev libjpeg-dev libwebp-dev libgif-dev # image decode / encode (GIF: decode only)
   gnuplot-nox                                  # plots as PNG (install `gnuplot` instead for windows)
   libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core # animations and the cleaning GUI
   libmicrohttpd-dev libcurl4-openssl-dev       # bears serve / bears download
   libcjson-dev                                 # safetensors JSON headers
+  clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)
+  python3                                      # tests that craft bad model files
 )
 # gnuplot (the GUI build) satisfies the plotting need as well as gnuplot-nox.
 if dpkg-query -W -f='${Status}' gnuplot-qt 2>/dev/null | grep -q "ok installed"; then

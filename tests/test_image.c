@@ -250,8 +250,21 @@ static void test_bad_files(void) {
     write_bytes(path_in_dir("empty.jpg"), "", 0);
     expect_refused("empty.jpg", "empty");
     expect_refused("no-such-file.png", "cannot open");
-    write_bytes(path_in_dir("gif.png"), "GIF89a\x01\x00\x01\x00", 10);
+    write_bytes(path_in_dir("gif.png"), "GIF89a\x01\x00\x01\x00", 10); // a GIF cut inside its header
     expect_refused("gif.png", "GIF");
+    // The probe's 1-byte files: the message shows the one byte there is (ASan caught a read of b[1]).
+    write_bytes(path_in_dir("one-ff.jpg"), "\xff", 1);
+    expect_refused("one-ff.jpg", "the whole file: ff");
+    write_bytes(path_in_dir("one-00.jpg"), "", 1);
+    expect_refused("one-00.jpg", "the whole file: 00");
+    // A PNG whose first chunk is not IHDR has no size at those bytes: say corrupt, not "1627415260 x ...".
+    write_bytes(path_in_dir("no-ihdr.png"), "\x89PNG\r\n\x1a\n\0\0\0\x0dtEXtabcdefghijklmnop", 33);
+    expect_refused("no-ihdr.png", "first chunk is not the IHDR");
+    // Not regular files: said as what they are.
+    expect_refused(".", "is a folder");
+    Image img;
+    CHECK(!image_load("/dev/zero", &img, err, sizeof err) && strstr(err, "not a regular file"),
+          "/dev/zero: '%s'", err);
 
     // A header that claims 20000 x 20000 pixels is refused before any pixel memory is allocated.
     write_raw_png(path_in_dir("huge.png"), 20000, 20000, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, NULL, 0,
@@ -260,6 +273,40 @@ static void test_bad_files(void) {
     write_raw_png(path_in_dir("tall.png"), 10, 17000, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, NULL, 0,
                   NULL, 0, NULL, 0);
     expect_refused("tall.png", "limit");
+}
+
+// GIF (giflib) and animated WEBP: the first frame, transparency over white, interlaced rows in place.
+static void test_gif_and_animation(void) {
+    char path[600], err[256];
+    Image img;
+    const char *first_frames[] = {"anim-blue-first.gif", "anim-blue-first.webp"};
+    for (int k = 0; k < 2; k++) { // 12 x 10, blue with a red disc in frame 1; frames 2-3 are green, red
+        snprintf(path, sizeof path, "%s/%s", SGDLAB_TEST_DATA, first_frames[k]);
+        bool ok = image_load(path, &img, err, sizeof err);
+        CHECK(ok && img.width == 12 && img.height == 10, "%s: %s, %d x %d", first_frames[k], ok ? "ok" : err,
+              img.width, img.height);
+        if (ok) {
+            CHECK(pixel_is(&img, 0, 0, 0, 0, 255, 8), "%s: corner is frame 1's blue", first_frames[k]);
+            CHECK(pixel_is(&img, 6, 5, 200, 40, 30, 40), "%s: centre is frame 1's red disc", first_frames[k]);
+        }
+        image_free(&img);
+    }
+    const char *halves[] = {"half-transparent.gif", "half-transparent-interlaced.gif"};
+    for (int k = 0; k < 2; k++) { // 8 x 8: left half transparent (index 0), right half blue
+        snprintf(path, sizeof path, "%s/%s", SGDLAB_TEST_DATA, halves[k]);
+        ImageFormat format = IMAGE_UNKNOWN;
+        bool ok = image_load_format(path, &img, &format, err, sizeof err);
+        CHECK(ok && format == IMAGE_GIF, "%s: %s", halves[k], ok ? image_format_name(format) : err);
+        int right = 0;
+        for (int y = 0; ok && y < 8; y++) {
+            CHECK(pixel_is(&img, 1, y, 255, 255, 255, 0), "%s: transparent row %d laid over white", halves[k],
+                  y);
+            right += pixel_is(&img, 6, y, 0, 0, 255, 0);
+        }
+        CHECK(right == 8, "%s: %d of 8 rows blue on the right (interlaced rows in their place)", halves[k],
+              right);
+        image_free(&img);
+    }
 }
 
 static void test_resample(void) {
@@ -308,6 +355,7 @@ int main(void) {
     test_png_conversions();
     test_cmyk_jpeg();
     test_bad_files();
+    test_gif_and_animation();
     test_resample();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir); // our own scratch folder

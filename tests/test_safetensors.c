@@ -190,6 +190,34 @@ static void test_refusals(void) {
     tensor_free(t);
 }
 
+// A header of n empty tensors t0..t{n-1}; when twin, the last one repeats the first one's name.
+static void write_many_empty(const char *path, int n, bool twin) {
+    size_t cap = (size_t)n * 64 + 16, used = 0;
+    char *h = malloc(cap);
+    used += (size_t)snprintf(h, cap, "{");
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(h + used, cap - used,
+                                 "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                                 i ? "," : "", twin && i == n - 1 ? 0 : i);
+    snprintf(h + used, cap - used, "}");
+    write_raw(path, h, 0, 0);
+    free(h);
+}
+
+// The probe's crafted model: 300,000 empty tensors hung the loader for minutes in its all-pairs name
+// check. Now the count is bounded first, and names are checked after one sort.
+static void test_many_tensors(void) {
+    write_many_empty(in_dir("many"), 300000, false);
+    expect_refused("300,000 tensors", in_dir("many"), "at most 65536 tensors");
+    write_many_empty(in_dir("many-ok"), 60000, false);
+    SafetensorsFile f;
+    const char *err = safetensors_load(in_dir("many-ok"), &f);
+    CHECK(!err && f.count == 60000, "60,000 empty tensors load: %s, %d", err ? err : "ok", f.count);
+    safetensors_file_free(&f);
+    write_many_empty(in_dir("many-twin"), 60000, true);
+    expect_refused("twin among 60,000", in_dir("many-twin"), "tensor 't0' appears twice");
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "%s", SGDLAB_TEST_TMP);
     for (char *p = dir + 1; *p; p++) // mkdir -p
@@ -198,6 +226,7 @@ int main(void) {
     Rng rng;
     rng_seed(&rng, 1, 0);
     test_round_trip(&rng);
+    test_many_tensors();
     test_atomic_save(&rng);
     test_refusals();
     return check_done("test_safetensors");

@@ -1,6 +1,6 @@
-// image.c — the only place sgdlab touches image file formats. The codecs are libpng, libjpeg-turbo and
-// libwebp; this file is the careful glue: format sniffing, size limits, colour conversion to RGB8, and
-// error handling that turns every codec failure into a message instead of an abort.
+// image.c — the only place sgdlab touches image file formats. The codecs are libpng, libjpeg-turbo,
+// libwebp and giflib; this file is the careful glue: format sniffing, size limits, colour conversion to RGB8,
+// and error handling that turns every codec failure into a message instead of an abort.
 //
 // libpng and libjpeg report fatal errors by calling an error function that must not return. The
 // documented, safe answer is setjmp() in the function that called the library and longjmp() back to it
@@ -16,11 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include <gif_lib.h>
 #include <jerror.h>
 #include <jpeglib.h>
 #include <png.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 #include <webp/encode.h>
 
 __attribute__((format(printf, 3, 4))) static bool fail(char *err, size_t err_size, const char *fmt, ...) {
@@ -41,6 +44,7 @@ ImageFormat image_sniff(const uint8_t *b, size_t n) {
     if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return IMAGE_PNG;
     if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return IMAGE_JPEG;
     if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0) return IMAGE_WEBP;
+    if (n >= 6 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0)) return IMAGE_GIF;
     return IMAGE_UNKNOWN;
 }
 
@@ -61,6 +65,8 @@ const char *image_format_name(ImageFormat f) {
         return "JPEG";
     case IMAGE_WEBP:
         return "WEBP";
+    case IMAGE_GIF:
+        return "GIF";
     default:
         return "unknown";
     }
@@ -122,6 +128,9 @@ static void png_on_warning(png_structp png, png_const_charp msg) {} // e.g. a ba
 static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
     // IHDR is always the first chunk: read the size from its fixed place and refuse a huge image before
     // libpng reads any further (its own limits would only trigger after all the chunks before IDAT).
+    // A file whose first chunk is something else is corrupt, and those bytes are no size at all.
+    if (n >= 16 && memcmp(bytes + 12, "IHDR", 4) != 0)
+        return fail(err, err_size, "PNG: corrupt file (its first chunk is not the IHDR header)");
     if (n >= 24) {
         uint32_t w = (uint32_t)bytes[16] << 24 | bytes[17] << 16 | bytes[18] << 8 | bytes[19];
         uint32_t h = (uint32_t)bytes[20] << 24 | bytes[21] << 16 | bytes[22] << 8 | bytes[23];
@@ -251,17 +260,137 @@ static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, s
 // WEBP (a whole-buffer API with return codes: no jumps needed)
 // ---------------------------------------------------------------------------------------------------
 
+// RGBA (as libwebp hands it over) laid over white into a new RGB image.
+static bool rgba_over_white(const uint8_t *rgba, int w, int h, Image *img) {
+    if (!image_alloc(img, w, h)) return false;
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        for (int c = 0; c < 3; c++) img->rgb[3 * i + c] = over_white(rgba[4 * i + c], rgba[4 * i + 3]);
+    return true;
+}
+
+// An animated WEBP (common for search-page thumbnails): its first frame, composed on the canvas.
+static bool decode_webp_animation(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+    WebPAnimDecoderOptions options;
+    if (!WebPAnimDecoderOptionsInit(&options)) return fail(err, err_size, "WEBP: library version mismatch");
+    options.color_mode = MODE_RGBA;
+    options.use_threads = 0;
+    WebPData data = {bytes, n};
+    WebPAnimDecoder *dec = WebPAnimDecoderNew(&data, &options);
+    if (!dec) return fail(err, err_size, "WEBP: animated, and its frames are truncated or corrupt");
+    WebPAnimInfo info;
+    uint8_t *rgba = NULL;
+    int timestamp;
+    bool ok =
+        WebPAnimDecoderGetInfo(dec, &info) && size_ok(info.canvas_width, info.canvas_height, err, err_size);
+    if (ok && !WebPAnimDecoderGetNext(dec, &rgba, &timestamp))
+        ok = fail(err, err_size, "WEBP: animated, and its first frame does not decode");
+    if (ok && !rgba_over_white(rgba, (int)info.canvas_width, (int)info.canvas_height, img))
+        ok = fail(err, err_size, "WEBP: out of memory");
+    WebPAnimDecoderDelete(dec); // owns rgba
+    return ok;
+}
+
 static bool decode_webp(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+    WebPBitstreamFeatures features;
+    if (WebPGetFeatures(bytes, n, &features) != VP8_STATUS_OK)
+        return fail(err, err_size, "WEBP: bad header or truncated file");
+    if (!size_ok(features.width, features.height, err, err_size)) return false;
+    if (features.has_animation) return decode_webp_animation(bytes, n, img, err, err_size);
     int w, h;
-    if (!WebPGetInfo(bytes, n, &w, &h)) return fail(err, err_size, "WEBP: bad header or truncated file");
-    if (!size_ok(w, h, err, err_size)) return false;
     uint8_t *rgba = WebPDecodeRGBA(bytes, n, &w, &h);
     if (!rgba) return fail(err, err_size, "WEBP: cannot decode (truncated or corrupt data)");
-    bool ok = image_alloc(img, w, h);
-    for (size_t i = 0; ok && i < (size_t)w * h; i++)
-        for (int c = 0; c < 3; c++) img->rgb[3 * i + c] = over_white(rgba[4 * i + c], rgba[4 * i + 3]);
+    bool ok = rgba_over_white(rgba, w, h, img);
     WebPFree(rgba);
     return ok || fail(err, err_size, "WEBP: out of memory");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GIF (giflib, record by record: only the first picture is decoded, so an animation costs one frame)
+// ---------------------------------------------------------------------------------------------------
+
+typedef struct {
+    const uint8_t *data;
+    size_t size, pos;
+} GifSource;
+
+static int gif_read_memory(GifFileType *gif, GifByteType *out, int n) {
+    GifSource *src = gif->UserData;
+    size_t k = n < 0 ? 0 : (size_t)n;
+    if (k > src->size - src->pos) k = src->size - src->pos; // a short read: giflib reports truncation
+    memcpy(out, src->data + src->pos, k);
+    src->pos += k;
+    return (int)k;
+}
+
+// The first frame's pixels drawn onto the canvas (white where the frame is transparent or absent).
+static bool gif_draw_frame(GifFileType *gif, int transparent, Image *img, char *err, size_t err_size) {
+    const GifImageDesc *d = &gif->Image;
+    const ColorMapObject *map = d->ColorMap ? d->ColorMap : gif->SColorMap;
+    if (!map) return fail(err, err_size, "GIF: corrupt file (no colour table)");
+    if (d->Width <= 0 || d->Height <= 0 || d->Width > IMAGE_MAX_SIDE || d->Height > IMAGE_MAX_SIDE)
+        return fail(err, err_size, "GIF: corrupt file (a frame of %d x %d pixels)", d->Width, d->Height);
+    GifPixelType *line = malloc((size_t)d->Width);
+    if (!line) return fail(err, err_size, "GIF: out of memory");
+    // Interlaced GIFs store rows in four passes: every 8th from 0, every 8th from 4, every 4th from 2, odd.
+    static const int first[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+    int passes = d->Interlace ? 4 : 1;
+    bool ok = true;
+    for (int pass = 0; ok && pass < passes; pass++)
+        for (int y = d->Interlace ? first[pass] : 0; ok && y < d->Height;
+             y += d->Interlace ? step[pass] : 1) {
+            if (DGifGetLine(gif, line, d->Width) == GIF_ERROR) {
+                ok = fail(err, err_size, "GIF: %s", GifErrorString(gif->Error));
+                break;
+            }
+            int row = d->Top + y;
+            for (int x = 0; x < d->Width && row < img->height; x++) {
+                int col = d->Left + x, px = line[x];
+                if (col >= img->width || px == transparent || px >= map->ColorCount) continue;
+                uint8_t *out = img->rgb + ((size_t)row * img->width + col) * 3;
+                out[0] = map->Colors[px].Red, out[1] = map->Colors[px].Green, out[2] = map->Colors[px].Blue;
+            }
+        }
+    free(line);
+    return ok;
+}
+
+static bool decode_gif(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+    GifSource src = {bytes, n, 0};
+    int error = 0;
+    GifFileType *gif = DGifOpen(&src, gif_read_memory, &error);
+    if (!gif) return fail(err, err_size, "GIF: %s", GifErrorString(error));
+    bool ok = size_ok(gif->SWidth, gif->SHeight, err, err_size), drawn = false;
+    if (ok && !image_alloc(img, gif->SWidth, gif->SHeight)) ok = fail(err, err_size, "GIF: out of memory");
+    if (ok) memset(img->rgb, 255, (size_t)img->width * img->height * 3);
+    int transparent = NO_TRANSPARENT_COLOR;
+    while (ok && !drawn) {
+        GifRecordType type;
+        if (DGifGetRecordType(gif, &type) == GIF_ERROR) {
+            ok = fail(err, err_size, "GIF: %s", GifErrorString(gif->Error));
+        } else if (type == TERMINATE_RECORD_TYPE) {
+            ok = fail(err, err_size, "GIF: the file holds no picture");
+        } else if (type == EXTENSION_RECORD_TYPE) {
+            // The graphics control block before a frame names its transparent colour; skip the rest.
+            int code;
+            GifByteType *ext;
+            if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR) ok = false;
+            if (ok && code == GRAPHICS_EXT_FUNC_CODE && ext && ext[0] >= 4) {
+                GraphicsControlBlock gcb;
+                if (DGifExtensionToGCB(ext[0], ext + 1, &gcb) == GIF_OK) transparent = gcb.TransparentColor;
+            }
+            while (ok && ext)
+                if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR) ok = false;
+            if (!ok) fail(err, err_size, "GIF: %s", GifErrorString(gif->Error));
+        } else if (type == IMAGE_DESC_RECORD_TYPE) {
+            ok = DGifGetImageDesc(gif) != GIF_ERROR ||
+                 fail(err, err_size, "GIF: %s", GifErrorString(gif->Error));
+            ok = ok && gif_draw_frame(gif, transparent, img, err, err_size);
+            drawn = ok;
+        }
+    }
+    DGifCloseFile(gif, &error);
+    if (!ok) image_free(img);
+    return ok;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -270,10 +399,8 @@ static bool decode_webp(const uint8_t *bytes, size_t n, Image *img, char *err, s
 
 // "not an image" messages say what the file seems to be, so a learner sees the HTML error page.
 static bool unknown_format(const uint8_t *b, size_t n, char *err, size_t err_size) {
-    if (n >= 4 && memcmp(b, "GIF8", 4) == 0)
-        return fail(err, err_size, "a GIF image (sgdlab reads PNG, JPEG, WEBP)");
     if (n >= 2 && memcmp(b, "BM", 2) == 0)
-        return fail(err, err_size, "a BMP image (sgdlab reads PNG, JPEG, WEBP)");
+        return fail(err, err_size, "a BMP image (sgdlab reads PNG, JPEG, WEBP and GIF)");
     char shown[33];
     size_t k = 0, printable = 0;
     for (; k < n && k < 32; k++) {
@@ -282,8 +409,10 @@ static bool unknown_format(const uint8_t *b, size_t n, char *err, size_t err_siz
     }
     shown[k] = '\0';
     if (printable == k) return fail(err, err_size, "not an image: it is text (\"%s\")", shown);
-    return fail(err, err_size, "not an image: unknown format (first bytes %02x %02x %02x %02x)", b[0], b[1],
-                n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
+    char hex[3 * 4 + 1] = ""; // the bytes that are there, at most four: a 1-byte file shows one
+    for (size_t i = 0; i < n && i < 4; i++) snprintf(hex + 3 * i, sizeof hex - 3 * i, " %02x", b[i]);
+    return fail(err, err_size, "not an image: unknown format (%s%s)",
+                n < 4 ? "the whole file:" : "first bytes", hex);
 }
 
 bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
@@ -296,6 +425,8 @@ bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t 
         return decode_jpeg(bytes, n, img, err, err_size);
     case IMAGE_WEBP:
         return decode_webp(bytes, n, img, err, err_size);
+    case IMAGE_GIF:
+        return decode_gif(bytes, n, img, err, err_size);
     default:
         return unknown_format(bytes, n, err, err_size);
     }
@@ -305,13 +436,19 @@ bool image_load_format(const char *path, Image *img, ImageFormat *format, char *
     *img = (Image){0};
     FILE *f = fopen(path, "rb");
     if (!f) return fail(err, err_size, "cannot open: %s", strerror(errno));
-    long long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    rewind(f);
-    if (size < 0) {
+    // The size comes from fstat, and only a regular file has one: a folder or /dev/zero is said to be
+    // what it is instead of "8796093022207 MB" or "an empty file".
+    struct stat st;
+    bool stat_ok = fstat(fileno(f), &st) == 0;
+    if (!stat_ok || !S_ISREG(st.st_mode)) {
+        int saved = errno;
         fclose(f);
-        return fail(err, err_size, "cannot read: %s", strerror(errno));
+        if (!stat_ok) return fail(err, err_size, "cannot read: %s", strerror(saved));
+        return fail(err, err_size,
+                    S_ISDIR(st.st_mode) ? "is a folder, not a picture"
+                                        : "not a regular file (a device, pipe or socket)");
     }
+    long long size = st.st_size;
     if (size > IMAGE_MAX_FILE_BYTES) {
         fclose(f);
         return fail(err, err_size, "file is %lld MB; the limit is %lld MB", size >> 20,
@@ -439,7 +576,8 @@ bool image_save(const char *path, const Image *img, ImageFormat format, int qual
     case IMAGE_WEBP:
         return image_save_webp(path, img, quality, err, err_size);
     default:
-        return fail(err, err_size, "cannot save: unknown format");
+        return fail(err, err_size, "cannot save as %s (sgdlab writes PNG, JPEG and WEBP)",
+                    image_format_name(format));
     }
 }
 

@@ -1,10 +1,11 @@
-// image.h — decode, encode, resize and crop RGB images (libpng, libjpeg-turbo, libwebp).
+// image.h — decode, encode, resize and crop RGB images (libpng, libjpeg-turbo, libwebp; giflib to read).
 //
 // The bear notebook starts from a folder of downloaded files, and downloaded files lie: a ".jpg" that is
 // an HTML error page, a JPEG cut off half way, a 20000-pixel poster. So every decoder here
 //   * finds the format from the first bytes of the file (its "magic"), never from the extension;
 //   * returns RGB8 always: grey, palette, 16-bit and alpha images are converted (alpha is laid over
 //     white, the way a browser shows a transparent PNG on a white page), CMYK JPEGs are converted;
+//   * reads the first frame of an animated GIF or WEBP (what a thumbnail shows);
 //   * refuses images over IMAGE_MAX_SIDE pixels a side or IMAGE_MAX_PIXELS in all, before allocating;
 //   * reports failure as false plus a one-line reason in a buffer the caller passes, never by aborting.
 //
@@ -32,13 +33,13 @@ typedef struct {
     uint8_t *rgb;
 } Image;
 
-typedef enum { IMAGE_UNKNOWN = 0, IMAGE_PNG, IMAGE_JPEG, IMAGE_WEBP } ImageFormat;
+typedef enum { IMAGE_UNKNOWN = 0, IMAGE_PNG, IMAGE_JPEG, IMAGE_WEBP, IMAGE_GIF } ImageFormat;
 
 // The format named by the first bytes of a file (at least 12 bytes needed for WEBP).
 ImageFormat image_sniff(const uint8_t *bytes, size_t n);
 // Read the first bytes of a file and sniff them. IMAGE_UNKNOWN for empty, unreadable or other files.
 ImageFormat image_sniff_file(const char *path);
-const char *image_format_name(ImageFormat f); // "PNG", "JPEG", "WEBP", "unknown"
+const char *image_format_name(ImageFormat f); // "PNG", "JPEG", "WEBP", "GIF", "unknown"
 
 // A new black image (calloc); false when the size is invalid or memory runs out.
 bool image_alloc(Image *img, int width, int height);
@@ -50,7 +51,7 @@ bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t 
 // The format of what image_load() decoded is also useful (verify --max-size keeps it).
 bool image_load_format(const char *path, Image *img, ImageFormat *format, char *err, size_t err_size);
 
-// Encode. JPEG and WEBP take a quality in [1, 100].
+// Encode (PNG, JPEG or WEBP; GIF is read, never written). JPEG and WEBP take a quality in [1, 100].
 bool image_save_png(const char *path, const Image *img, char *err, size_t err_size);
 bool image_save_jpeg(const char *path, const Image *img, int quality, char *err, size_t err_size);
 bool image_save_webp(const char *path, const Image *img, int quality, char *err, size_t err_size);
