@@ -169,8 +169,8 @@ Tensor *scale(Tensor *a, float s) {
 // dA (M,K) += dC (M,N) @ B^T (N,K)     how much each a[m][k] moved each output of row m
 // dB (K,N) += A^T (K,M) @ dC (M,N)     summed over the M rows that used b[k][n]
 // The loops say it one number at a time; this is the version to read.
-void matmul_backward_naive(float *da, float *db, const float *dc, const float *a, const float *b, int M, int K,
-                           int N) {
+void matmul_backward_naive(float *da, float *db, const float *dc, const float *a, const float *b, int M,
+                           int K, int N) {
     if (da)
         for (int m = 0; m < M; m++)
             for (int k = 0; k < K; k++) {
@@ -189,7 +189,8 @@ void matmul_backward_naive(float *da, float *db, const float *dc, const float *a
 
 // The same two products through sgemm, which is what training runs. beta = 1 is the "+=": sgemm
 // adds the product to what the gradient already holds. lda/ldb/ldc are the row lengths.
-void matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int M, int K, int N) {
+void matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int M, int K,
+                     int N) {
     if (da) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dc, N, b, N, 1.0f, da, K);
     if (db) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, a, K, dc, N, 1.0f, db, N);
 }

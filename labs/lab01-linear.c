@@ -109,13 +109,15 @@ int main(int argc, char **argv) {
     float line_x[2] = {-1, 1}, fit_y[2], true_y[2] = {-1.0f, 5.0f};
     for (int k = 0; k < 2; k++) fit_y[k] = a->data[0] * line_x[k] + a->data[1];
     char fit_label[96], title[96];
-    snprintf(fit_label, sizeof fit_label, "%s: y = %.3g x %c %.3g", diverged_at ? "where it diverged" : "fitted",
-             a->data[0], a->data[1] < 0 ? '-' : '+', fabsf(a->data[1]));
+    snprintf(fit_label, sizeof fit_label, "%s: y = %.3g x %c %.3g",
+             diverged_at ? "where it diverged" : "fitted", a->data[0], a->data[1] < 0 ? '-' : '+',
+             fabsf(a->data[1]));
     if (diverged_at)
-        snprintf(title, sizeof title, "lab01: gradient descent diverged at step %d (lr %g is too high)", diverged_at,
-                 lr);
+        snprintf(title, sizeof title, "lab01: gradient descent diverged at step %d (lr %g is too high)",
+                 diverged_at, lr);
     else
-        snprintf(title, sizeof title, "lab01: y = Xa fitted by gradient descent (lr %g, %d steps)", lr, steps);
+        snprintf(title, sizeof title, "lab01: y = Xa fitted by gradient descent (lr %g, %d steps)", lr,
+                 steps);
     PlotSeries series[] = {
         {"data", x1->data, y->data, n, "points pt 7 ps 0.6 lc rgb '#1f77b4'"},
         {"true: y = 3x + 2", line_x, true_y, 2, "lines lw 1 dt 2 lc rgb '#555555'"},

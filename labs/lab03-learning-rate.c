@@ -61,7 +61,8 @@ static void roll_ball(Ball *b, float lr) {
     b->x_extent = 1.6f, b->y_max = 3.9f;
     for (int k = 0; k <= b->steps; k++)
         if (isfinite(b->fx[k]))
-            b->x_extent = fmaxf(b->x_extent, 1.1f * fabsf(b->x[k])), b->y_max = fmaxf(b->y_max, 1.1f * b->fx[k]);
+            b->x_extent = fmaxf(b->x_extent, 1.1f * fabsf(b->x[k])),
+            b->y_max = fmaxf(b->y_max, 1.1f * b->fx[k]);
     // The verdict comes from what the run did, not from the formula above.
     if (b->diverged)
         b->verdict = "too high: each jump lands higher, diverges";
@@ -249,11 +250,14 @@ static void plot_bowl(const PlotConfig *pc, const Data *d, const Fit *fits, int 
     char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][64];
     for (int i = 0; i < n_fits; i++) {
         snprintf(labels[i], sizeof labels[i], "lr %g", fits[i].lr);
-        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps 0.6 lw 2.5 lc rgb '%s'", GNUPLOT_COLORS[i % 8]);
-        paths[i] = (PlotPath3d){labels[i], fits[i].a1, fits[i].a2, fits[i].loss, fits[i].steps + 1, styles[i]};
+        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps 0.6 lw 2.5 lc rgb '%s'",
+                 GNUPLOT_COLORS[i % 8]);
+        paths[i] =
+            (PlotPath3d){labels[i], fits[i].a1, fits[i].a2, fits[i].loss, fits[i].steps + 1, styles[i]};
     }
-    plot_surface_3d(pc, "lab03-surface-3d", "lab03: the loss bowl over (a1, a2), each run walking down from (-1, 1)",
-                    "a1 (slope)", "a2 (intercept)", "loss", &grid, paths, n_fits);
+    plot_surface_3d(pc, "lab03-surface-3d",
+                    "lab03: the loss bowl over (a1, a2), each run walking down from (-1, 1)", "a1 (slope)",
+                    "a2 (intercept)", "loss", &grid, paths, n_fits);
 }
 
 int main(int argc, char **argv) {
@@ -300,8 +304,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) roll_ball(&balls[i], lrs.values[i]);
     printf("%8s %12s %12s  %s\n", "lr", "x at end", "f(x) at end", "verdict");
     for (int i = 0; i < n; i++)
-        printf("%8g %12.4g %12.4g  %s%s\n", balls[i].lr, balls[i].x[balls[i].steps], balls[i].fx[balls[i].steps],
-               balls[i].verdict, balls[i].diverged ? " (stopped there)" : "");
+        printf("%8g %12.4g %12.4g  %s%s\n", balls[i].lr, balls[i].x[balls[i].steps],
+               balls[i].fx[balls[i].steps], balls[i].verdict, balls[i].diverged ? " (stopped there)" : "");
     for (int i = 0; i < n; i++)
         if (balls[i].diverged)
             divergence_report(&balls[i].watch, balls[i].steps, balls[i].fx[balls[i].steps], balls[i].lr);
@@ -329,7 +333,8 @@ int main(int argc, char **argv) {
                last, verdict);
     }
     for (int i = 0; i < n; i++)
-        if (fits[i].diverged) divergence_report(&fits[i].watch, fits[i].steps, fits[i].loss[fits[i].steps], fits[i].lr);
+        if (fits[i].diverged)
+            divergence_report(&fits[i].watch, fits[i].steps, fits[i].loss[fits[i].steps], fits[i].lr);
 
     PlotSeries curves[CLI_MAX_LIST];
     char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][48];

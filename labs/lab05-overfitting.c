@@ -273,7 +273,9 @@ int main(int argc, char **argv) {
     for (int d = 1; d <= degree; d++) {
         printf("%6d | %10.4f %10.4f", d, sweeps[0].train[d], sweeps[0].valid[d]);
         if (n_sweeps == 2) printf(" | %10.4f %10.4f", sweeps[1].train[d], sweeps[1].valid[d]);
-        printf("%s\n", d == sweeps[0].best ? "   <- best valid loss" : isfinite(sweeps[0].valid[d]) ? "" : "   diverged");
+        printf("%s\n", d == sweeps[0].best            ? "   <- best valid loss"
+                       : isfinite(sweeps[0].valid[d]) ? ""
+                                                      : "   diverged");
     }
     const Sweep *s = &sweeps[0];
     if (!s->best) // no fit to compare: the lesson's first fix is the learning rate, not the model

@@ -46,8 +46,8 @@ static void explain_first_step(const Tensor *x, const Tensor *a, const Tensor *y
 // Gradient descent on a with the tape's gradients: `steps` updates, or fewer when it diverges.
 // losses[k] is the loss after k updates; returns the last k. Verbose is the run the learner asked
 // for, told step by step; the quiet one is the plot's other curve.
-static int fit(Tensor *x, Tensor *y, Tensor *a, float lr, int steps, bool zero_each_step, bool verbose, FILE *log,
-               float *losses, bool *diverged) {
+static int fit(Tensor *x, Tensor *y, Tensor *a, float lr, int steps, bool zero_each_step, bool verbose,
+               FILE *log, float *losses, bool *diverged) {
     if (log) fprintf(log, "step,loss,a1,a2,grad1,grad2\n");
     DivergenceWatch watch = divergence_watch(5);
     *diverged = false;
@@ -170,8 +170,9 @@ int main(int argc, char **argv) {
         {"without zero_grad: the gradients pile up", step_axis, without, without_steps + 1,
          "linespoints pt 7 ps 0.4 lw 2 lc rgb '#d62728'"},
     };
-    plot_series(&pc, "lab06-loss", "lab06: loss per step, gradients from the tape, with and without zero_grad",
-                "step", "mse loss (log scale)", false, true, series, 2);
+    plot_series(&pc, "lab06-loss",
+                "lab06: loss per step, gradients from the tape, with and without zero_grad", "step",
+                "mse loss (log scale)", false, true, series, 2);
 
     int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))

@@ -207,10 +207,10 @@ static void matmul_against_naive(int M, int K, int N, bool vector) {
            "loops from transposed products: dA %.2g, dB %.2g\n",
            M, K, right, forward, grad_a, grad_b, loop_a, loop_b);
     float tol = 1e-5f * (float)(K > M ? K : M);
-    CHECK(forward <= tol && grad_a <= tol && grad_b <= tol, "matmul (%d,%d,%d): sgemm differs from loops", M, K,
-          N);
-    CHECK(loop_a <= tol && loop_b <= tol, "matmul (%d,%d,%d): backward loops differ from dC @ B^T, A^T @ dC", M, K,
-          N);
+    CHECK(forward <= tol && grad_a <= tol && grad_b <= tol, "matmul (%d,%d,%d): sgemm differs from loops", M,
+          K, N);
+    CHECK(loop_a <= tol && loop_b <= tol, "matmul (%d,%d,%d): backward loops differ from dC @ B^T, A^T @ dC",
+          M, K, N);
     tape_reset();
     free(want), free(loop_da), free(loop_db);
     tensor_free(a), tensor_free(b), tensor_free(w), tensor_free(b2), tensor_free(bt), tensor_free(at);

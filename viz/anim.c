@@ -67,7 +67,8 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
         SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
         if (!make_dirs(cfg->frames_dir)) {
             if (errno == ENOTDIR)
-                snprintf(err, err_size, "'%s' is a file, not a folder, so no frames can go in it", cfg->frames_dir);
+                snprintf(err, err_size, "'%s' is a file, not a folder, so no frames can go in it",
+                         cfg->frames_dir);
             else
                 snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
                          strerror(errno));

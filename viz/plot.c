@@ -44,17 +44,16 @@ PlotConfig plot_config(const char *target, const char *out_dir) {
     else if (target && strcmp(target, "window") == 0) {
         // Asked for a window that cannot open: say why, and keep the pictures as files instead.
         cfg.target = PLOT_WINDOW;
-        const char *why = !have_gnuplot()    ? NULL // have_gnuplot() has said so already
-                          : !has_display()   ? "there is no display (DISPLAY is not set)"
-                          : !gui_terminal()  ? "this gnuplot has no window terminal (apt-get install gnuplot)"
-                                             : NULL;
+        const char *why = !have_gnuplot()   ? NULL // have_gnuplot() has said so already
+                          : !has_display()  ? "there is no display (DISPLAY is not set)"
+                          : !gui_terminal() ? "this gnuplot has no window terminal (apt-get install gnuplot)"
+                                            : NULL;
         if (why) {
             fprintf(stderr, "warning: --plot window: %s, so the plots go to PNG files in %s/ instead\n", why,
                     cfg.out_dir);
             cfg.target = PLOT_PNG;
         }
-    }
-    else
+    } else
         cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
     return cfg;
 }

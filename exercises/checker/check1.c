@@ -41,8 +41,8 @@ static bool run_lab01(void) {
     double end = line_loss(&f);
     tensor_free(x);
     bool ok = end < 0.1 && fabsf(a[0] - 3.0f) < 0.3f && fabsf(a[1] - 2.0f) < 0.3f;
-    printf("  lab01 with your functions, 100 steps at lr 0.1: loss %.4f -> %.4f, a = (%.3f, %.3f)%s\n", start, end,
-           (double)a[0], (double)a[1], ok ? "" : "  (it should end near (3, 2), loss about 0.06)");
+    printf("  lab01 with your functions, 100 steps at lr 0.1: loss %.4f -> %.4f, a = (%.3f, %.3f)%s\n", start,
+           end, (double)a[0], (double)a[1], ok ? "" : "  (it should end near (3, 2), loss about 0.06)");
     return ok;
 }
 
@@ -86,8 +86,9 @@ bool check_exercise_1(Rng *rng) {
     Mistake update_slips[] = {
         {unchanged, "a did not move: the update is a[j] -= lr * grad[j], in place."},
         {uphill, "you stepped uphill: adding the gradient climbs the hill. Subtract it: a -= lr * grad."},
-        {no_lr, "the whole gradient was taken as the step: multiply it by the learning rate lr first. That is "
-                "why there is an lr at all."},
+        {no_lr,
+         "the whole gradient was taken as the step: multiply it by the learning rate lr first. That is "
+         "why there is an lr at all."},
         {only_step, "a was replaced by the step itself: the step is added to the old a (a -= lr * grad), "
                     "not written over it."},
     };

@@ -8,7 +8,7 @@
 #include "verdict.h"
 
 enum { ROWS = 3, COLS = 4, NUM = ROWS * COLS };
-#define UPSTREAM 3.0f // the loss the checker backpropagates is 3 * my_mse(p, t): dout = 3
+#define UPSTREAM 3.0f  // the loss the checker backpropagates is 3 * my_mse(p, t): dout = 3
 #define EARLIER  0.25f // what each gradient held before (another use of the tensor): backward must add
 
 typedef struct {
@@ -31,7 +31,8 @@ static void backward_slips(Mistake *m, const double *d, const char *input) {
              "shares, so backward always adds.",
              input);
     snprintf(texts[k][1], sizeof texts[k][1],
-             "d%s ignores dout, d loss / d out: the chain rule multiplies this op's own derivative by it.", input);
+             "d%s ignores dout, d loss / d out: the chain rule multiplies this op's own derivative by it.",
+             input);
     m[0] = (Mistake){scaled(d, NUM, UPSTREAM), texts[k][0]};
     m[1] = (Mistake){plus(d, NUM, EARLIER), texts[k][1]};
     m[2] = (Mistake){plus(scaled(d, NUM, 2 * UPSTREAM), NUM, EARLIER),
@@ -40,13 +41,15 @@ static void backward_slips(Mistake *m, const double *d, const char *input) {
                      "half the right size: the derivative of the square (p - t)^2 is 2(p - t); keep the 2."};
     m[4] = (Mistake){plus(scaled(d, NUM, UPSTREAM * NUM), NUM, EARLIER),
                      "n times too big: the loss is a mean, so each element's share is divided by n."};
-    m[5] = (Mistake){plus(scaled(d, NUM, 0), NUM, EARLIER),
-                     "nothing was added: does my_mse_backward write into dp and dt, and is tape_record() still "
-                     "there so backward() can find the op?"};
+    m[5] =
+        (Mistake){plus(scaled(d, NUM, 0), NUM, EARLIER),
+                  "nothing was added: does my_mse_backward write into dp and dt, and is tape_record() still "
+                  "there so backward() can find the op?"};
 }
 
 bool check_exercise_2(Rng *rng) {
-    printf("exercise 2: mse as a tape op, on a random (%d,%d) pair, against finite differences\n", ROWS, COLS);
+    printf("exercise 2: mse as a tape op, on a random (%d,%d) pair, against finite differences\n", ROWS,
+           COLS);
     Tensor *p = tensor_from(SHAPE(ROWS, COLS), random_floats(NUM, -2, 2, rng));
     Tensor *t = tensor_from(SHAPE(ROWS, COLS), random_floats(NUM, -2, 2, rng));
     p->requires_grad = t->requires_grad = true;
@@ -64,7 +67,8 @@ bool check_exercise_2(Rng *rng) {
         {&sum_slip, "this is the sum of the squares, n times the loss: MSE is the mean, so divide by n."},
         {&mean_diff, "this is the mean of the differences, not of their squares: square each one first, or "
                      "errors above and below the line cancel out."},
-        {&rmse, "this is the square root of the MSE (RMSE): the loss here is the mean of the squares itself."},
+        {&rmse,
+         "this is the square root of the MSE (RMSE): the loss here is the mean of the squares itself."},
     };
     bool ok = verdict(&(Layout){"loss", 0, {0}}, loss->data, &want, forward_slips, 3);
     if (!recorded) {
@@ -83,14 +87,18 @@ bool check_exercise_2(Rng *rng) {
     backward(scale(loss, UPSTREAM));
     Mistake p_slips[7], t_slips[7];
     backward_slips(p_slips, dp, "p");
-    p_slips[6] = (Mistake){plus(scaled(dp, NUM, -UPSTREAM), NUM, EARLIER),
-                           "the sign is flipped: d/dp (p - t)^2 = +2(p - t). With the wrong sign SGD climbs the "
-                           "hill."};
+    p_slips[6] =
+        (Mistake){plus(scaled(dp, NUM, -UPSTREAM), NUM, EARLIER),
+                  "the sign is flipped: d/dp (p - t)^2 = +2(p - t). With the wrong sign SGD climbs the "
+                  "hill."};
     backward_slips(t_slips, dt, "t");
-    t_slips[6] = (Mistake){plus(scaled(dp, NUM, UPSTREAM), NUM, EARLIER),
-                           "dt has dp's sign: t enters as -t, so d/dt (p - t)^2 = -2(p - t), the opposite of dp."};
-    ok &= verdict(&(Layout){"dp", 2, {ROWS, COLS}}, gp, plus(scaled(dp, NUM, UPSTREAM), NUM, EARLIER), p_slips, 7);
-    ok &= verdict(&(Layout){"dt", 2, {ROWS, COLS}}, gt, plus(scaled(dt, NUM, UPSTREAM), NUM, EARLIER), t_slips, 7);
+    t_slips[6] =
+        (Mistake){plus(scaled(dp, NUM, UPSTREAM), NUM, EARLIER),
+                  "dt has dp's sign: t enters as -t, so d/dt (p - t)^2 = -2(p - t), the opposite of dp."};
+    ok &= verdict(&(Layout){"dp", 2, {ROWS, COLS}}, gp, plus(scaled(dp, NUM, UPSTREAM), NUM, EARLIER),
+                  p_slips, 7);
+    ok &= verdict(&(Layout){"dt", 2, {ROWS, COLS}}, gt, plus(scaled(dt, NUM, UPSTREAM), NUM, EARLIER),
+                  t_slips, 7);
     tape_reset(), tensor_free(p), tensor_free(t);
     if (ok)
         printf("  You just wrote an autograd op: a forward that records itself and a backward that adds its "

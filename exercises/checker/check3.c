@@ -38,7 +38,8 @@ bool check_exercise_3(Rng *rng) {
     my_matmul_backward(da, db, dc, a, b, M, K, N);
 
     // Reading b (K,N) as if it were stored transposed: b[n * K + k] instead of b[k * N + n].
-    double *a_wrong_stride = plus(scratch(M * K), M * K, EARLIER), *b_wrong_stride = plus(scratch(K * N), K * N, EARLIER);
+    double *a_wrong_stride = plus(scratch(M * K), M * K, EARLIER),
+           *b_wrong_stride = plus(scratch(K * N), K * N, EARLIER);
     for (int m = 0; m < M; m++)
         for (int k = 0; k < K; k++)
             for (int n = 0; n < N; n++) a_wrong_stride[m * K + k] += (double)dc[m * N + n] * b[n * K + k];
@@ -49,11 +50,11 @@ bool check_exercise_3(Rng *rng) {
         {plus(scratch(M * K), M * K, EARLIER), "nothing was added into da: the first loop's blank is still "
                                                "empty."},
         {fd_a, "da was overwritten instead of added to: backward adds (+=), so that a "
-                                        "tensor used twice gets both gradients."},
+               "tensor used twice gets both gradients."},
         {a_wrong_stride, "b was read as b[n][k] at b[n * K + k], but b is (K,N): b[k][n] is b[k * N + n]. "
                          "dA = dC @ B^T uses b's row k."},
         {plus(scaled(fd_a, M * K, -1), M * K, EARLIER), "the sign is flipped: c rises with a[m][k] "
-                                                              "where b[k][n] > 0, and dA says how."},
+                                                        "where b[k][n] > 0, and dA says how."},
     };
     Mistake b_slips[] = {
         {plus(scratch(K * N), K * N, EARLIER), "nothing was added into db: the second loop's blank is still "

@@ -44,7 +44,8 @@ static bool check_relu(Rng *rng) {
         y[i] = fmaxf(x[i], 0.0f);
     }
     Relu r = {x, dy};
-    double *fd = scratch(RELU_N), *no_mask = scratch(RELU_N), *inverted = scratch(RELU_N), *times_y = scratch(RELU_N);
+    double *fd = scratch(RELU_N), *no_mask = scratch(RELU_N), *inverted = scratch(RELU_N),
+           *times_y = scratch(RELU_N);
     finite_differences(fd, x, RELU_N, weighted_relu, &r, 0.05);
     for (int i = 0; i < RELU_N; i++)
         no_mask[i] = EARLIER + dy[i], inverted[i] = EARLIER + (y[i] > 0 ? 0 : dy[i]),
@@ -81,14 +82,17 @@ static bool check_cross_entropy(Rng *rng) {
     my_cross_entropy_backward(dz, softmax, labels, ROWS, CLASSES, OUTER);
     Mistake slips[] = {
         {plus(scratch(NUM), NUM, EARLIER), "nothing was added into dz: the blank is still empty."},
-        {no_onehot, "that is the softmax alone: the gradient is the softmax minus the one-hot label, so subtract "
-                    "1 in the label's column of each row."},
+        {no_onehot,
+         "that is the softmax alone: the gradient is the softmax minus the one-hot label, so subtract "
+         "1 in the label's column of each row."},
         {plus(scaled(fd, NUM, -1), NUM, EARLIER), "the sign is flipped: it is softmax - onehot (the label's "
                                                   "score must go up, so its gradient is negative)."},
-        {plus(scaled(fd, NUM, ROWS), NUM, EARLIER), "N times too big: the loss is the mean over the N rows of the "
-                                                    "batch, so divide by N."},
-        {plus(scaled(fd, NUM, 1 / OUTER), NUM, EARLIER), "dloss_scale is missing: the chain rule multiplies by the "
-                                                         "outer derivative."},
+        {plus(scaled(fd, NUM, ROWS), NUM, EARLIER),
+         "N times too big: the loss is the mean over the N rows of the "
+         "batch, so divide by N."},
+        {plus(scaled(fd, NUM, 1 / OUTER), NUM, EARLIER),
+         "dloss_scale is missing: the chain rule multiplies by the "
+         "outer derivative."},
         {fd, "dz was overwritten instead of added to: backward adds (+=)."},
     };
     return verdict(&(Layout){"cross-entropy dz", 2, {ROWS, CLASSES}}, dz, plus(fd, NUM, EARLIER), slips, 6);
@@ -99,8 +103,9 @@ bool check_exercise_4(Rng *rng) {
     bool ok = check_relu(rng);
     ok &= check_cross_entropy(rng);
     if (ok)
-        printf("  You just wrote the two backward functions at the ends of a classifier: relu lets the gradient "
-               "through only where a unit was active, and cross-entropy's gradient is simply the predicted "
-               "probabilities minus the right answer.\n");
+        printf(
+            "  You just wrote the two backward functions at the ends of a classifier: relu lets the gradient "
+            "through only where a unit was active, and cross-entropy's gradient is simply the predicted "
+            "probabilities minus the right answer.\n");
     return ok;
 }

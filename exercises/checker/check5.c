@@ -11,8 +11,8 @@ enum { N = 103, BS = 10, GUARD = BS, MAX_CALLS = 4 * N };
 // What one epoch did, as seen through sgd_update.
 static struct {
     int calls, sizes[MAX_CALLS];
-    int used[N];            // how often each point was in a minibatch
-    int seq[N + GUARD];     // the indices in the order the updates saw them (the first N + GUARD)
+    int used[N];        // how often each point was in a minibatch
+    int seq[N + GUARD]; // the indices in the order the updates saw them (the first N + GUARD)
     int n_seq;
     bool past_end, too_big; // an index outside [0, N) (read from past the end of order), m > n
 } seen;
@@ -72,23 +72,27 @@ static bool judge(const int *order_before, const int *order_after) {
         hint = "one update with all n points is full-batch gradient descent: SGD takes one update per "
                "minibatch of bs points.";
     else if (total == N - N % BS && never >= 0)
-        hint = "the last n % bs = 3 points were never used: when n is not a multiple of bs, the last minibatch "
-               "is shorter, but it still counts.";
+        hint =
+            "the last n % bs = 3 points were never used: when n is not a multiple of bs, the last minibatch "
+            "is shorter, but it still counts.";
     else if (twice >= 0 || never >= 0) {
-        snprintf(why, sizeof why,
-                 "every point belongs in exactly one minibatch per epoch, but point %d was used %d times: step "
-                 "through order bs points at a time (start, start + bs, ...).",
-                 twice >= 0 ? twice : never, seen.used[twice >= 0 ? twice : never]);
+        snprintf(
+            why, sizeof why,
+            "every point belongs in exactly one minibatch per epoch, but point %d was used %d times: step "
+            "through order bs points at a time (start, start + bs, ...).",
+            twice >= 0 ? twice : never, seen.used[twice >= 0 ? twice : never]);
         hint = why;
     } else if (sizes_off >= 0) {
         snprintf(why, sizeof why, "update %d used %d points: every minibatch but the last has bs = %d.",
                  sizes_off + 1, seen.sizes[sizes_off], BS);
         hint = why;
     } else if (!memcmp(order_after, order_before, N * sizeof(int)))
-        hint = "the points were not shuffled: without a new random order each epoch, every epoch sees the same "
-               "minibatches in the same order. Shuffle order with rng (step 1).";
+        hint =
+            "the points were not shuffled: without a new random order each epoch, every epoch sees the same "
+            "minibatches in the same order. Shuffle order with rng (step 1).";
     else if (memcmp(seen.seq, order_after, N * sizeof(int)))
-        hint = "the minibatches are not the slices of the shuffled order: shuffle first, then take order[0..bs), "
+        hint = "the minibatches are not the slices of the shuffled order: shuffle first, then take "
+               "order[0..bs), "
                "order[bs..2bs), ...";
     printf("  epoch: %d updates of %d", seen.calls, seen.calls ? seen.sizes[0] : 0);
     if (seen.calls > 1 && seen.calls <= MAX_CALLS) printf(" ... %d", seen.sizes[seen.calls - 1]);
@@ -110,11 +114,12 @@ static bool train_lab04(Rng *rng) {
     for (int e = 0; e < EPOCHS; e++) sgd_epoch(a, x1, y, order, POINTS, 64, 0.1f, rng);
     free(order);
     double loss = 0;
-    for (int i = 0; i < POINTS; i++) loss += (double)(a[0] * x1[i] + a[1] - y[i]) * (a[0] * x1[i] + a[1] - y[i]);
+    for (int i = 0; i < POINTS; i++)
+        loss += (double)(a[0] * x1[i] + a[1] - y[i]) * (a[0] * x1[i] + a[1] - y[i]);
     loss /= POINTS;
     bool ok = loss < 0.1;
-    printf("  lab04 with your epoch: 1000 points, bs 64, lr 0.1, %d epochs: a = (%.3f, %.3f), loss %.4f%s\n", EPOCHS,
-           (double)a[0], (double)a[1], loss, ok ? "" : " (it should be near the noise floor 0.0625)");
+    printf("  lab04 with your epoch: 1000 points, bs 64, lr 0.1, %d epochs: a = (%.3f, %.3f), loss %.4f%s\n",
+           EPOCHS, (double)a[0], (double)a[1], loss, ok ? "" : " (it should be near the noise floor 0.0625)");
     return ok;
 }
 
@@ -131,12 +136,14 @@ bool check_exercise_5(Rng *rng) {
     epoch(a, x1, y, order, rng);
     if (!judge(before, order)) return false;
     if (!memcmp(first_seq, seen.seq, sizeof first_seq)) {
-        printf("    hint: the second epoch saw the same minibatches as the first: shuffle at the start of every "
-               "epoch.\n");
+        printf(
+            "    hint: the second epoch saw the same minibatches as the first: shuffle at the start of every "
+            "epoch.\n");
         return false;
     }
     if (!train_lab04(rng)) return false;
-    printf("  You just wrote the loop that makes gradient descent stochastic: a new order every epoch, and one "
-           "cheap step per minibatch instead of one exact step per pass.\n");
+    printf(
+        "  You just wrote the loop that makes gradient descent stochastic: a new order every epoch, and one "
+        "cheap step per minibatch instead of one exact step per pass.\n");
     return true;
 }

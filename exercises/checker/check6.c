@@ -36,7 +36,8 @@ static double *reference(const float *dout, const float *x, const ConvShape *s, 
 }
 
 bool check_exercise_6(Rng *rng) {
-    ConvShape s = conv_shape(2, 2, 6, 5, 3, 3, 3, 2, 1); // 2 images, 2 -> 3 channels, 3x3, stride 2, padding 1
+    ConvShape s =
+        conv_shape(2, 2, 6, 5, 3, 3, 3, 2, 1); // 2 images, 2 -> 3 channels, 3x3, stride 2, padding 1
     size_t n_x = (size_t)s.N * s.C * s.H * s.W, n_w = (size_t)s.OC * s.C * s.KH * s.KW,
            n_out = (size_t)s.N * s.OC * s.OH * s.OW;
     printf("exercise 6: conv2d's weight gradient, x (%d,%d,%d,%d), w (%d,%d,%d,%d), stride %d, padding %d, "
@@ -58,13 +59,14 @@ bool check_exercise_6(Rng *rng) {
     no_stride.stride = 1, no_padding.padding = 0, one_image.N = 1;
     Mistake slips[] = {
         {plus(scratch(n_w), n_w, EARLIER), "nothing was added into dw: the blank is still empty."},
-        {fd, "dw was overwritten instead of added to: backward adds (+=), and this weight meets many pixels."},
+        {fd,
+         "dw was overwritten instead of added to: backward adds (+=), and this weight meets many pixels."},
         {reference(dout, x, &no_stride, n_w), "the stride is missing: output pixel (i, j) reads input row "
-                                               "i * stride - padding + kh, not i - padding + kh."},
+                                              "i * stride - padding + kh, not i - padding + kh."},
         {reference(dout, x, &no_padding, n_w), "the padding is missing: output pixel (i, j) reads input row "
-                                                "i * stride - padding + kh; the padding shifts every tap."},
+                                               "i * stride - padding + kh; the padding shifts every tap."},
         {reference(dout, x, &one_image, n_w), "only the first image counted: the same weights are used on "
-                                               "every image of the batch, so their gradient sums over n too."},
+                                              "every image of the batch, so their gradient sums over n too."},
         {plus(scaled(fd, n_w, -1), n_w, EARLIER), "the sign is flipped."},
     };
     bool ok = verdict(&(Layout){"dw", 4, {s.OC, s.C, s.KH, s.KW}}, dw, plus(fd, n_w, EARLIER), slips, 6);

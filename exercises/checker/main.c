@@ -21,8 +21,9 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); // each line out before a crash in your code, not after
     bool right = CHECK_EXERCISE(EXERCISE)(&rng);
     scratch_free_all();
-    printf(right ? "\nexercise %d: right.\n" : "\nexercise %d: not yet. Fix the first wrong line above and run the "
-                                               "checker again.\n",
+    printf(right ? "\nexercise %d: right.\n"
+                 : "\nexercise %d: not yet. Fix the first wrong line above and run the "
+                   "checker again.\n",
            n);
     return right ? 0 : 1;
 }

@@ -88,19 +88,23 @@ bool verdict(const Layout *l, const float *got, const double *want, const Mistak
            (double)got[worst_at], want[worst_at], got[worst_at] - want[worst_at], off, n);
     double r = common_factor(got, want, n, tol);
     if (fabs(r + 1) < 1e-3)
-        printf("    hint: the size is right but the sign is flipped everywhere: a step along this would climb "
-               "the hill instead of going down it.\n");
+        printf(
+            "    hint: the size is right but the sign is flipped everywhere: a step along this would climb "
+            "the hill instead of going down it.\n");
     else if (fabs(r - 2) < 1e-3)
         printf("    hint: every number is twice too big: is a factor 2 counted twice?\n");
     else if (fabs(r - 0.5) < 1e-3)
         printf("    hint: every number is half what it should be: the derivative of r^2 is 2r.\n");
     else if (isfinite(r))
-        printf("    hint: every number is %.4g times the right one: a missing or extra constant factor.\n", r);
+        printf("    hint: every number is %.4g times the right one: a missing or extra constant factor.\n",
+               r);
     else if (off < n)
-        printf("    hint: %zu numbers are right, so the idea is there: look at the cases that differ.\n", n - off);
+        printf("    hint: %zu numbers are right, so the idea is there: look at the cases that differ.\n",
+               n - off);
     else
-        printf("    hint: read the formula in the comment above the blank again, one index at a time, and check "
-               "each index against the layout of its array.\n");
+        printf(
+            "    hint: read the formula in the comment above the blank again, one index at a time, and check "
+            "each index against the layout of its array.\n");
     return false;
 }
 
