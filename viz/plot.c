@@ -131,13 +131,42 @@ void plot_close(Plot *p) {
     free(p);
 }
 
+void plot_log_tic_label(int exponent, char *buf, size_t size) {
+    if (exponent >= -3 && exponent <= 4)
+        snprintf(buf, size, "%g", pow(10, exponent));
+    else
+        snprintf(buf, size, "1e%d", exponent);
+}
+
+// One tic per power of ten over the data, labelled by plot_log_tic_label (gnuplot's own labels read
+// 0.0000001). A wider right margin keeps the last label from being cut off at the edge.
+static void log_x_tics(Plot *p, const PlotSeries *series, int n_series) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int s = 0; s < n_series; s++)
+        for (int i = 0; i < series[s].n; i++)
+            if (isfinite(series[s].x[i]) && series[s].x[i] > 0)
+                lo = fmin(lo, series[s].x[i]), hi = fmax(hi, series[s].x[i]);
+    if (!(lo <= hi)) return;
+    int first = (int)floor(log10(lo) + 1e-9), last = (int)ceil(log10(hi) - 1e-9);
+    if (last == first) last++;
+    fprintf(p->pipe, "set xtics (");
+    for (int e = first; e <= last; e++) {
+        char label[16];
+        plot_log_tic_label(e, label, sizeof label);
+        fprintf(p->pipe, "%s\"%s\" 1e%d", e > first ? ", " : "", label, e);
+    }
+    fprintf(p->pipe, ")\n");
+    plot_cmd(p, "set xrange [1e%d:1e%d]", first, last);
+    plot_cmd(p, "set rmargin 5");
+}
+
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series) {
     Plot *p = plot_open(cfg, name, title);
     if (!p) return;
     plot_cmd(p, "set xlabel \"%s\"", xlabel);
     plot_cmd(p, "set ylabel \"%s\"", ylabel);
-    if (log_x) plot_cmd(p, "set logscale x");
+    if (log_x) plot_cmd(p, "set logscale x"), log_x_tics(p, series, n_series);
     if (log_y) plot_cmd(p, "set logscale y");
     fprintf(p->pipe, "plot ");
     for (int s = 0; s < n_series; s++)

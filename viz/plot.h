@@ -46,9 +46,14 @@ typedef struct {
     const char *style; // gnuplot style, e.g. "points pt 7 ps 0.5" or "lines lw 2"
 } PlotSeries;
 
-// Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves.
+// Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves. A log x axis
+// gets one tic per power of ten, labelled as plot_log_tic_label says.
+
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series);
+// The label of the tic at 10^exponent, the way people write learning rates: 1e-7 ... 1e-4, then
+// 0.001 ... 10000, then 1e5 ...
+void plot_log_tic_label(int exponent, char *buf, size_t size);
 
 // A surface z(x, y) seen from above: a heat map with contour lines, and paths drawn over it (e.g. the
 // descent path over a loss surface). z holds nx * ny values, z[j * nx + i] at x_i, y_j on an even grid
