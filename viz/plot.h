@@ -48,7 +48,6 @@ typedef struct {
 
 // Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves. A log x axis
 // gets one tic per power of ten, labelled as plot_log_tic_label says.
-
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series);
 // The label of the tic at 10^exponent, the way people write learning rates: 1e-7 ... 1e-4, then
