@@ -60,13 +60,15 @@ static bool choice_ok(const char *choices, const char *s) {
     return false;
 }
 
+// A number whose default lies outside its own range is a placeholder ("decided later", e.g. from a
+// model file); the flag's help says what it stands for, so no number is printed.
 static void print_default(const Flag *f) {
     switch (f->kind) {
     case FLAG_FLOAT:
-        printf(" (default %g)", *(float *)f->value);
+        if (in_range(f, *(float *)f->value)) printf(" (default %g)", *(float *)f->value);
         break;
     case FLAG_INT:
-        printf(" (default %d)", *(int *)f->value);
+        if (in_range(f, *(int *)f->value)) printf(" (default %d)", *(int *)f->value);
         break;
     case FLAG_STRING:
     case FLAG_CHOICE:
