@@ -227,37 +227,30 @@ static PlotGrid loss_grid(const Data *d, bool log_z) {
     return grid;
 }
 
-// Seen from above: a heat map with contour lines (log scale, so the flat bottom shows its rings).
-static void plot_contours(const PlotConfig *pc, const Data *d, const Fit *fits, int n_fits) {
-    PlotGrid grid = loss_grid(d, true);
-    PlotSeries paths[CLI_MAX_LIST];
+// The loss surface with each run's path on it. Seen from above: a heat map with contour lines (log
+// scale, so the flat bottom shows its rings). In 3-D, the lesson's "try a 3d plot": the bowl itself
+// (linear height), each path drawn on its surface.
+static void plot_surface(const PlotConfig *pc, const Data *d, const Fit *fits, int n_fits, bool in_3d) {
+    PlotGrid grid = loss_grid(d, !in_3d);
+    PlotSeries flat[CLI_MAX_LIST];
+    PlotPath3d on_bowl[CLI_MAX_LIST];
     char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][64];
     for (int i = 0; i < n_fits; i++) {
         snprintf(labels[i], sizeof labels[i], "lr %g", fits[i].lr);
-        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps 0.5 lw 1.5 lc rgb '%s'",
-                 GNUPLOT_COLORS[i % 8]);
-        paths[i] = (PlotSeries){labels[i], fits[i].a1, fits[i].a2, fits[i].steps + 1, styles[i]};
-    }
-    plot_contour(pc, "lab03-surface",
-                 "lab03: loss over (a1, a2); the path of each run from the guess (-1, 1)", "a1 (slope)",
-                 "a2 (intercept)", &grid, paths, n_fits);
-}
-
-// The lesson's "try a 3d plot": the same loss as a bowl (linear height), each run's path on it.
-static void plot_bowl(const PlotConfig *pc, const Data *d, const Fit *fits, int n_fits) {
-    PlotGrid grid = loss_grid(d, false);
-    PlotPath3d paths[CLI_MAX_LIST];
-    char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][64];
-    for (int i = 0; i < n_fits; i++) {
-        snprintf(labels[i], sizeof labels[i], "lr %g", fits[i].lr);
-        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps 0.6 lw 2.5 lc rgb '%s'",
-                 GNUPLOT_COLORS[i % 8]);
-        paths[i] =
+        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps %s lc rgb '%s'",
+                 in_3d ? "0.6 lw 2.5" : "0.5 lw 1.5", GNUPLOT_COLORS[i % 8]);
+        flat[i] = (PlotSeries){labels[i], fits[i].a1, fits[i].a2, fits[i].steps + 1, styles[i]};
+        on_bowl[i] =
             (PlotPath3d){labels[i], fits[i].a1, fits[i].a2, fits[i].loss, fits[i].steps + 1, styles[i]};
     }
-    plot_surface_3d(pc, "lab03-surface-3d",
-                    "lab03: the loss bowl over (a1, a2), each run walking down from (-1, 1)", "a1 (slope)",
-                    "a2 (intercept)", "loss", &grid, paths, n_fits);
+    if (in_3d)
+        plot_surface_3d(pc, "lab03-surface-3d",
+                        "lab03: the loss bowl over (a1, a2), each run walking down from (-1, 1)",
+                        "a1 (slope)", "a2 (intercept)", "loss", &grid, on_bowl, n_fits);
+    else
+        plot_contour(pc, "lab03-surface",
+                     "lab03: loss over (a1, a2); the path of each run from the guess (-1, 1)", "a1 (slope)",
+                     "a2 (intercept)", &grid, flat, n_fits);
 }
 
 int main(int argc, char **argv) {
@@ -345,13 +338,10 @@ int main(int argc, char **argv) {
     }
     plot_series(&pc, "lab03-loss", "lab03: line fit loss at each learning rate", "step", "loss (log scale)",
                 false, true, curves, n);
-    if (strcmp(surface, "3d") == 0) {
-        printf("\n(3) the loss surface over (a1, a2) as a 3-D bowl, with each run's path on it\n");
-        plot_bowl(&pc, &data, fits, n);
-    } else {
-        printf("\n(3) the loss surface over (a1, a2) with each run's path: a contour plot\n");
-        plot_contours(&pc, &data, fits, n);
-    }
+    bool in_3d = strcmp(surface, "3d") == 0;
+    printf("\n(3) the loss surface over (a1, a2) with each run's path: %s\n",
+           in_3d ? "a 3-D bowl" : "a contour plot");
+    plot_surface(&pc, &data, fits, n, in_3d);
 
     int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))

@@ -192,6 +192,14 @@ static void send_grid(Plot *p, const PlotGrid *g) {
     plot_cmd(p, "EOD");
 }
 
+// The grid's extent and the axis names, for both views of a surface.
+static void grid_axes(Plot *p, const PlotGrid *g, const char *xlabel, const char *ylabel) {
+    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
+    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
+    plot_cmd(p, "set xlabel \"%s\"", xlabel);
+    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+}
+
 void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                   const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
     Plot *p = plot_open(cfg, name, title);
@@ -207,10 +215,7 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
     plot_cmd(p, "splot $grid with lines");
     plot_cmd(p, "unset table");
     plot_cmd(p, "unset contour");
-    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
-    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
-    plot_cmd(p, "set xlabel \"%s\"", xlabel);
-    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+    grid_axes(p, g, xlabel, ylabel);
     plot_cmd(p, "set cblabel \"%s\"", g->z_label);
     plot_cmd(p, "set palette rgb 33,13,10");
     fprintf(p->pipe, "plot $grid with image notitle, $contours with lines lc rgb '#ffffff' lw 0.8 notitle");
@@ -232,11 +237,8 @@ void plot_surface_3d(const PlotConfig *cfg, const char *name, const char *title,
     // Seen from 60 degrees above the floor, turned 30 degrees: the bowl's rim and its bottom both show.
     plot_cmd(p, "set view 60, 30, 1, 1.1");
     plot_cmd(p, "set xyplane at 0");
-    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
-    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
+    grid_axes(p, g, xlabel, ylabel);
     plot_cmd(p, "set zrange [0:%g]", z_max);
-    plot_cmd(p, "set xlabel \"%s\"", xlabel);
-    plot_cmd(p, "set ylabel \"%s\"", ylabel);
     plot_cmd(p, "set zlabel \"%s\" rotate parallel", zlabel);
     plot_cmd(p, "set palette rgb 33,13,10");
     plot_cmd(p, "unset colorbox");
