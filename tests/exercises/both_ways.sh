@@ -62,6 +62,8 @@ expect_exit 2 "1 to 6, got '7'" "$CHECK" 7
 expect_exit 2 "which exercise" "$CHECK"
 expect_exit 2 "cannot read" "$CHECK" 1 "$TMP/no-such-file.c"
 expect_exit 2 "unknown flag '--sed'" "$CHECK" 1 --sed 3
+expect_exit 2 "--seed takes a whole number 0..999999999, got 'x'" "$CHECK" 1 --seed=x
+expect_exit 0 "exercise 4: right" "$CHECK" 4 "$SOLUTIONS/${names[4]}" --seed=11
 expect_exit 0 "Usage: check-exercise N" "$CHECK" --help
 
 check "the tree's exercises/ are unchanged" test "$(cat "$SRC"/exercises/*.c | md5sum)" = "$tree_before"
