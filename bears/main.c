@@ -26,6 +26,7 @@ static const Command commands[] = {
     {"train", cmd_train, "train bearnet-s with one-cycle; prints the epoch table and saves the model"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
+    {"serve", cmd_serve, "the model behind HTTP: an upload page, POST /predict -> JSON, /healthz, /model"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -189,11 +189,12 @@ void softmax_rows(const Tensor *logits, float *probs) {
 }
 
 void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
+    // A loaded model is already in eval mode and is then only read, so server threads may share it.
     bool was_training = m->net->training, grad = set_grad_enabled(false);
-    m->net->training = false;
+    if (was_training) m->net->training = false;
     softmax_rows(bearnet_forward(m->net, x), probs);
     tape_reset();
-    m->net->training = was_training;
+    if (was_training) m->net->training = true;
     set_grad_enabled(grad);
 }
 
