@@ -25,6 +25,7 @@ static const Command commands[] = {
     {"lr-find", cmd_lr_find, "LR range test: plots loss against lr and suggests a learning rate"},
     {"train", cmd_train, "train bearnet-s with one-cycle; prints the epoch table and saves the model"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
+    {"clean", cmd_clean, "the FileDeleter: keep, delete (to DIR/.trash) or relabel the top losses; undo"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
     {"serve", cmd_serve, "the model behind HTTP: an upload page, POST /predict -> JSON, /healthz, /model"},
 };

@@ -188,24 +188,32 @@ void softmax_rows(const Tensor *logits, float *probs) {
     }
 }
 
-void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
-    // A loaded model is already in eval mode and is then only read, so server threads may share it.
+// One batch in eval mode without the tape; features (N x BEARNET_FEATURES) may be NULL. A loaded model
+// is already in eval mode and is then only read, so server threads may share it.
+static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
     bool was_training = m->net->training, grad = set_grad_enabled(false);
     if (was_training) m->net->training = false;
-    softmax_rows(bearnet_forward(m->net, x), probs);
+    Tensor *h = bearnet_features(m->net, x);
+    if (features) memcpy(features, h->data, sizeof(float) * (size_t)h->shape[0] * BEARNET_FEATURES);
+    softmax_rows(linear(h, m->net->fc_weight, m->net->fc_bias), probs);
     tape_reset();
     if (was_training) m->net->training = true;
     set_grad_enabled(grad);
 }
 
+void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
+    predict_batch(m, x, probs, NULL);
+}
+
 void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
-                                 float *probs, int *labels) {
+                                 float *probs, int *labels, float *features) {
     int bs = x->shape[0];
     for (int start = 0; start < n; start += bs) {
         int k = n - start < bs ? n - start : bs;
         dataset_batch(ds, idx + start, k, NULL, NULL, x, labels + start);
         Tensor *view = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
-        bear_model_predict(m, view, probs + (size_t)start * m->n_classes);
+        predict_batch(m, view, probs + (size_t)start * m->n_classes,
+                      features ? features + (size_t)start * BEARNET_FEATURES : NULL);
         if (view != x) tensor_free(view);
     }
 }

@@ -41,9 +41,10 @@ void bear_model_free(BearModel *m);
 // Eval mode, no tape: the answer for a picture does not depend on its batch-mates.
 void bear_model_predict(BearModel *m, Tensor *x, float *probs);
 // The same for pictures idx[0..n) of a data set, in batches through x (bs,3,S,S), a tensor the
-// caller reuses: probs gets n x n_classes, labels the n labels.
+// caller reuses: probs gets n x n_classes, labels the n labels, and features (NULL: not wanted) the n x
+// BEARNET_FEATURES pooled features the classifier read.
 void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
-                                 float *probs, int *labels);
+                                 float *probs, int *labels, float *features);
 // The same for one decoded picture (any size; centre square, resized, normalised).
 bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size);
 
