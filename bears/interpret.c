@@ -40,10 +40,37 @@ static void join_names(char *const *names, int n, char *buf, size_t size) {
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
 }
 
+// The split to score with: the one asked for, else the model's, else training's defaults. Said aloud
+// when it cannot be the split the model was trained with.
+static void choose_split(const char *model_path, const BearModel *m, float *valid_pct, int *seed) {
+    DatasetOptions defaults = dataset_defaults();
+    if (!m->has_split) {
+        if (*valid_pct <= 0 || *seed < 0)
+            fprintf(
+                stderr,
+                "warning: %s does not record its train/valid split (it was saved by an older sgdlab); "
+                "assuming training's defaults. Pass --valid-pct and --seed if it was trained with others\n",
+                model_path);
+        if (*valid_pct <= 0) *valid_pct = defaults.valid_pct;
+        if (*seed < 0) *seed = (int)defaults.seed;
+        return;
+    }
+    if ((*valid_pct > 0 && fabsf(*valid_pct - m->valid_pct) > 1e-6f) ||
+        (*seed >= 0 && *seed != m->split_seed))
+        fprintf(
+            stderr,
+            "warning: %s was trained with --valid-pct %g --seed %d; with another split some of the pictures "
+            "scored here as valid were trained on\n",
+            model_path, m->valid_pct, m->split_seed);
+    if (*valid_pct <= 0) *valid_pct = m->valid_pct;
+    if (*seed < 0) *seed = m->split_seed;
+}
+
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
                      Interpretation *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     if (!bear_model_load(model_path, &out->model, err, err_size)) return false;
+    choose_split(model_path, &out->model, &valid_pct, &seed);
     DatasetOptions opt = dataset_defaults();
     opt.size = out->model.size;
     opt.valid_pct = valid_pct;
@@ -52,6 +79,20 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     if (!dataset_load(dir, &opt, &out->ds, err, err_size)) {
         bear_model_free(&out->model);
         return false;
+    }
+    if (out->model.has_split && (out->ds.n != out->model.data_pictures ||
+                                 dataset_fingerprint(&out->ds) != out->model.data_fingerprint)) {
+        char what[96];
+        if (out->ds.n != out->model.data_pictures)
+            snprintf(what, sizeof what, "%d readable pictures then, %d now", out->model.data_pictures,
+                     out->ds.n);
+        else
+            snprintf(what, sizeof what, "as many pictures, but other names or labels");
+        fprintf(
+            stderr,
+            "warning: %s has changed since %s was trained (%s): the split is drawn again over what is there "
+            "now, so some 'valid' pictures may have been trained on\n",
+            dir, model_path, what);
     }
     bool same = out->ds.n_classes == out->model.n_classes;
     for (int c = 0; same && c < out->ds.n_classes; c++)
@@ -204,16 +245,18 @@ static bool write_top_losses(const Interpretation *in, int k, const char *out_di
 
 int cmd_interpret(int argc, char **argv) {
     const char *split = "valid", *plot = "auto", *out = "out";
-    float valid_pct = 0.2f;
-    int seed = 42, top = 9;
+    float valid_pct = -1; // outside the flags' ranges: "the split stored in the model"
+    int seed = -1, top = 9;
     bool list = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all", "which pictures to look at"},
         {"--list", FLAG_BOOL, &list, 0, 0, false, NULL,
          "print loss,path,label,predicted for every picture, worst first"},
         {"--top", FLAG_INT, &top, 1, 100, false, NULL, "pictures in the top-losses grid"},
-        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL, "the split used in training"},
-        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "the seed used in training"},
+        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL,
+         "the split used in training (default: the one stored in the model)"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL,
+         "the seed used in training (default: the one stored in the model)"},
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},

@@ -28,8 +28,10 @@ typedef struct {
 
 typedef enum { RANK_BY_LOSS, RANK_BY_UNSURE } RankBy;
 
-// split: "valid", "train" or "all"; valid_pct and seed must be the ones used for training.
-// Refuses a model whose classes differ from DIR's folders.
+// split: "valid", "train" or "all". valid_pct <= 0 and seed < 0 mean "the split stored in the model"
+// (0.2 and 42 for an older model that stored none, with a warning); other values are used as given,
+// with a warning when they differ from the model's. Warns on stderr when DIR has changed since training
+// (its "valid" pictures may then include training ones). Refuses a model whose classes differ from DIR's.
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
                      Interpretation *out, char *err, size_t err_size);
 void interpret_free(Interpretation *in);

@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,17 @@ bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err
     safetensors_meta_set(&meta, "image_size", size_s);
     safetensors_meta_set(&meta, "mean", mean_s);
     safetensors_meta_set(&meta, "std", std_s);
+    char pct_s[32], seed_s[16], pictures_s[16], fingerprint_s[24];
+    if (m->has_split) {
+        snprintf(pct_s, sizeof pct_s, "%.9g", m->valid_pct);
+        snprintf(seed_s, sizeof seed_s, "%d", m->split_seed);
+        snprintf(pictures_s, sizeof pictures_s, "%d", m->data_pictures);
+        snprintf(fingerprint_s, sizeof fingerprint_s, "%016llx", (unsigned long long)m->data_fingerprint);
+        safetensors_meta_set(&meta, "valid_pct", pct_s);
+        safetensors_meta_set(&meta, "split_seed", seed_s);
+        safetensors_meta_set(&meta, "data_pictures", pictures_s);
+        safetensors_meta_set(&meta, "data_fingerprint", fingerprint_s);
+    }
     const char *e = bearnet_save(m->net, path, &meta);
     if (e) snprintf(err, err_size, "cannot save the model: %s", e);
     cJSON_Delete(classes);
@@ -65,6 +77,37 @@ static bool parse_classes(const char *text, BearModel *m, char *why, size_t why_
     return ok;
 }
 
+// Whole-string integer in [lo, hi].
+static bool parse_int(const char *text, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || end == text || *end || errno || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+// The split: all four keys, or none (a model from before splits were stored). Returns what is
+// missing or wrong, or NULL.
+static const char *parse_split(const SafetensorsMeta *meta, BearModel *m) {
+    const char *pct = safetensors_meta_get(meta, "valid_pct"),
+               *seed = safetensors_meta_get(meta, "split_seed"),
+               *pictures = safetensors_meta_get(meta, "data_pictures"),
+               *fingerprint = safetensors_meta_get(meta, "data_fingerprint");
+    if (!pct && !seed && !pictures && !fingerprint) return NULL;
+    char *end = NULL;
+    double v = pct ? strtod(pct, &end) : NAN;
+    long s = 0, n = 0;
+    if (!pct || end == pct || *end || !(v > 0 && v < 1)) return "a valid_pct between 0 and 1";
+    if (!parse_int(seed, 0, 2147483647, &s)) return "a split_seed (0..2147483647)";
+    if (!parse_int(pictures, 0, 2147483647, &n)) return "a data_pictures count";
+    if (!fingerprint || strlen(fingerprint) != 16 || strspn(fingerprint, "0123456789abcdef") != 16)
+        return "a data_fingerprint (16 hex digits)";
+    m->has_split = true, m->valid_pct = (float)v, m->split_seed = (int)s, m->data_pictures = (int)n;
+    m->data_fingerprint = strtoull(fingerprint, NULL, 16);
+    return NULL;
+}
+
 void bear_model_free(BearModel *m) {
     if (m->net) bearnet_free(m->net);
     for (int i = 0; i < m->n_classes; i++) free(m->classes[i]);
@@ -95,6 +138,8 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         what = "the normalisation std";
     for (int c = 0; !what && c < 3; c++)
         if (m->std[c] <= 0) what = "a positive normalisation std";
+    const char *split_problem = what ? NULL : parse_split(&f.meta, m);
+    if (split_problem) snprintf(why, sizeof why, "its split needs %s", split_problem), what = why;
     if (what) {
         snprintf(err, err_size,
                  why[0] ? "%s: not a usable bears model: %s" : "%s: not a bears model: its metadata lacks %s",

@@ -4,6 +4,9 @@
 // One file, MODEL.safetensors: bearnet-s's tensors under PyTorch state_dict names, and in the
 // "__metadata__" map: arch, format_version, classes (a JSON list), image_size, mean and std
 // (JSON lists of 3). A model without any of these is refused with a message, never guessed at.
+// The train/valid split it was trained with is stored too (valid_pct, split_seed, and the folder's
+// data_pictures and data_fingerprint), so `interpret` scores the same valid pictures by default; a
+// model saved before that has none, and a malformed one is refused.
 #ifndef SGDLAB_BEARS_MODEL_H
 #define SGDLAB_BEARS_MODEL_H
 
@@ -20,6 +23,12 @@ typedef struct {
     char **classes; // owned copies, sorted as in training
     int size;       // the model sees size x size pictures
     float mean[3], std[3];
+    // The split of training (has_split false for a model file from before it was stored).
+    bool has_split;
+    float valid_pct;
+    int split_seed;
+    int data_pictures;         // readable pictures in the folder then
+    uint64_t data_fingerprint; // dataset_fingerprint() of the folder then
 } BearModel;
 
 // Save atomically (an existing file is replaced only once the new one is complete).

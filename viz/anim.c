@@ -31,7 +31,8 @@ struct Anim {
 
 static bool font_warned;
 
-// mkdir -p: the frames folder and any missing folders above it.
+// mkdir -p: the frames folder and any missing folders above it. A file already in its place is no
+// folder, so that is an error too (errno ENOTDIR).
 static bool make_dirs(const char *path) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", path);
@@ -41,7 +42,23 @@ static bool make_dirs(const char *path) {
         mkdir(buf, 0777);
         *p = '/';
     }
-    return mkdir(buf, 0777) == 0 || errno == EEXIST;
+    if (mkdir(buf, 0777) == 0) return true;
+    struct stat st;
+    if (errno != EEXIST || stat(buf, &st) != 0) return false;
+    if (!S_ISDIR(st.st_mode)) errno = ENOTDIR;
+    return S_ISDIR(st.st_mode);
+}
+
+// Frames numbered from `first` on that an earlier, longer run left in the folder.
+static int count_frames_from(const char *dir, int first) {
+    char path[1024];
+    struct stat st;
+    int n = 0;
+    for (int i = first; i < 100000; i++, n++) {
+        snprintf(path, sizeof path, "%s/frame-%04d.png", dir, i);
+        if (stat(path, &st) != 0) break;
+    }
+    return n;
 }
 
 Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
@@ -54,8 +71,12 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
     if (cfg->frames_dir) {
         SDL_setenv("SDL_VIDEODRIVER", "offscreen", 1);
         if (!make_dirs(cfg->frames_dir)) {
-            snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
-                     strerror(errno));
+            if (errno == ENOTDIR)
+                snprintf(err, err_size, "'%s' is a file, not a folder, so no frames can go in it",
+                         cfg->frames_dir);
+            else
+                snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
+                         strerror(errno));
             return NULL;
         }
     }
@@ -117,6 +138,13 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
 
 void anim_close(Anim *a) {
     if (!a) return;
+    // Never deleted (they may be someone's), but never passed off as this run's either.
+    int stale = a->frames_dir && a->frame_index > 0 ? count_frames_from(a->frames_dir, a->frame_index) : 0;
+    if (stale)
+        fprintf(stderr,
+                "note: %s also holds %d older frame%s (frame-%04d.png on) from an earlier, longer run; they "
+                "are not from this one\n",
+                a->frames_dir, stale, stale == 1 ? "" : "s", a->frame_index);
     for (int i = 0; i < 2; i++)
         if (a->font[i]) TTF_CloseFont(a->font[i]);
     if (TTF_WasInit()) TTF_Quit();
@@ -129,6 +157,10 @@ void anim_close(Anim *a) {
 
 bool anim_is_headless(const Anim *a) {
     return a->headless;
+}
+
+int anim_frames_written(const Anim *a) {
+    return a->frame_index;
 }
 
 static void set_color(Anim *a, AnimColor c) {
@@ -337,8 +369,9 @@ bool anim_present(Anim *a) {
     if (a->frames_dir) {
         // Read the frame back before presenting: after SDL_RenderPresent the back buffer is undefined.
         char path[1024];
-        snprintf(path, sizeof path, "%s/frame-%04d.png", a->frames_dir, a->frame_index++);
+        snprintf(path, sizeof path, "%s/frame-%04d.png", a->frames_dir, a->frame_index);
         ok = anim_save_frame(a, path);
+        if (ok) a->frame_index++; // counts only frames on disk (see anim_frames_written)
     }
     SDL_RenderPresent(a->renderer);
     if (!a->headless && a->frame_ms) {

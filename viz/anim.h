@@ -55,6 +55,8 @@ enum {
 Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size);
 void anim_close(Anim *a);
 bool anim_is_headless(const Anim *a);
+// Frames captured so far (headless): frame-0000.png ... frame-(n-1).png.
+int anim_frames_written(const Anim *a);
 
 void anim_clear(Anim *a, AnimColor c);
 // Where data is drawn from now on; drawing is clipped to the view's pixel rectangle.
