@@ -42,6 +42,10 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
         bear_model_free(&out->model);
         return false;
     }
+    // Pictures are normalised as in training (for a pretrained model, ImageNet's statistics), not
+    // with this folder's own.
+    memcpy(out->ds.mean, out->model.mean, sizeof out->ds.mean);
+    memcpy(out->ds.std, out->model.std, sizeof out->ds.std);
     bool same = out->ds.n_classes == out->model.n_classes;
     for (int c = 0; same && c < out->ds.n_classes; c++)
         same = strcmp(out->ds.classes[c], out->model.classes[c]) == 0;

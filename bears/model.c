@@ -18,6 +18,33 @@ static char *json_floats(const float *v, int n) {
     return s;
 }
 
+bool bear_model_build(BearModel *m, const char *arch, Rng *rng) {
+    if (strcmp(arch, BEARNET_ARCH) == 0) {
+        m->bearnet = bearnet_new(m->n_classes, rng);
+        m->sd = &m->bearnet->sd;
+    } else if ((m->resnet = resnet_new(arch, m->n_classes, rng))) {
+        m->sd = &m->resnet->sd;
+    }
+    return m->sd != NULL;
+}
+
+const char *bear_model_arch(const BearModel *m) {
+    return m->resnet ? m->resnet->arch : BEARNET_ARCH;
+}
+
+int bear_arch_min_size(const char *arch) {
+    return resnet_arch_known(arch) ? RESNET_MIN_SIZE : 16;
+}
+
+Tensor *bear_model_forward(BearModel *m, Tensor *x, bool training) {
+    if (m->resnet) {
+        m->resnet->training = training;
+        return resnet_forward(m->resnet, x);
+    }
+    m->bearnet->training = training;
+    return bearnet_forward(m->bearnet, x);
+}
+
 bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size) {
     SafetensorsMeta meta = {0};
     cJSON *classes = cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes);
@@ -28,7 +55,7 @@ bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err
     safetensors_meta_set(&meta, "image_size", size_s);
     safetensors_meta_set(&meta, "mean", mean_s);
     safetensors_meta_set(&meta, "std", std_s);
-    const char *e = bearnet_save(m->net, path, &meta);
+    const char *e = m->resnet ? resnet_save(m->resnet, path, &meta) : bearnet_save(m->bearnet, path, &meta);
     if (e) snprintf(err, err_size, "cannot save the model: %s", e);
     cJSON_Delete(classes);
     free(classes_s), free(mean_s), free(std_s);
@@ -66,7 +93,8 @@ static bool parse_classes(const char *text, BearModel *m, char *why, size_t why_
 }
 
 void bear_model_free(BearModel *m) {
-    if (m->net) bearnet_free(m->net);
+    bearnet_free(m->bearnet);
+    resnet_free(m->resnet);
     for (int i = 0; i < m->n_classes; i++) free(m->classes[i]);
     free(m->classes);
     memset(m, 0, sizeof *m);
@@ -85,10 +113,13 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     const char *size_s = safetensors_meta_get(&f.meta, "image_size");
     char *end = NULL;
     long size = size_s ? strtol(size_s, &end, 10) : 0;
-    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m, why, sizeof why))
+    const char *arch = safetensors_meta_get(&f.meta, "arch");
+    if (!arch || !(strcmp(arch, BEARNET_ARCH) == 0 || resnet_arch_known(arch)))
+        what = "an arch sgdlab builds (" BEAR_ARCHS ")";
+    else if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m, why, sizeof why))
         what = why[0] ? why : "a list of at least 2 class names";
-    else if (!size_s || *end || size < 16 || size > 1024 || size % 8)
-        what = "an image size (a multiple of 8, 16..1024)";
+    else if (!size_s || *end || size < bear_arch_min_size(arch) || size > 1024 || size % 8)
+        what = "an image size (a multiple of 8, 16..1024; at least 32 for a ResNet)";
     else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3))
         what = "the normalisation mean";
     else if (!parse_floats(safetensors_meta_get(&f.meta, "std"), m->std, 3))
@@ -106,8 +137,8 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     m->size = (int)size;
     Rng rng; // the weights are overwritten by the file; the seed does not matter
     rng_seed(&rng, 0, 0);
-    m->net = bearnet_new(m->n_classes, &rng);
-    if ((e = bearnet_load_state(m->net, &f))) {
+    bear_model_build(m, arch, &rng);
+    if ((e = m->resnet ? resnet_load_state(m->resnet, &f, false) : bearnet_load_state(m->bearnet, &f))) {
         snprintf(err, err_size, "%s: %s", path, e);
         safetensors_file_free(&f);
         bear_model_free(m);
@@ -116,9 +147,9 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     safetensors_file_free(&f);
     // A diverged training run saves NaN weights, which would predict "black (nan%)": refuse them here.
     const char *bad = NULL;
-    for (int t = 0; t < m->net->n_state && !bad; t++)
-        for (size_t k = 0; k < m->net->state[t]->numel && !bad; k++)
-            if (!isfinite(m->net->state[t]->data[k])) bad = m->net->state_names[t];
+    for (int t = 0; t < m->sd->n_state && !bad; t++)
+        for (size_t k = 0; k < m->sd->state[t]->numel && !bad; k++)
+            if (!isfinite(m->sd->state[t]->data[k])) bad = m->sd->names[t];
     if (bad) {
         snprintf(err, err_size,
                  "%s: tensor '%s' holds NaN or infinite values (the training that wrote it diverged); "
@@ -127,7 +158,6 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         bear_model_free(m);
         return false;
     }
-    m->net->training = false;
     return true;
 }
 
@@ -144,11 +174,9 @@ void softmax_rows(const Tensor *logits, float *probs) {
 }
 
 void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
-    bool was_training = m->net->training, grad = set_grad_enabled(false);
-    m->net->training = false;
-    softmax_rows(bearnet_forward(m->net, x), probs);
+    bool grad = set_grad_enabled(false);
+    softmax_rows(bear_model_forward(m, x, false), probs);
     tape_reset();
-    m->net->training = was_training;
     set_grad_enabled(grad);
 }
 

@@ -1,9 +1,10 @@
 // model.h — a trained bear classifier as it lives on disk: the network plus everything needed to
 // read a new picture the way training did (class names in order, image size, normalisation).
 //
-// One file, MODEL.safetensors: bearnet-s's tensors under PyTorch state_dict names, and in the
-// "__metadata__" map: arch, format_version, classes (a JSON list), image_size, mean and std
-// (JSON lists of 3). A model without any of these is refused with a message, never guessed at.
+// One file, MODEL.safetensors: the network's tensors under PyTorch state_dict names, and in the
+// "__metadata__" map: arch (bearnet-s, resnet18, resnet34), format_version, classes (a JSON list),
+// image_size, mean and std (JSON lists of 3). A model without any of these is refused with a
+// message, never guessed at. Loading builds the arch the file names, so every command works for all.
 #ifndef SGDLAB_BEARS_MODEL_H
 #define SGDLAB_BEARS_MODEL_H
 
@@ -13,14 +14,27 @@
 #include "bearnet.h"
 #include "dataset.h"
 #include "image.h"
+#include "resnet.h"
+
+#define BEAR_ARCHS "bearnet-s|resnet18|resnet34"
 
 typedef struct {
-    BearNet *net;
+    BearNet *bearnet; // exactly one of the two networks is set, by the arch
+    ResNet *resnet;
+    StateDict *sd;    // its tensors, whatever the arch
     int n_classes;
     char **classes; // owned copies, sorted as in training
     int size;       // the model sees size x size pictures
     float mean[3], std[3];
 } BearModel;
+
+// A fresh network of arch (one of BEAR_ARCHS) for m->n_classes classes; false for an unknown arch.
+bool bear_model_build(BearModel *m, const char *arch, Rng *rng);
+const char *bear_model_arch(const BearModel *m);
+// The smallest picture side the arch takes (16 for bearnet-s, 32 for the ResNets).
+int bear_arch_min_size(const char *arch);
+// Logits (N,n_classes) for x (N,3,S,S), in training mode (batch statistics) or eval mode.
+Tensor *bear_model_forward(BearModel *m, Tensor *x, bool training);
 
 // Save atomically (an existing file is replaced only once the new one is complete).
 bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size);
