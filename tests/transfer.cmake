@@ -1,0 +1,5 @@
+# Transfer learning: ResNet-18/34 against torchvision (golden from tests/gen_resnet_golden.py, run once
+# and committed), their loading rules.
+sgd_unit_test(test_resnet_parity test_resnet_parity.c)
+target_compile_definitions(test_resnet_parity PRIVATE SGDLAB_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data"
+                                                      SGDLAB_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
