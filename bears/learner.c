@@ -39,9 +39,11 @@ static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] 
 static bool load_pretrained(BearModel *m, const char *path, char *err, size_t err_size) {
     SafetensorsFile f;
     const char *e = safetensors_load(path, &f);
-    if (!e) e = m->resnet ? resnet_load_state(m->resnet, &f, true) : "--pretrained needs --arch resnet18 or resnet34";
+    bool loaded = e == NULL;
+    if (!e && !m->resnet) e = "bearnet-s has no pretrained weights; use --arch resnet18 or resnet34";
+    if (!e) e = resnet_load_state(m->resnet, &f, true);
     if (e) snprintf(err, err_size, "--pretrained %s: %s", path, e);
-    if (!e) safetensors_file_free(&f);
+    if (loaded) safetensors_file_free(&f);
     return e == NULL;
 }
 

@@ -147,7 +147,7 @@ int cmd_train(int argc, char **argv) {
            o.augment ? "" : ", no augmentation");
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
-        printf("pretrained body from %s, a new head for %d classes, ImageNet normalisation; %d epoch(s) "
+        printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the folder's); %d epoch(s) "
                "head only, then %d of everything with the body at lr %g\n",
                o.pretrained, l.ds.n_classes, freeze_epochs, epochs, lr * l.body_lr_scale);
     }

@@ -18,13 +18,15 @@ and in the metadata "<arch>.names" (the state_dict keys without num_batches_trac
 """
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
 
-from gen_bearnet_golden import save_safetensors
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from safetensors_io import save_safetensors  # noqa: E402
 
 GRADS = ["conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
          "layer2.0.downsample.1.bias", "layer3.1.bn2.weight", "layer4.0.bn1.weight", "fc.weight", "fc.bias"]
