@@ -19,10 +19,11 @@ static const Command commands[] = {
     {"synth", cmd_synth,
      "draw the default data set: black bears, grizzlies, teddies (with planted problems)"},
     {"verify", cmd_verify, "decode every picture, report the broken ones, --delete moves them to DIR/.trash"},
+    {"import", cmd_import, "Fashion-MNIST (real photos, offline) as DIR/train + DIR/valid class folders"},
     {"show", cmd_show, "a labelled grid of random pictures, written as a PNG"},
     {"data", cmd_data, "load the folder as training will: classes, train/valid split, normalisation"},
     {"lr-find", cmd_lr_find, "LR range test: plots loss against lr and suggests a learning rate"},
-    {"train", cmd_train, "train bearnet-s with one-cycle; prints the epoch table and saves the model"},
+    {"train", cmd_train, "train (bearnet-s, or fine-tune a resnet) with one-cycle; the epoch table; saves it"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
 };

@@ -11,6 +11,7 @@ packages=(
   libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core # animations and the cleaning GUI
   libmicrohttpd-dev libcurl4-openssl-dev       # bears serve / bears download
   libcjson-dev                                 # safetensors JSON headers
+  zlib1g-dev dataset-fashion-mnist             # bears import fashion-mnist (gzipped IDX files)
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)
   python3                                      # tests that craft bad model files
 )

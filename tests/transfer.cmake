@@ -6,3 +6,5 @@ target_compile_definitions(test_resnet_parity PRIVATE SGDLAB_TEST_DATA="${CMAKE_
 # Fine-tuning end to end on drawn bears, from a seeded "pretrained" file the test writes itself.
 sgd_unit_test(test_transfer test_transfer.c sgdbears)
 target_compile_definitions(test_transfer PRIVATE SGDLAB_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp/transfer")
+# bears import fashion-mnist on a slice of Debian's dataset-fashion-mnist (scripts/deps.sh installs it).
+sgd_script_test(transfer_import transfer/import.sh)
