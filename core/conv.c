@@ -1,5 +1,5 @@
-// conv.c — convolution as im2col + sgemm, a faster implicit-im2col path for AVX-512 CPUs, the
-// naive reference, and the conv2d tape op.
+// conv.c — convolution: the naive reference, im2col + sgemm, and the conv2d tape op. Read this file
+// first; core/cpu/conv_avx512.c is the fast path it hands the convs it can take to, on AVX-512 CPUs.
 //
 // Why im2col: a convolution is many small dot products between the weight of one output channel
 // and one patch of input pixels. Copying every patch into a column of a matrix ("image to
@@ -13,20 +13,18 @@
 // parallel too. Debian's OpenBLAS runs its own pthread pool; letting both pools loose on 2 cores
 // oversubscribes them, so OpenBLAS is told to use 1 thread while our team runs (see blas_serial).
 //
-// The im2col path is the one to read first, and it serves every conv on every CPU. On CPUs with
-// AVX-512 the convs bearnet-s uses go through "the fast path" below instead: the same products
-// with col never written out, by two small register-blocked kernels (about 2x OpenBLAS here).
+// The im2col path serves every conv on every CPU. On CPUs with AVX-512 the convs bearnet-s uses go
+// through the fast path instead (core/cpu/conv_avx512.c, behind core/cpu/conv_fast.h): the same
+// products with col never written out, by two small register-blocked kernels (about 2x OpenBLAS here).
 #include "conv.h"
 
 #include <cblas.h>
 #include <omp.h>
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
 #include <stdint.h>
 #include <string.h>
 
 #include "autograd.h"
+#include "cpu/conv_fast.h"
 #include "layers.h"
 
 ConvShape conv_shape(int N, int C, int H, int W, int OC, int KH, int KW, int stride, int padding) {
@@ -151,454 +149,6 @@ void col2im(float *dx, const float *col, const ConvShape *s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the fast path on CPUs with AVX-512: implicit im2col
-//
-// im2col writes K = C*KH*KW shifted copies of the image, and the product then reads them all.
-// They are not needed. For a "same-size" conv (3x3 stride 1 padding 1, say) output pixel q =
-// i*OW + j of tap (kh,kw) reads input pixel q + dh*OW + dw, with (dh,dw) = (kh,kw) - padding: row k
-// of col is the input plane itself, read from an offset, with zeros where (i+dh, j+dw) falls
-// outside the image. AVX-512 loads take a 16-bit lane mask and read nothing for the lanes
-// switched off, so the kernels read each tap straight from the image through a mask that says
-// which of 16 pixels are inside: no copies, no padding.
-//
-// A stride-s conv becomes such a conv once the image is split into its s*s phases: phase (a,b)
-// holds every s-th pixel from (a,b), an OH x OW plane when H and W are multiples of s. Tap (kh,kw)
-// reads phase ((kh-p) mod s, (kw-p) mod s), shifted by dh = floor((kh-p)/s), dw likewise.
-//
-// Small images go in groups of nb, their planes one after the other per channel, so that q =
-// n*P + i*OW + j runs over the group (P = OH*OW): the sums over pixels in the weight gradient
-// stay long (an 8x8 image alone has 64). Groups and the phases of stride > 1 cost one copy of the
-// input. (A tap's start can lie before its plane, or a shifted dY row past the last one: such
-// addresses are only formed, never read, as their lanes are masked off.)
-
-// Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time, K in slices of 128 (see
-// product_cols).
-enum { COL_BLOCK = 48, ROW_BLOCK = 8, K_BLOCK = 128 };
-
-#ifdef __AVX512F__
-// The first n lanes of a vector (all 16 for n >= 16, none for n <= 0).
-static __mmask16 lanes(int n) {
-    return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-#endif
-
-// Can the implicit path take this conv? The output must be the (phase) planes' size, and the
-// register-blocked product needs whole blocks of 8 rows.
-static bool aligned_conv(const ConvShape *s) {
-#ifdef __AVX512F__
-    return s->H % s->stride == 0 && s->W % s->stride == 0 && s->OH == s->H / s->stride &&
-           s->OW == s->W / s->stride;
-#else
-    (void)s; // compiled without AVX-512 (e.g. a Debug build): im2col + sgemm everywhere
-    return false;
-#endif
-}
-static bool fast_rows(int M) {
-    return M % ROW_BLOCK == 0;
-}
-
-#ifdef __AVX512F__
-// floor(a / b) and a - b*floor(a / b) for b > 0 (C's / and % round towards zero)
-static int floor_div(int a, int b) {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-static int floor_mod(int a, int b) {
-    return a - b * floor_div(a, b);
-}
-
-// One row of the implicit col: where it starts (pixel 0 of the group, shifted by the tap), and
-// which lanes are inside the image, one 16-bit word per 16 pixels.
-typedef struct {
-    const float *src;
-    const uint16_t *mask;
-} Tap;
-
-// The lane masks of every shift (dh,dw) with dh in [lo_h, lo_h + nh), dw in [lo_w, lo_w + nw),
-// for a group of nb images of OH x OW: word w, bit b says whether pixel q = 16w + b, at (i,j)
-// of its image, has (i+dh, j+dw) inside that image; pixels past the group read as outside.
-typedef struct {
-    int lo_h, lo_w, nh, nw, words;
-    uint16_t *bits;
-} Masks;
-
-static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, int hi_w) {
-    int P = OH * OW;
-    Masks m = {lo_h, lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1, (nb * P + 15) / 16, NULL};
-    size_t words = (size_t)m.nh * m.nw * m.words;
-    m.bits = step_alloc(sizeof(uint16_t) * words);
-    memset(m.bits, 0, sizeof(uint16_t) * words);
-    for (int dh = lo_h; dh <= hi_h; dh++)
-        for (int dw = lo_w; dw <= hi_w; dw++) {
-            uint16_t *bits = m.bits + ((size_t)(dh - lo_h) * m.nw + (dw - lo_w)) * m.words;
-            for (int n = 0; n < nb; n++)
-                for (int i = 0; i < OH; i++) {
-                    if (i + dh < 0 || i + dh >= OH) continue;
-                    for (int j = 0; j < OW; j++)
-                        if (j + dw >= 0 && j + dw < OW) {
-                            int q = n * P + i * OW + j;
-                            bits[q / 16] |= (uint16_t)(1u << (q % 16));
-                        }
-                }
-        }
-    return m;
-}
-
-static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
-    return m->bits + ((size_t)(dh - m->lo_h) * m->nw + (dw - m->lo_w)) * m->words;
-}
-
-// ---------------------------------------------------------------------------------------------
-// the two kernels
-//
-// OpenBLAS does ~60 GFLOP/s per core on these shapes: it must use its AVX2 kernels here
-// (OPENBLAS_CORETYPE=Haswell), and M (channels, 16..128) is small next to what it is tuned for.
-// A plain register-blocked AVX-512 kernel does about twice that.
-
-// Forward-shaped product: 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8
-// weights for one k are adjacent) and col. Each step over k multiplies 8 broadcast weights by 3
-// vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
-// packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
-// or 16 rows (one or two tiles per block of columns) building the panel would cost about a tenth
-// of the products it serves. from_panel and nv are constants at each call, so the loops unroll
-// and the choice is made at compile time.
-static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt, int M,
-                                                               bool from_panel, const float *panel,
-                                                               const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate) {
-    __m512 acc[ROW_BLOCK][3];
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k++, wt += M) {
-        __m512 b[3];
-        for (int j = 0; j < nv; j++)
-            b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
-                              : _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&taps[k].mask[p / 16 + j]),
-                                                      taps[k].src + p + 16 * j);
-        for (int i = 0; i < ROW_BLOCK; i++) {
-            __m512 w = _mm512_set1_ps(wt[i]);
-            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
-        }
-    }
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) {
-            float *o = out + (size_t)i * Q + 16 * j;
-            if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
-            _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
-        }
-}
-
-// The tiles of M rows over one block of nv vectors of columns.
-static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int M,
-                                                               bool from_panel, const float *panel,
-                                                               const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate) {
-    for (int m = 0; m < M; m += ROW_BLOCK) {
-        float *o = out + (size_t)m * Q + p;
-        if (nv == 3)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate);
-        else if (nv == 2)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate);
-        else
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate);
-    }
-}
-
-// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps; panel: K_BLOCK*48 floats of
-// scratch.
-// Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
-static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
-                         bool accumulate, float *panel) {
-    for (int p = p0; p < p1; p += COL_BLOCK) {
-        int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
-        __mmask16 mask[3];
-        for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
-        if (M <= 2 * ROW_BLOCK) {
-            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate);
-            continue;
-        }
-        // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
-        // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
-        // A long K goes in slices of K_BLOCK, so that the panel stays in L1 for every row tile.
-        // (K = 0, a dX phase no tap reads, still makes one pass: it writes the zeros.)
-        for (int k0 = 0; k0 == 0 || k0 < K; k0 += K_BLOCK) {
-            int kn = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
-            for (int k = 0; k < kn; k++)
-                for (int j = 0; j < nv; j++)
-                    _mm512_store_ps(
-                        panel + k * COL_BLOCK + 16 * j,
-                        _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
-            product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
-                         accumulate || k0 > 0);
-        }
-    }
-}
-
-static void product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                    float *panel) {
-    product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, panel);
-}
-
-// The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
-// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (taps) at a
-// time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
-// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
-// pixels in L1 while every row of dY passes over them. The 6 taps are one (kh,kw) of 6
-// channels, so one lane mask serves all 10 loads (dY's lanes outside the image add nothing).
-enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
-static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or C in the last tiles
-
-// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set.
-static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
-                                                             const float **y, const float **c,
-                                                             const uint16_t *mask, int n) {
-    __m512 acc[WG_ROWS][WG_COLS];
-    for (int i = 0; i < WG_ROWS; i++)
-        for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int q = 0; q < n; q += 16) {
-        __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
-        __m512 b[WG_COLS];
-        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
-        for (int i = 0; i < WG_ROWS; i++) {
-            __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
-            for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
-        }
-    }
-    // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
-    // keep acc in memory and store all 24 accumulators on every step of the loop above.
-    float sum[WG_ROWS][WG_COLS];
-    for (int i = 0; i < WG_ROWS; i++)
-        for (int j = 0; j < WG_COLS; j++) sum[i][j] = _mm512_reduce_add_ps(acc[i][j]);
-    for (int i = 0; i < mo; i++)
-        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i][j];
-}
-
-// dw (M,K) += dy (M,Q) @ col^T, col given as K = C*KK taps in (c, kh, kw) order.
-static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, int C, int KK, int Q) {
-    int K = C * KK;
-    for (int q0 = 0; q0 < Q; q0 += WG_CHUNK) {
-        int n = Q - q0 < WG_CHUNK ? Q - q0 : WG_CHUNK;
-        for (int t = 0; t < KK; t++)
-            for (int c0 = 0; c0 < C; c0 += WG_COLS) {
-                int mk = C - c0 < WG_COLS ? C - c0 : WG_COLS;
-                const float *c[WG_COLS];
-                for (int j = 0; j < WG_COLS; j++) c[j] = j < mk ? taps[(c0 + j) * KK + t].src + q0 : wg_zeros;
-                const uint16_t *mask = taps[c0 * KK + t].mask + q0 / 16; // the same for every c
-                for (int m = 0; m < M; m += WG_ROWS) {
-                    int mo = M - m < WG_ROWS ? M - m : WG_ROWS;
-                    const float *y[WG_ROWS];
-                    for (int i = 0; i < WG_ROWS; i++)
-                        y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
-                    wgrad_tile(dw + (size_t)m * K + c0 * KK + t, K, KK, mo, mk, y, c, mask, n);
-                }
-            }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// groups, phases and taps
-
-// Images per group: about GROUP_PIXELS pixels, and a group count the threads share evenly.
-// Image n of N is in group n*groups/N.
-enum { GROUP_PIXELS = 1024 };
-static int group_count(const ConvShape *s, int threads) {
-    int per = GROUP_PIXELS / (s->OH * s->OW);
-    if (per < 1) per = 1;
-    int groups = (s->N + per - 1) / per;
-    groups = (groups + threads - 1) / threads * threads;
-    return groups < s->N ? groups : s->N;
-}
-static int group_first(int g, int groups, int N) {
-    return (int)((long long)g * N / groups);
-}
-
-// Stride 2 splits rows into even and odd pixels, and dX puts them back together; AVX-512 does
-// either 16 pixels at a time with one two-vector permute per output vector.
-
-// even[j] = src[2j], odd[j] = src[2j+1] for j < n; odd may be NULL.
-static void split_pairs(float *even, float *odd, const float *src, int n) {
-    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (int j = 0; j < n; j += 16) {
-        int rest = n - j;
-        __m512 lo = _mm512_maskz_loadu_ps(lanes(2 * rest), src + 2 * j);
-        __m512 hi = _mm512_maskz_loadu_ps(lanes(2 * rest - 16), src + 2 * j + 16);
-        _mm512_mask_storeu_ps(even + j, lanes(rest), _mm512_permutex2var_ps(lo, ie, hi));
-        if (odd) _mm512_mask_storeu_ps(odd + j, lanes(rest), _mm512_permutex2var_ps(lo, io, hi));
-    }
-}
-
-// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n.
-static void join_pairs(float *dst, const float *even, const float *odd, int n, bool accumulate) {
-    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    for (int j = 0; j < n; j += 16) {
-        int rest = n - j;
-        __mmask16 m = lanes(rest), mlo = lanes(2 * rest), mhi = lanes(2 * rest - 16);
-        __m512 e = _mm512_maskz_loadu_ps(m, even + j), o = _mm512_maskz_loadu_ps(m, odd + j);
-        __m512 lo = _mm512_permutex2var_ps(e, il, o), hi = _mm512_permutex2var_ps(e, ih, o);
-        if (accumulate) {
-            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(mlo, dst + 2 * j));
-            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(mhi, dst + 2 * j + 16));
-        }
-        _mm512_mask_storeu_ps(dst + 2 * j, mlo, lo);
-        _mm512_mask_storeu_ps(dst + 2 * j + 16, mhi, hi);
-    }
-}
-
-// The shift of tap kh: (kh - padding) = stride*dh + phase.
-static int tap_shift(int k, const ConvShape *s) {
-    return floor_div(k - s->padding, s->stride);
-}
-static int tap_phase(int k, const ConvShape *s) {
-    return floor_mod(k - s->padding, s->stride);
-}
-
-// Does some tap read phase row (or column) a? (A 1x1 stride-2 conv reads phase 0 only.)
-static bool phase_used(int a, int KH, const ConvShape *s) {
-    for (int k = 0; k < KH; k++)
-        if (tap_phase(k, s) == a) return true;
-    return false;
-}
-
-// The group's input as planes xq[a,b][c][n] (OH*OW each): phase (a,b) of channel c of image n.
-// With stride 1 and one image that is the image itself, so nothing is copied.
-static const float *phase_planes(float *xq, const float *x, int nb, const ConvShape *s) {
-    int st = s->stride, P = s->OH * s->OW;
-    if (st == 1 && nb == 1) return x;
-    for (int a = 0; a < st; a++) {
-        if (!phase_used(a, s->KH, s)) continue;
-        for (int c = 0; c < s->C; c++)
-            for (int n = 0; n < nb; n++) {
-                const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W;
-                float *q = xq + (((size_t)a * st * s->C + c) * nb + n) * P; // phase (a, 0)
-                size_t next = (size_t)s->C * nb * P;                        // to phase (a, b+1)
-                if (st == 1) {
-                    memcpy(q, xc, sizeof(float) * (size_t)P);
-                } else if (st == 2) {
-                    bool odd = phase_used(1, s->KW, s);
-                    for (int i = 0; i < s->OH; i++)
-                        split_pairs(q + i * s->OW, odd ? q + next + i * s->OW : NULL,
-                                    xc + (size_t)(2 * i + a) * s->W, s->OW);
-                } else {
-                    for (int b = 0; b < st; b++)
-                        for (int i = 0; i < s->OH; i++)
-                            for (int j = 0; j < s->OW; j++)
-                                q[b * next + i * s->OW + j] = xc[(size_t)(i * st + a) * s->W + j * st + b];
-                }
-            }
-    }
-    return xq;
-}
-
-// (nb, M, P) -> (M, nb*P) and back: a group's images side by side in each channel's row.
-static const float *group_rows(float *dst, const float *src, int nb, int M, int P) {
-    if (nb == 1) return src;
-    for (int n = 0; n < nb; n++)
-        for (int m = 0; m < M; m++)
-            memcpy(dst + ((size_t)m * nb + n) * P, src + ((size_t)n * M + m) * P, sizeof(float) * (size_t)P);
-    return dst;
-}
-static void ungroup_rows(float *dst, const float *src, int nb, int M, int P, bool accumulate) {
-    for (int n = 0; n < nb; n++)
-        for (int m = 0; m < M; m++) {
-            float *d = dst + ((size_t)n * M + m) * P;
-            const float *v = src + ((size_t)m * nb + n) * P;
-            if (accumulate)
-                for (int p = 0; p < P; p++) d[p] += v[p];
-            else
-                memcpy(d, v, sizeof(float) * (size_t)P);
-        }
-}
-
-// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb images.
-static Masks masks_build_for(const ConvShape *s, int nb, bool for_dx) {
-    int lo_h = tap_shift(0, s), hi_h = tap_shift(s->KH - 1, s);
-    int lo_w = tap_shift(0, s), hi_w = tap_shift(s->KW - 1, s);
-    return for_dx ? masks_build(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w)
-                  : masks_build(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
-}
-// The same for groups of nb and of nb - 1 images (groups differ by one at most): m[0] and m[1].
-static void conv_masks(Masks *m, const ConvShape *s, int nb, bool for_dx) {
-    for (int v = 0; v < 2 && nb - v > 0; v++) m[v] = masks_build_for(s, nb - v, for_dx);
-}
-
-// The forward's K = C*KH*KW taps, in im2col's (c, kh, kw) order, over the planes of xq.
-static void forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, const Masks *m) {
-    int P = s->OH * s->OW;
-    for (int c = 0; c < s->C; c++)
-        for (int kh = 0; kh < s->KH; kh++)
-            for (int kw = 0; kw < s->KW; kw++) {
-                int dh = tap_shift(kh, s), dw = tap_shift(kw, s);
-                int phase = tap_phase(kh, s) * s->stride + tap_phase(kw, s);
-                const float *plane = xq + ((size_t)phase * s->C + c) * nb * P;
-                *taps++ = (Tap){plane + dh * s->OW + dw, mask_of(m, dh, dw)};
-            }
-}
-
-// d loss / d x, one phase (a,b) of x at a time: pixel (i,j) of the phase met dY at (i-dh, j-dw)
-// through every tap (kh,kw) of that phase, so
-//     dx_phase[c, q] = sum over o and those taps of w[o,c,kh,kw] * dY[o, q - dh*OW - dw],
-// the same product as the forward's with the taps shifted the other way. These are the taps
-// of phase (a,b) in (o, kh, kw) order over the group's dY rows (OC, nb*P); returns their count.
-static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const ConvShape *s, const Masks *m) {
-    int P = s->OH * s->OW, K = 0;
-    for (int o = 0; o < s->OC; o++)
-        for (int kh = 0; kh < s->KH; kh++)
-            for (int kw = 0; kw < s->KW; kw++) {
-                if (tap_phase(kh, s) != a || tap_phase(kw, s) != b) continue;
-                int dh = tap_shift(kh, s), dw = tap_shift(kw, s);
-                taps[K++] = (Tap){dyq + (size_t)o * nb * P - dh * s->OW - dw, mask_of(m, -dh, -dw)};
-            }
-    return K;
-}
-
-// The weights in the order dx_taps lists them, for each phase in turn: (taps of the phase, C).
-static float *dx_weights(const float *w, const ConvShape *s) {
-    int KK = s->KH * s->KW;
-    float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
-    for (int a = 0; a < s->stride; a++)
-        for (int b = 0; b < s->stride; b++)
-            for (int o = 0; o < s->OC; o++)
-                for (int kh = 0; kh < s->KH; kh++)
-                    for (int kw = 0; kw < s->KW; kw++) {
-                        if (tap_phase(kh, s) != a || tap_phase(kw, s) != b) continue;
-                        for (int c = 0; c < s->C; c++)
-                            *r++ = w[((size_t)o * s->C + c) * KK + kh * s->KW + kw];
-                    }
-    return t;
-}
-
-// (rows, cols) -> (cols, rows): the forward kernel wants W^T; from step memory.
-static float *transposed(const float *a, int rows, int cols) {
-    float *t = step_alloc(sizeof(float) * (size_t)rows * cols);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
-    return t;
-}
-
-// One thread's scratch: the group's phase planes, dY rows and product rows, the panel, the taps.
-typedef struct {
-    float *xq, *dyq, *tmp, *panel;
-    Tap *taps;
-} Scratch;
-
-static Scratch *scratch_alloc(int threads, const ConvShape *s, int nb) {
-    size_t P = (size_t)s->OH * s->OW, K = (size_t)s->C * s->KH * s->KW, KT = (size_t)s->OC * s->KH * s->KW;
-    size_t K_max = K > KT ? K : KT, M_max = s->C > s->OC ? (size_t)s->C : (size_t)s->OC;
-    size_t x_image = (size_t)s->C * s->H * s->W; // tmp holds the s*s phases of dX, too
-    Scratch *sc = step_alloc(sizeof(Scratch) * (size_t)threads);
-    for (int t = 0; t < threads; t++) {
-        sc[t].xq = step_alloc(sizeof(float) * x_image * nb);
-        sc[t].dyq = step_alloc(sizeof(float) * (size_t)s->OC * P * nb);
-        sc[t].tmp = step_alloc(sizeof(float) * (M_max * P > x_image ? M_max * P : x_image) * nb);
-        sc[t].panel = step_alloc(sizeof(float) * K_BLOCK * COL_BLOCK);
-        sc[t].taps = step_alloc(sizeof(Tap) * K_max);
-    }
-    return sc;
-}
-#endif
-
-// ---------------------------------------------------------------------------------------------
 // the paths
 
 // While our OpenMP team runs one product per thread, OpenBLAS must not start its own threads.
@@ -641,43 +191,11 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
-#ifdef __AVX512F__
-    if (aligned_conv(s) && fast_rows(s->OC)) { // implicit im2col, the register-blocked product
-        float *wt = transposed(w, s->OC, K);
-        if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
-            int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
-            Masks m = masks_build_for(s, 1, false);
-            Scratch *sc = scratch_alloc(1, s, 1); // one copy of the taps; a panel per thread
-            float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
-            forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
-#pragma omp parallel num_threads(T)
-            { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
-                int t = omp_get_thread_num(), team = omp_get_num_threads();
-                int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
-                product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false,
-                             panels + (size_t)t * K_BLOCK * COL_BLOCK);
-            }
-            if (b) add_bias(out, b, s->OC, P);
-            return;
-        }
-        int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        Masks m[2];
-        conv_masks(m, s, most, false);
-        Scratch *sc = scratch_alloc(threads, s, most);
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int g = 0; g < groups; g++) {
-            int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0;
-            const Scratch *z = &sc[omp_get_thread_num()];
-            forward_taps(z->taps, phase_planes(z->xq, x + n0 * x_image, nb, s), nb, s, &m[most - nb]);
-            float *y = out + n0 * out_image;
-            product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, z->panel);
-            if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
-            if (b)
-                for (int n = 0; n < nb; n++) add_bias(y + n * out_image, b, s->OC, P);
-        }
+    if (conv2d_fast_forward(out, x, w, s, threads)) { // AVX-512 CPUs: core/cpu/conv_avx512.c
+        if (b)
+            for (int n = 0; n < s->N; n++) add_bias(out + n * out_image, b, s->OC, P);
         return;
     }
-#endif
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
@@ -698,51 +216,6 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
     blas_serial_end(blas);
 }
 
-#ifdef __AVX512F__
-// dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T over the forward's taps;
-// dX one phase at a time, written straight into dx for a stride-1 conv of one image.
-static void implicit_backward(float *dx, float *dw, const float *x, const float *dy, int nb, const float *wdx,
-                              const ConvShape *s, const Masks *mf, const Masks *mb, bool overwrite_dx,
-                              const Scratch *z) {
-    int P = s->OH * s->OW;
-    const float *dyq = group_rows(z->dyq, dy, nb, s->OC, P);
-    if (dw) {
-        forward_taps(z->taps, phase_planes(z->xq, x, nb, s), nb, s, mf);
-        wgrad_product(dw, dyq, z->taps, s->OC, s->C, s->KH * s->KW, nb * P);
-    }
-    if (!dx) return;
-    int st = s->stride;
-    if (st == 1) { // one phase: straight into dx for one image
-        int KT = dx_taps(z->taps, dyq, nb, 0, 0, s, mb);
-        product(nb == 1 ? dx : z->tmp, wdx, z->taps, s->C, KT, nb * P, nb == 1 && !overwrite_dx, z->panel);
-        if (nb > 1) ungroup_rows(dx, z->tmp, nb, s->C, P, !overwrite_dx);
-        return;
-    }
-    // every phase (a,b) of dX into tmp[a,b] (C, nb*P), then back to pixels (i*st + a, j*st + b)
-    size_t phase = (size_t)s->C * nb * P;
-    for (int a = 0; a < st; a++)
-        for (int b = 0; b < st; b++) {
-            int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: the product writes zeros
-            product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, z->panel);
-            wdx += (size_t)KT * s->C;
-        }
-    for (int n = 0; n < nb; n++)
-        for (int c = 0; c < s->C; c++)
-            for (int a = 0; a < st; a++)
-                for (int i = 0; i < s->OH; i++) {
-                    float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
-                    const float *v =
-                        z->tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
-                    if (st == 2) {
-                        join_pairs(d, v, v + phase, s->OW, !overwrite_dx);
-                        continue;
-                    }
-                    for (int j = 0; j < s->W; j++)
-                        d[j] = (overwrite_dx ? 0.0f : d[j]) + v[(size_t)(j % st) * phase + j / st];
-                }
-}
-#endif
-
 void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
                      const ConvShape *s, bool overwrite_dx) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
@@ -751,28 +224,10 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     // Each thread sums its images' dW privately; the partial sums are added up at the end.
     float *dws = dw ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
     if (dws) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
-    bool implicit = aligned_conv(s); // the weight-gradient kernel takes any shape
-    bool implicit_dx = dx && implicit && fast_rows(s->C);
-#ifdef __AVX512F__
-    if (implicit && (dw || implicit_dx)) {
-        int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
-        Masks mf[2], mb[2];
-        conv_masks(mf, s, most, false), conv_masks(mb, s, most, true);
-        Scratch *sc = scratch_alloc(threads, s, most);
-        float *wdx = implicit_dx ? dx_weights(w, s) : NULL;
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int g = 0; g < groups; g++) {
-            int n0 = group_first(g, groups, s->N), nb = group_first(g + 1, groups, s->N) - n0,
-                t = omp_get_thread_num();
-            implicit_backward(implicit_dx ? dx + n0 * x_image : NULL, dws ? dws + (size_t)t * w_size : NULL,
-                              x + n0 * x_image, dout + n0 * out_image, nb, wdx, s, &mf[most - nb],
-                              &mb[most - nb], overwrite_dx, &sc[t]);
-        }
-    }
-#endif
-    // the im2col path: without AVX-512, for convs the implicit path does not take, and for dX
-    // when C is not a multiple of 8
-    bool sgemm_dw = dw && !implicit, sgemm_dx = dx && !implicit_dx;
+    // What the fast path takes (AVX-512 CPUs: core/cpu/conv_avx512.c), the rest by im2col + sgemm.
+    bool fast_dw = false, fast_dx = false;
+    conv2d_fast_backward(dx, dws, dout, x, w, s, threads, overwrite_dx, &fast_dw, &fast_dx);
+    bool sgemm_dw = dw && !fast_dw, sgemm_dx = dx && !fast_dx;
     if (sgemm_dw || sgemm_dx) {
         float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
         int blas = threads > 1 ? blas_serial_begin() : 1;

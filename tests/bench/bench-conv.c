@@ -2,7 +2,8 @@
 //
 // The forward, the weight gradient and the input gradient of one layer shape, each timed as the
 // fastest of --runs calls (CPU time of this thread, so other programs on the machine disturb it
-// less than wall time). A measuring tool for the kernels in core/conv.c; compare two builds by
+// less than wall time), and as a share of the thread's FMA peak measured in the same run. A measuring
+// tool for the kernels in core/conv.c and core/cpu/; compare two builds by
 // running them one after the other, a few times, and by ratios within one run (dW / forward).
 #include <omp.h>
 #include <stdio.h>
@@ -18,6 +19,26 @@ static double thread_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+// The machine's multiply-add peak on one thread: 12 independent chains of 16-float vector FMAs (enough
+// in flight to cover the FMA latency on every CPU these sessions get), so each kernel's figure can be
+// read as a share of what the core can do at all.
+typedef float Vec16 __attribute__((vector_size(64)));
+static double fma_peak_gflops(void) {
+    enum { CHAINS = 12, STEPS = 20000000 };
+    Vec16 acc[CHAINS], a, b;
+    for (int j = 0; j < 16; j++) a[j] = 1.0f + 1e-7f * (float)j, b[j] = 1e-8f;
+    for (int c = 0; c < CHAINS; c++) acc[c] = a * (float)c;
+    double t = thread_seconds();
+    for (int i = 0; i < STEPS; i++)
+#pragma GCC unroll 12
+        for (int c = 0; c < CHAINS; c++) acc[c] = acc[c] * a + b;
+    t = thread_seconds() - t;
+    float sink = 0;
+    for (int c = 0; c < CHAINS; c++) sink += acc[c][c];
+    if (sink == 42.0f) printf(" "); // keeps the chains alive
+    return 2.0 * 16 * CHAINS * (double)STEPS / t / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -66,8 +87,11 @@ int main(int argc, char **argv) {
     double gflop = 2.0 * (double)nw * s.OH * s.OW * N / 1e9; // the same multiply-adds in each product
     printf("N%d C%d %dx%d OC%d stride %d, one thread:\n", N, C, size, size, OC, stride);
     const char *names[3] = {"forward", "dW", "dX"};
+    double peak = fma_peak_gflops();
     for (int k = 0; k < 3; k++)
-        printf("%-8s %7.1f GFLOP/s (%.2f ms)\n", names[k], gflop / best[k], 1e3 * best[k]);
+        printf("%-8s %7.1f GFLOP/s (%.2f ms), %4.1f%% of peak\n", names[k], gflop / best[k], 1e3 * best[k],
+               100 * gflop / best[k] / peak);
+    printf("peak     %7.1f GFLOP/s (fp32 vector FMA, one thread)\n", peak);
     printf("dW/forward %.2f\n", best[0] / best[1]);
     free(x), free(dy), free(y), free(w), free(dw), free(dx);
     return 0;

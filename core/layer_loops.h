@@ -1,0 +1,44 @@
+// layer_loops.h — the small loops layers.c and batchnorm.c share (internal to core): relu of one value,
+// wide plane sums, and whether a tensor wants a gradient.
+#ifndef SGDLAB_LAYER_LOOPS_H
+#define SGDLAB_LAYER_LOOPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tensor.h"
+
+// Element-wise loops smaller than this stay on one thread: waking the team costs more.
+#define PARALLEL_MIN 32768
+
+// max(v, 0) as a compare and select: fmaxf would be a library call inside these loops.
+static inline float relu1(float v) {
+    return v > 0.0f ? v : 0.0f;
+}
+
+// Plane reductions keep SUM_LANES partial sums (4 AVX-512 vectors): with one vector of partial
+// sums every add waits for the previous one (4 cycles), slower than L2/L3 deliver the data.
+enum { SUM_LANES = 64 };
+
+static inline float lanes_total(const float *acc) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < SUM_LANES; j++) s += acc[j];
+    return s;
+}
+
+static inline float plane_sum(const float *x, size_t n) {
+    float acc[SUM_LANES] = {0}, s = 0;
+    size_t i = 0;
+    for (; i + SUM_LANES <= n; i += SUM_LANES)
+#pragma omp simd
+        for (int j = 0; j < SUM_LANES; j++) acc[j] += x[i + j];
+    for (; i < n; i++) s += x[i];
+    return s + lanes_total(acc);
+}
+
+static inline bool wants_grad(const Tensor *t) {
+    return t && t->requires_grad;
+}
+
+#endif
