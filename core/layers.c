@@ -144,7 +144,8 @@ Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
             for (int ow = 0; ow < OW; ow++) {
                 // The window clipped to the picture: padding counts as -infinity, it never wins.
                 int h0 = oh * stride - padding, w0 = ow * stride - padding;
-                int i0 = h0 < 0 ? 0 : h0, i1 = imin(h0 + k, H), j0 = w0 < 0 ? 0 : w0, j1 = imin(w0 + k, W);
+                int i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
+                int j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W;
                 int best = i0 * W + j0;
                 for (int i = i0; i < i1; i++)
                     for (int j = j0; j < j1; j++)
