@@ -30,9 +30,10 @@ static void join_names(char *const *names, int n, char *buf, size_t size) {
 }
 
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
-                     Interpretation *out, char *err, size_t err_size) {
+                     bool tta, Interpretation *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     if (!bear_model_load(model_path, &out->model, err, err_size)) return false;
+    out->model.tta = tta;
     DatasetOptions opt = dataset_defaults();
     opt.size = out->model.size;
     opt.valid_pct = valid_pct;
@@ -163,7 +164,7 @@ int cmd_interpret(int argc, char **argv) {
     const char *split = "valid", *plot = "auto", *out = "out";
     float valid_pct = 0.2f;
     int seed = 42, top = 9;
-    bool list = false;
+    bool list = false, tta = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all", "which pictures to look at"},
         {"--list", FLAG_BOOL, &list, 0, 0, false, NULL,
@@ -174,6 +175,7 @@ int cmd_interpret(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL, "test-time augmentation: average each picture and its mirror"},
     };
     Cli cli = {"bears interpret",
                "confusion matrix, most confused pairs and the top losses of a trained model on DIR",
@@ -187,7 +189,7 @@ int cmd_interpret(int argc, char **argv) {
         cli_usage_error(&cli, "needs a model file and the data folder");
     Interpretation in;
     char err[1024];
-    if (!interpret_score(args[0], args[1], split, valid_pct, seed, &in, err, sizeof err)) {
+    if (!interpret_score(args[0], args[1], split, valid_pct, seed, tta, &in, err, sizeof err)) {
         fprintf(stderr, "bears interpret: %s\n", err);
         return 1;
     }

@@ -24,9 +24,10 @@ typedef struct {
 } Interpretation;
 
 // split: "valid", "train" or "all"; valid_pct and seed must be the ones used for training.
+// tta: score each picture by the mean of it and its mirror image (model.h).
 // Refuses a model whose classes differ from DIR's folders.
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
-                     Interpretation *out, char *err, size_t err_size);
+                     bool tta, Interpretation *out, char *err, size_t err_size);
 void interpret_free(Interpretation *in);
 
 #endif

@@ -173,10 +173,29 @@ void softmax_rows(const Tensor *logits, float *probs) {
     }
 }
 
+// Each row of every plane reversed: the picture as a mirror shows it (what the flip augmentation does).
+static void mirror_images(const Tensor *x, Tensor *out) {
+    int W = x->shape[3];
+    size_t rows = x->numel / (size_t)W;
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < W; j++) out->data[r * W + j] = x->data[r * W + (W - 1 - j)];
+}
+
 void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
     bool grad = set_grad_enabled(false);
     softmax_rows(bear_model_forward(m, x, false), probs);
     tape_reset();
+    if (m->tta) { // fastai's TTA, reduced to its deterministic part: the mean of both views' probabilities
+        Tensor *mirrored = step_tensor(x->rank, x->shape);
+        mirror_images(x, mirrored);
+        Tensor *logits = bear_model_forward(m, mirrored, false);
+        size_t n = logits->numel;
+        float *other = malloc(sizeof(float) * n);
+        softmax_rows(logits, other);
+        for (size_t i = 0; i < n; i++) probs[i] = 0.5f * (probs[i] + other[i]);
+        free(other);
+        tape_reset();
+    }
     set_grad_enabled(grad);
 }
 

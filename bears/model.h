@@ -26,6 +26,7 @@ typedef struct {
     char **classes; // owned copies, sorted as in training
     int size;       // the model sees size x size pictures
     float mean[3], std[3];
+    bool tta; // test-time augmentation: predictions average each picture and its mirror image (not saved)
 } BearModel;
 
 // A fresh network of arch (one of BEAR_ARCHS) for m->n_classes classes; false for an unknown arch.

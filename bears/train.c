@@ -73,7 +73,7 @@ int cmd_train(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
-    bool no_augment = false;
+    bool no_augment = false, tta = false;
     const char *model_path = "bears.safetensors", *log_path = NULL;
     int seed = 42;
     Flag flags[] = {
@@ -87,6 +87,8 @@ int cmd_train(int argc, char **argv) {
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
+         "validate with test-time augmentation (each picture and its mirror, averaged)"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
          "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
@@ -140,6 +142,7 @@ int cmd_train(int argc, char **argv) {
         }
         log = log_file.f;
     }
+    l.model.tta = tta;
     printf("classes:");
     for (int c = 0; c < l.ds.n_classes; c++) printf(" %s", l.ds.classes[c]);
     printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n", l.ds.n_train,

@@ -5,7 +5,8 @@
 // the body comes from the file and the head is new for 3 classes; ImageNet's normalisation is used;
 // while frozen the body records nothing on the tape and does not move, and head-only steps on one
 // batch lower its loss; unfrozen, the body moves too. Then `bears train --pretrained` runs both phases
-// and saves a resnet18 that predict, interpret and lr-find open by its arch; and the mistakes a user
+// and saves a resnet18 that predict, interpret and lr-find open by its arch (--tta: a picture and its
+// mirror image then get the same answer); and the mistakes a user
 // can make (bearnet-s with --pretrained, another arch's file) fail with a message.
 #include <math.h>
 #include <stdio.h>
@@ -117,16 +118,33 @@ static void test_commands(void) {
               "it records its arch, size and classes (%s, %d px, %d classes)", bear_model_arch(&m), m.size,
               m.n_classes);
         CHECK(fabsf(m.mean[0] - 0.485f) < 1e-6f, "and ImageNet's normalisation");
+        // --tta: a picture and its mirror image get the same answer (each is the mean over both views)
+        Rng rng;
+        rng_seed(&rng, 3, 0);
+        Tensor *x = tensor_normal(SHAPE(2, 3, 32, 32), 0, 1, &rng), *mirror = tensor_copy(x);
+        for (size_t r = 0; r < x->numel / 32; r++)
+            for (int j = 0; j < 32; j++) mirror->data[r * 32 + j] = x->data[r * 32 + 31 - j];
+        float plain[6], plain_mirror[6], tta[6], tta_mirror[6];
+        bear_model_predict(&m, x, plain);
+        bear_model_predict(&m, mirror, plain_mirror);
+        m.tta = true;
+        bear_model_predict(&m, x, tta);
+        bear_model_predict(&m, mirror, tta_mirror);
+        CHECK(memcmp(plain, plain_mirror, sizeof plain) != 0, "without tta the mirror image scores differently");
+        CHECK(memcmp(tta, tta_mirror, sizeof tta) == 0, "with tta a picture and its mirror score the same");
+        CHECK(fabsf(tta[0] - 0.5f * (plain[0] + plain_mirror[0])) < 1e-6f, "tta is the mean of both views: %g vs %g",
+              tta[0], 0.5f * (plain[0] + plain_mirror[0]));
+        tensor_free(x), tensor_free(mirror);
         bear_model_free(&m);
     }
     char picture[600];
     snprintf(picture, sizeof picture, "%s/black/0001.png", data);
     struct stat st;
     if (stat(picture, &st) != 0) snprintf(picture, sizeof picture, "%s/black/0001.jpg", data);
-    CHECK(RUN("predict", model, picture) == 0, "predict opens the resnet18 model (%s)", picture);
+    CHECK(RUN("predict", model, picture, "--tta") == 0, "predict opens the resnet18 model (%s)", picture);
     char out[600];
     snprintf(out, sizeof out, "%s/../out", data);
-    CHECK(RUN("interpret", model, data, "--plot", "none", "--out", out) == 0, "interpret opens it");
+    CHECK(RUN("interpret", model, data, "--plot", "none", "--out", out, "--tta") == 0, "interpret opens it");
     CHECK(RUN("lr-find", data, "--arch", "resnet18", "--pretrained", pretrained, "--size", "32", "--bs", "8",
               "--iters", "12", "--plot", "none", "--out", out) != 2,
           "lr-find takes --arch and --pretrained");
