@@ -5,6 +5,7 @@
 #define SGDLAB_BEARS_COMMANDS_H
 
 int cmd_synth(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_data(int argc, char **argv);

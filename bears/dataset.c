@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "printable.h"
+
 __attribute__((format(printf, 3, 4))) static bool fail(char *err, size_t err_size, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -73,13 +75,8 @@ bool class_name_ok(const char *name, char *why, size_t why_size) {
         else if (*p == '"' || *p == '\\' || *p == '/')
             bad = "holds a quote, backslash or slash";
     if (!bad) return true;
-    // The name itself shown with every byte outside printable ASCII as \xNN, never raw.
-    char shown[4 * 40 + 4] = "";
-    size_t k = 0;
-    for (const unsigned char *p = (const unsigned char *)name;
-         *p && k + 5 < sizeof shown && p < (const unsigned char *)name + 40; p++)
-        k += (size_t)snprintf(shown + k, sizeof shown - k, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
-    snprintf(why, why_size, "the class name \"%s\" %s", shown, bad);
+    char shown[PRINTABLE_SIZE(40)]; // the name itself, never raw
+    snprintf(why, why_size, "the class name \"%s\" %s", printable(name, n, 40, shown), bad);
     return false;
 }
 

@@ -18,6 +18,7 @@ typedef struct {
 static const Command commands[] = {
     {"synth", cmd_synth,
      "draw the default data set: black bears, grizzlies, teddies (with planted problems)"},
+    {"download", cmd_download, "fetch the pictures of a URL list (the browser snippet's file) into a folder"},
     {"verify", cmd_verify, "decode every picture, report the broken ones, --delete moves them to DIR/.trash"},
     {"import", cmd_import, "Fashion-MNIST (real photos, offline) as DIR/train + DIR/valid class folders"},
     {"show", cmd_show, "a labelled grid of random pictures, written as a PNG"},

@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox                                  # plots as PNG (install `gnuplot` instead for windows)
   libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core # animations and the cleaning GUI
   libmicrohttpd-dev libcurl4-openssl-dev       # bears serve / bears download
+  libssl-dev                                   # bears download: sha256 and base64 (OpenSSL libcrypto)
   libcjson-dev                                 # safetensors JSON headers
   zlib1g-dev dataset-fashion-mnist             # bears import fashion-mnist (gzipped IDX files)
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)

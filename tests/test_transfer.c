@@ -97,6 +97,7 @@ static void test_learner(void) {
     int all_nodes = tape_length();
     tape_reset();
     CHECK(all_nodes > 40, "unfrozen, the whole network records: %d nodes", all_nodes);
+    printf("tape: %d node(s) with the body frozen, %d unfrozen\n", frozen_nodes, all_nodes);
     l.body_lr_scale = 0.01f;
     learner_step(&l, 0, 1e-2f, 0.9f);
     CHECK(r->layer[1][0].conv1->data[5] != body0, "unfrozen: the body moves too");

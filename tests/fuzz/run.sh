@@ -28,7 +28,7 @@ for name in "${names[@]}"; do
   seeds=tests/fuzz/corpus/$name
   [ -d "$seeds" ] || seeds=
   log=$build/fuzz/$name.log
-  if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  if "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="tests/fuzz/crash-$name-" "$work" $seeds >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
