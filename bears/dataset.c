@@ -149,7 +149,9 @@ bool data_list(const char *dir, DataListing *out, char *err, size_t err_size) {
         for (int v = 0; v < n_valid && !unknown; v++)
             if (!bsearch(&valid_classes[v], out->classes, (size_t)n_classes, sizeof(char *), compare_strings))
                 unknown = valid_classes[v];
-        if (unknown) fail(err, err_size, "'%s/%.128s' has no matching '%s/%.128s' folder", valid_dir, unknown, train_dir, unknown);
+        if (unknown)
+            fail(err, err_size, "'%s/%.128s' has no matching '%s/%.128s' folder", valid_dir, unknown,
+                 train_dir, unknown);
         free_names(valid_classes, n_valid > 0 ? n_valid : 0);
         if (unknown) goto failed;
         list_files(out, train_dir, "train/", false, &cap);
@@ -335,8 +337,8 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
         int count = 0;
         for (int i = 0; i < ds->n; i++) count += ds->labels[i] == c && !in_valid[i];
         if (count == 0) {
-            fail(err, err_size, "class folder '%s/%s%s' has no readable pictures", dir, list.fixed_split ? "train/" : "",
-                 list.classes[c]);
+            fail(err, err_size, "class folder '%s/%s%s' has no readable pictures", dir,
+                 list.fixed_split ? "train/" : "", list.classes[c]);
             goto done;
         }
     }

@@ -9,7 +9,8 @@
 
 bool idx_parse(const char *name, const uint8_t *bytes, size_t n, IdxArray *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
-    if (n < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] < 1 || bytes[3] > IDX_MAX_DIMS) {
+    if (n < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] < 1 ||
+        bytes[3] > IDX_MAX_DIMS) {
         snprintf(err, err_size, "%s: not an IDX file of bytes with 1..%d dimensions", name, IDX_MAX_DIMS);
         return false;
     }
@@ -23,13 +24,15 @@ bool idx_parse(const char *name, const uint8_t *bytes, size_t n, IdxArray *out, 
         const uint8_t *p = bytes + 4 + 4 * d;
         out->size[d] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
         if (out->size[d] == 0 || count > (n - header) / out->size[d]) { // checked before it can overflow
-            snprintf(err, err_size, "%s: dimension %d of size %u does not fit in %zu bytes", name, d, out->size[d], n);
+            snprintf(err, err_size, "%s: dimension %d of size %u does not fit in %zu bytes", name, d,
+                     out->size[d], n);
             return false;
         }
         count *= out->size[d];
     }
     if (count != n - header) {
-        snprintf(err, err_size, "%s: the sizes give %zu values but the file holds %zu", name, count, n - header);
+        snprintf(err, err_size, "%s: the sizes give %zu values but the file holds %zu", name, count,
+                 n - header);
         return false;
     }
     out->values = bytes + header;

@@ -40,8 +40,8 @@ static bool load_split(const char *source, const char *prefix, IdxSplit *s, char
         !idx_parse(labels, s->label_bytes, nl, &s->labels, err, err_size))
         return false;
     if (s->images.dims != 3 || s->labels.dims != 1 || s->images.size[0] != s->labels.size[0]) {
-        snprintf(err, err_size, "%.400s and %.400s do not pair up: %u pictures of %u dimensions, %u labels", images, labels,
-                 s->images.size[0], s->images.dims, s->labels.size[0]);
+        snprintf(err, err_size, "%.400s and %.400s do not pair up: %u pictures of %u dimensions, %u labels",
+                 images, labels, s->images.size[0], s->images.dims, s->labels.size[0]);
         return false;
     }
     for (size_t i = 0; i < s->labels.count; i++)
@@ -58,8 +58,8 @@ static void free_split(IdxSplit *s) {
 }
 
 // The first `limit` pictures of a split as DIR/<name>/<class>/<n>.png; false + err on the first failure.
-static bool write_split(const IdxSplit *s, const char *dir, const char *name, int limit, int *written, char *err,
-                        size_t err_size) {
+static bool write_split(const IdxSplit *s, const char *dir, const char *name, int limit, int *written,
+                        char *err, size_t err_size) {
     int rows = (int)s->images.size[1], cols = (int)s->images.size[2];
     int n = (int)s->images.size[0] < limit ? (int)s->images.size[0] : limit;
     for (int c = 0; c < 10; c++) {
@@ -79,10 +79,14 @@ static bool write_split(const IdxSplit *s, const char *dir, const char *name, in
         char path[4096], why[256];
         bool ok = image_alloc(&img, cols, rows);
         const uint8_t *grey = s->images.values + (size_t)i * rows * cols;
-        for (int p = 0; ok && p < rows * cols; p++) img.rgb[3 * p] = img.rgb[3 * p + 1] = img.rgb[3 * p + 2] = grey[p];
-        snprintf(path, sizeof path, "%s/%s/%s/%05d.png", dir, name, fashion_classes[s->labels.values[i]], i + 1);
-        if (ok) ok = image_save_png(path, &img, why, sizeof why);
-        else snprintf(why, sizeof why, "out of memory");
+        for (int p = 0; ok && p < rows * cols; p++)
+            img.rgb[3 * p] = img.rgb[3 * p + 1] = img.rgb[3 * p + 2] = grey[p];
+        snprintf(path, sizeof path, "%s/%s/%s/%05d.png", dir, name, fashion_classes[s->labels.values[i]],
+                 i + 1);
+        if (ok)
+            ok = image_save_png(path, &img, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "out of memory");
         image_free(&img);
         if (!ok)
 #pragma omp critical
@@ -112,9 +116,11 @@ int cmd_import(int argc, char **argv) {
                flags,
                sizeof flags / sizeof flags[0]};
     const char *args[2] = {NULL, NULL};
-    if (cli_parse(&cli, argc, argv, args, 2) != 2) cli_usage_error(&cli, "needs the data set's name and a folder");
+    if (cli_parse(&cli, argc, argv, args, 2) != 2)
+        cli_usage_error(&cli, "needs the data set's name and a folder");
     if (strcmp(args[0], "fashion-mnist") != 0)
-        cli_usage_error(&cli, "'%s' is not a data set it knows; the one it imports is fashion-mnist", args[0]);
+        cli_usage_error(&cli, "'%s' is not a data set it knows; the one it imports is fashion-mnist",
+                        args[0]);
     const char *dir = args[1];
     // Never write over somebody's pictures: both split folders must be new.
     for (int k = 0; k < 2; k++) {
@@ -128,10 +134,13 @@ int cmd_import(int argc, char **argv) {
     }
     char err[1024];
     IdxSplit train = {0}, test = {0}; // both freed below, whichever load failed
-    bool ok = load_split(source, "train", &train, err, sizeof err) && load_split(source, "t10k", &test, err, sizeof err);
+    bool ok = load_split(source, "train", &train, err, sizeof err) &&
+              load_split(source, "t10k", &test, err, sizeof err);
     if (!ok) {
         fprintf(stderr, "bears import: %s%s\n", err,
-                strcmp(source, FASHION_MNIST_DIR) == 0 ? " (install it: apt-get install dataset-fashion-mnist)" : "");
+                strcmp(source, FASHION_MNIST_DIR) == 0
+                    ? " (install it: apt-get install dataset-fashion-mnist)"
+                    : "");
         free_split(&train), free_split(&test);
         return 1;
     }

@@ -175,7 +175,8 @@ int cmd_interpret(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},
-        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL, "test-time augmentation: average each picture and its mirror"},
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
+         "test-time augmentation: average each picture and its mirror"},
     };
     Cli cli = {"bears interpret",
                "confusion matrix, most confused pairs and the top losses of a trained model on DIR",

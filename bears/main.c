@@ -24,7 +24,8 @@ static const Command commands[] = {
     {"show", cmd_show, "a labelled grid of random pictures, written as a PNG"},
     {"data", cmd_data, "load the folder as training will: classes, train/valid split, normalisation"},
     {"lr-find", cmd_lr_find, "LR range test: plots loss against lr and suggests a learning rate"},
-    {"train", cmd_train, "train (bearnet-s, or fine-tune a resnet) with one-cycle; the epoch table; saves it"},
+    {"train", cmd_train,
+     "train (bearnet-s, or fine-tune a resnet) with one-cycle; the epoch table; saves it"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
 };

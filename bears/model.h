@@ -21,7 +21,7 @@
 typedef struct {
     BearNet *bearnet; // exactly one of the two networks is set, by the arch
     ResNet *resnet;
-    StateDict *sd;    // its tensors, whatever the arch
+    StateDict *sd; // its tensors, whatever the arch
     int n_classes;
     char **classes; // owned copies, sorted as in training
     int size;       // the model sees size x size pictures

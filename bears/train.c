@@ -114,7 +114,8 @@ int cmd_train(int argc, char **argv) {
     char why[160];
     if (!learner_set_size(&o, size, why, sizeof why)) cli_usage_error(&cli, "%s", why);
     if (!o.pretrained && (freeze_epochs || lr_body > 0))
-        cli_usage_error(&cli, "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
+        cli_usage_error(&cli,
+                        "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
@@ -145,12 +146,13 @@ int cmd_train(int argc, char **argv) {
     l.model.tta = tta;
     printf("classes:");
     for (int c = 0; c < l.ds.n_classes; c++) printf(" %s", l.ds.classes[c]);
-    printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n", l.ds.n_train,
-           l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
+    printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n",
+           l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
-        printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the folder's); %d epoch(s) "
+        printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "
+               "folder's); %d epoch(s) "
                "head only, then %d of everything with the body at lr %g\n",
                o.pretrained, l.ds.n_classes, freeze_epochs, epochs, lr * l.body_lr_scale);
     }
@@ -172,7 +174,8 @@ int cmd_train(int argc, char **argv) {
         if (epoch == 0 && freeze_epochs) learner_freeze(&l, true);
         if (epoch == freeze_epochs && freeze_epochs) {
             learner_freeze(&l, false);
-            printf("unfreezing: the whole network from here, body lr %g, head lr %g\n", lr * l.body_lr_scale, lr);
+            printf("unfreezing: the whole network from here, body lr %g, head lr %g\n", lr * l.body_lr_scale,
+                   lr);
         }
         // Each phase is its own one-cycle: epochs [0, freeze_epochs) and [freeze_epochs, epochs).
         int phase_start = epoch < freeze_epochs ? 0 : freeze_epochs;

@@ -57,8 +57,10 @@ BearNet *bearnet_new(int classes, Rng *rng) {
         C = b->out_channels;
     }
     float bound = 1.0f / sqrtf((float)C); // PyTorch's nn.Linear default
-    m->fc_weight = state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
-    m->fc_bias = state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
+    m->fc_weight =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
+    m->fc_bias =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
     return m;
 }
 

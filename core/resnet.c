@@ -66,8 +66,10 @@ ResNet *resnet_new(const char *arch, int classes, Rng *rng) {
         }
     }
     float bound = 1.0f / sqrtf((float)C); // PyTorch's nn.Linear default
-    m->fc_weight = state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
-    m->fc_bias = state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
+    m->fc_weight =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
+    m->fc_bias =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
     return m;
 }
 
@@ -87,7 +89,8 @@ static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training) {
     h = conv2d(h, b->conv2, NULL, 1, 1);
     Tensor *shortcut = x;
     if (b->downsample_conv)
-        shortcut = batchnorm2d(conv2d(x, b->downsample_conv, NULL, b->stride, 0), &b->downsample_bn, training);
+        shortcut =
+            batchnorm2d(conv2d(x, b->downsample_conv, NULL, b->stride, 0), &b->downsample_bn, training);
     return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
 }
 
@@ -96,8 +99,8 @@ Tensor *resnet_forward(ResNet *m, Tensor *x) {
     int S = x->shape[2];
     if (x->shape[1] != 3 || x->shape[3] != S || S < RESNET_MIN_SIZE) {
         char s[64];
-        sgd_panic("%s: input %s must be (N,3,S,S) with S at least %d", m->arch, tensor_shape_str(x, s, sizeof s),
-                  RESNET_MIN_SIZE);
+        sgd_panic("%s: input %s must be (N,3,S,S) with S at least %d", m->arch,
+                  tensor_shape_str(x, s, sizeof s), RESNET_MIN_SIZE);
     }
     // The stem shrinks the picture 4 times before any block: cheap early layers at 224 px.
     Tensor *h = batchnorm2d_relu(conv2d(x, m->conv1, NULL, 2, 3), &m->bn1, m->training);

@@ -64,7 +64,8 @@ const char *state_dict_save(const StateDict *sd, const char *arch, int classes, 
     return err;
 }
 
-const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFile *f, const char *skip_prefix) {
+const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFile *f,
+                            const char *skip_prefix) {
     static _Thread_local char message[160];
     const char *file_arch = safetensors_meta_get(&f->meta, "arch");
     if (file_arch && strcmp(file_arch, arch) != 0) {
@@ -81,7 +82,8 @@ const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFi
             (len > tail && strcmp(name + len - tail, ".num_batches_tracked") == 0))
             continue;
         if (!state_dict_get(sd, name)) {
-            snprintf(message, sizeof message, "the file has a tensor '%.60s' that %s does not have", name, arch);
+            snprintf(message, sizeof message, "the file has a tensor '%.60s' that %s does not have", name,
+                     arch);
             return message;
         }
     }
@@ -89,6 +91,7 @@ const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFi
     Tensor *dst[STATE_DICT_MAX];
     int n = 0;
     for (int i = 0; i < sd->n_state; i++)
-        if (!skip || strncmp(sd->names[i], skip_prefix, skip) != 0) names[n] = sd->names[i], dst[n++] = sd->state[i];
+        if (!skip || strncmp(sd->names[i], skip_prefix, skip) != 0)
+            names[n] = sd->names[i], dst[n++] = sd->state[i];
     return safetensors_copy_into(f, n, names, dst);
 }

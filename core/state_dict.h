@@ -49,6 +49,7 @@ const char *state_dict_save(const StateDict *sd, const char *arch, int classes, 
 // file has no tensor the model lacks, and that every name of the model is in the file with the same
 // shape; nothing is copied on a mismatch, and the message names the first one. With skip_prefix (e.g.
 // "fc."), tensors whose names start with it are left as they are: a pretrained body under a new head.
-const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFile *f, const char *skip_prefix);
+const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFile *f,
+                            const char *skip_prefix);
 
 #endif

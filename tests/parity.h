@@ -31,8 +31,9 @@ static inline void compare(const char *what, const Tensor *ours, const Tensor *t
     printf("%-36s %7zu numbers, max |torch| %.2e, worst |diff| %.2e (%.1e of max)\n", what, ours->numel,
            scale, worst, worst / scale);
     CHECK(scale > 0, "%s: the reference is all zeros, the comparison would prove nothing", what);
-    CHECK(worst <= PARITY_TOL * scale, "%s differs from PyTorch by %g at [%zu]: %.8g vs %.8g (max |torch| %g)", what,
-          worst, at, (double)ours->data[at], (double)torch->data[at], scale);
+    CHECK(worst <= PARITY_TOL * scale,
+          "%s differs from PyTorch by %g at [%zu]: %.8g vs %.8g (max |torch| %g)", what, worst, at,
+          (double)ours->data[at], (double)torch->data[at], scale);
 }
 
 #endif

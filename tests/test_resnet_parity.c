@@ -76,8 +76,9 @@ static void test_arch(const SafetensorsFile *g, const char *arch) {
     int n = cJSON_GetArraySize(names), first_bad = -1;
     for (int i = 0; i < n && i < m->sd.n_state && first_bad < 0; i++)
         if (strcmp(cJSON_GetArrayItem(names, i)->valuestring, m->sd.names[i]) != 0) first_bad = i;
-    CHECK(n == m->sd.n_state && first_bad < 0, "%s: %d state tensors named as torchvision's %d (first difference at %d)",
-          arch, m->sd.n_state, n, first_bad);
+    CHECK(n == m->sd.n_state && first_bad < 0,
+          "%s: %d state tensors named as torchvision's %d (first difference at %d)", arch, m->sd.n_state, n,
+          first_bad);
     cJSON_Delete(names);
     snprintf(key, sizeof key, "%s.num_params", arch);
     const char *count = safetensors_meta_get(&g->meta, key);
@@ -107,7 +108,8 @@ static void test_arch(const SafetensorsFile *g, const char *arch) {
         } else if (strncmp(name, "gradsq.", 7) == 0) { // every parameter's gradient, one number each
             Tensor *p = state_dict_get(&m->sd, name + 7);
             double total = 0;
-            for (size_t k = 0; p && p->grad && k < p->numel; k++) total += (double)p->grad->data[k] * p->grad->data[k];
+            for (size_t k = 0; p && p->grad && k < p->numel; k++)
+                total += (double)p->grad->data[k] * p->grad->data[k];
             float ours = (float)total;
             double torch = g->tensors[i]->data[0];
             CHECK(p && p->grad && fabs(ours - torch) <= 2 * PARITY_TOL * torch, "%s: ours %.8g, torch %.8g",
@@ -132,7 +134,8 @@ static void test_arch(const SafetensorsFile *g, const char *arch) {
     resnet_free(m);
 }
 
-static void expect_refused(const char *what, ResNet *m, const SafetensorsFile *f, bool body_only, const char *says) {
+static void expect_refused(const char *what, ResNet *m, const SafetensorsFile *f, bool body_only,
+                           const char *says) {
     const char *err = resnet_load_state(m, f, body_only);
     CHECK(err && strstr(err, says), "%s: refused saying \"%s\", got: %s", what, says, err ? err : "(loaded)");
 }
@@ -143,7 +146,8 @@ static void test_loading(void) {
     ResNet *r18 = resnet_new("resnet18", 3, &rng), *r34 = resnet_new("resnet34", 3, &rng),
            *r18x5 = resnet_new("resnet18", 5, &rng);
     CHECK(resnet_new("resnet50", 3, &rng) == NULL, "resnet50 is not an arch we build");
-    const char *p18 = SGDLAB_TEST_TMP "/resnet18.safetensors", *bare = SGDLAB_TEST_TMP "/resnet34-bare.safetensors";
+    const char *p18 = SGDLAB_TEST_TMP "/resnet18.safetensors",
+               *bare = SGDLAB_TEST_TMP "/resnet34-bare.safetensors";
     CHECK(resnet_save(r18, p18, NULL) == NULL, "resnet18 saves");
     // A file as a converter writes it from torchvision: names only, no arch in the metadata.
     const char *names[STATE_DICT_MAX];
@@ -152,7 +156,8 @@ static void test_loading(void) {
     SafetensorsFile f18, f34;
     CHECK(safetensors_load(p18, &f18) == NULL && safetensors_load(bare, &f34) == NULL, "both load");
 
-    expect_refused("resnet18's file into resnet34", r34, &f18, true, "holds a 'resnet18' model, not resnet34");
+    expect_refused("resnet18's file into resnet34", r34, &f18, true,
+                   "holds a 'resnet18' model, not resnet34");
     expect_refused("resnet34's bare file into resnet18", r18, &f34, true,
                    "has a tensor 'layer1.2.conv1.weight' that resnet18 does not have");
     // resnet18's tensors are a subset of resnet34's: without the arch, the missing ones say it.
@@ -176,7 +181,8 @@ static void test_loading(void) {
     r18->training = again->training = false;
     bool was = set_grad_enabled(false);
     Tensor *a = resnet_forward(r18, x), *b = resnet_forward(again, x);
-    CHECK(memcmp(a->data, b->data, sizeof(float) * a->numel) == 0, "the reloaded resnet18 answers bit for bit");
+    CHECK(memcmp(a->data, b->data, sizeof(float) * a->numel) == 0,
+          "the reloaded resnet18 answers bit for bit");
     set_grad_enabled(was);
     tape_reset();
     tensor_free(x);

@@ -66,10 +66,12 @@ static void test_learner(void) {
     if (!ok) return;
     SafetensorsFile f;
     CHECK(safetensors_load(pretrained, &f) == NULL, "the pretrained file loads");
-    Tensor *file_conv1 = safetensors_get(&f, "conv1.weight"), *file_bn = safetensors_get(&f, "layer4.1.bn2.running_var");
+    Tensor *file_conv1 = safetensors_get(&f, "conv1.weight"),
+           *file_bn = safetensors_get(&f, "layer4.1.bn2.running_var");
     ResNet *r = l.model.resnet;
     CHECK(r && memcmp(r->conv1->data, file_conv1->data, sizeof(float) * file_conv1->numel) == 0 &&
-              memcmp(r->layer[3][1].bn2.running_var->data, file_bn->data, sizeof(float) * file_bn->numel) == 0,
+              memcmp(r->layer[3][1].bn2.running_var->data, file_bn->data, sizeof(float) * file_bn->numel) ==
+                  0,
           "the body's weights and BN statistics come from the file");
     CHECK(r && r->fc_weight->shape[0] == 3 && r->fc_weight->shape[1] == 512, "a new head for 3 classes");
     CHECK(fabsf(l.model.mean[0] - 0.485f) < 1e-6f && fabsf(l.model.std[2] - 0.225f) < 1e-6f &&
@@ -131,10 +133,11 @@ static void test_commands(void) {
         m.tta = true;
         bear_model_predict(&m, x, tta);
         bear_model_predict(&m, mirror, tta_mirror);
-        CHECK(memcmp(plain, plain_mirror, sizeof plain) != 0, "without tta the mirror image scores differently");
+        CHECK(memcmp(plain, plain_mirror, sizeof plain) != 0,
+              "without tta the mirror image scores differently");
         CHECK(memcmp(tta, tta_mirror, sizeof tta) == 0, "with tta a picture and its mirror score the same");
-        CHECK(fabsf(tta[0] - 0.5f * (plain[0] + plain_mirror[0])) < 1e-6f, "tta is the mean of both views: %g vs %g",
-              tta[0], 0.5f * (plain[0] + plain_mirror[0]));
+        CHECK(fabsf(tta[0] - 0.5f * (plain[0] + plain_mirror[0])) < 1e-6f,
+              "tta is the mean of both views: %g vs %g", tta[0], 0.5f * (plain[0] + plain_mirror[0]));
         tensor_free(x), tensor_free(mirror);
         bear_model_free(&m);
     }
