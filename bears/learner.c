@@ -98,8 +98,8 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
 }
 
 void learner_free(Learner *l) {
-    if (l->opt_body) optimizer_free(l->opt_body);
-    if (l->opt_head) optimizer_free(l->opt_head);
+    optimizer_free(l->opt_body);
+    optimizer_free(l->opt_head);
     bear_model_free(&l->model);
     dataset_free(&l->ds);
     tensor_free(l->x);

@@ -8,3 +8,4 @@ sgd_unit_test(test_transfer test_transfer.c sgdbears)
 target_compile_definitions(test_transfer PRIVATE SGDLAB_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp/transfer")
 # bears import fashion-mnist on a slice of Debian's dataset-fashion-mnist (scripts/deps.sh installs it).
 sgd_script_test(transfer_import transfer/import.sh)
+sgd_script_test(transfer_bad_input transfer/bad_input.sh)
