@@ -389,25 +389,30 @@ typedef struct {
     float x0, y0, side; // the crop, in stored pixels
     bool flip;
     float brightness, contrast;
+    float cos_a, sin_a; // the crop turned by angle a about its centre (1, 0: not turned)
 } View;
 
 static View centre_view(int size, int stored) {
     float x0 = (stored - size) / 2.0f;
-    return (View){x0, x0, (float)size, false, 1, 1};
+    return (View){x0, x0, (float)size, false, 1, 1, 1, 0};
 }
 
 // Bilinear sampling of the crop into S x S, then jitter, then (v - mean) / std, written C, H, W.
 static void render_view(const uint8_t *pixels, int stored, int size, const View *v, const float mean[3],
                         const float std[3], float *out) {
-    float step = v->side / (float)size;
+    float step = v->side / (float)size, half = v->side / 2;
     for (int oy = 0; oy < size; oy++) {
-        float sy = v->y0 + (oy + 0.5f) * step - 0.5f;
-        sy = sy < 0 ? 0 : sy > stored - 1 ? (float)(stored - 1) : sy;
-        int y0 = (int)sy, y1 = y0 + 1 < stored ? y0 + 1 : y0;
-        float fy = sy - (float)y0;
         for (int ox = 0; ox < size; ox++) {
-            float sx = v->x0 + ((v->flip ? size - 1 - ox : ox) + 0.5f) * step - 0.5f;
+            float u = ((v->flip ? size - 1 - ox : ox) + 0.5f) * step, w = (oy + 0.5f) * step; // in the crop
+            float sx = v->x0 + u - 0.5f, sy = v->y0 + w - 0.5f;
+            if (v->sin_a != 0) { // turn the sampling grid about the crop's centre; past the edge, the edge
+                sx = v->x0 + half + v->cos_a * (u - half) - v->sin_a * (w - half) - 0.5f;
+                sy = v->y0 + half + v->sin_a * (u - half) + v->cos_a * (w - half) - 0.5f;
+            }
             sx = sx < 0 ? 0 : sx > stored - 1 ? (float)(stored - 1) : sx;
+            sy = sy < 0 ? 0 : sy > stored - 1 ? (float)(stored - 1) : sy;
+            int y0 = (int)sy, y1 = y0 + 1 < stored ? y0 + 1 : y0;
+            float fy = sy - (float)y0;
             int x0 = (int)sx, x1 = x0 + 1 < stored ? x0 + 1 : x0;
             float fx = sx - (float)x0;
             const uint8_t *p00 = pixels + ((size_t)y0 * stored + x0) * 3,
@@ -444,6 +449,10 @@ void dataset_batch(const Dataset *ds, const int *idx, int n, const Augment *aug,
             v.y0 = (L - v.side) * rng_uniform(rng);
         }
         if (aug->flip) v.flip = rng_uniform(rng) < 0.5f;
+        if (aug->max_rotate > 0) {
+            float a = aug->max_rotate * (2 * rng_uniform(rng) - 1) * 3.14159265f / 180;
+            v.cos_a = cosf(a), v.sin_a = sinf(a);
+        }
         if (aug->jitter > 0) {
             v.brightness = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);
             v.contrast = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);

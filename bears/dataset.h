@@ -105,9 +105,10 @@ Image dataset_image(const Dataset *ds, int i);
 // ---- batches ----
 
 typedef struct {
-    bool flip;       // mirror left-right half the time (a bear facing left is still a bear)
-    float min_scale; // crops cover between min_scale and all of the stored side (zoom); 1 = no zoom
-    float jitter;    // brightness and contrast each vary by up to +-jitter (0 = none)
+    bool flip;        // mirror left-right half the time (a bear facing left is still a bear)
+    float min_scale;  // crops cover between min_scale and all of the stored side (zoom); 1 = no zoom
+    float jitter;     // brightness and contrast each vary by up to +-jitter (0 = none)
+    float max_rotate; // turn the crop by up to +-max_rotate degrees (fastai: 10; 0 = none)
 } Augment;
 
 Augment augment_default(void); // flip, min_scale 0.75, jitter 0.1

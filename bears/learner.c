@@ -88,6 +88,7 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     l->opt_head = adamw_create(head, n_head, 0, 0.9f, 0.99f, 1e-5f, o->wd);
     l->body_lr_scale = 1;
     l->aug = o->augment ? augment_default() : augment_none();
+    if (o->augment) l->aug.max_rotate = o->rotate;
     l->bs = o->bs < l->ds.n_train ? o->bs : l->ds.n_train;
     l->x = tensor_zeros(SHAPE(l->bs, 3, l->ds.size, l->ds.size));
     l->y = calloc((size_t)l->bs, sizeof(int));

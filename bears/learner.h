@@ -22,6 +22,7 @@ typedef struct {
     int bs;              // minibatch size
     float wd;            // AdamW weight decay
     bool augment;        // flips, crops, colour jitter on the training split
+    float rotate;        // and turns of up to +-rotate degrees (0: none)
     int seed;            // weights, batch order and augmentation
     bool quiet;          // no data summary
     const char *arch;    // one of BEAR_ARCHS (model.h)

@@ -87,6 +87,8 @@ int cmd_train(int argc, char **argv) {
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
+        {"--rotate", FLAG_FLOAT, &o.rotate, 0, 45, false, NULL,
+         "augmentation: turn training pictures by up to +-this many degrees (fastai's default: 10)"},
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
          "validate with test-time augmentation (each picture and its mirror, averaged)"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
@@ -117,6 +119,8 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(&cli,
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
+    if (no_augment && o.rotate > 0)
+        cli_usage_error(&cli, "--rotate is an augmentation: it cannot go with --no-augment");
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
 
