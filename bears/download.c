@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv.h"
+#include "digest.h"
 #include "image.h"
 #include "learner.h"
 #include "printable.h"
@@ -203,13 +203,6 @@ static bool manifest_close(Manifest *m) {
 }
 
 // ---- storing a picture ----
-
-static void sha256_hex(const uint8_t *bytes, size_t n, char hex[65]) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(bytes, n, digest, &length, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", i < length ? digest[i] : 0);
-}
 
 // Write the bytes under a temporary name, then link them to the first free NNNNNNNN.ext: link() fails
 // on an existing name instead of replacing it, so no file of DEST is ever overwritten, and a crash half

@@ -28,6 +28,7 @@ static const Command commands[] = {
      "train (bearnet-s, or fine-tune a resnet) with one-cycle; the epoch table; saves it"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
+    {"serve", cmd_serve, "the model behind HTTP: an upload page, POST /predict -> JSON, /healthz, /model"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

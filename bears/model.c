@@ -36,13 +36,15 @@ int bear_arch_min_size(const char *arch) {
     return resnet_arch_known(arch) ? RESNET_MIN_SIZE : 16;
 }
 
+// The mode is written only when it changes: server threads share a loaded (eval) model read-only.
+static void set_training(BearModel *m, bool training) {
+    bool *mode = m->resnet ? &m->resnet->training : &m->bearnet->training;
+    if (*mode != training) *mode = training;
+}
+
 Tensor *bear_model_forward(BearModel *m, Tensor *x, bool training) {
-    if (m->resnet) {
-        m->resnet->training = training;
-        return resnet_forward(m->resnet, x);
-    }
-    m->bearnet->training = training;
-    return bearnet_forward(m->bearnet, x);
+    set_training(m, training);
+    return m->resnet ? resnet_forward(m->resnet, x) : bearnet_forward(m->bearnet, x);
 }
 
 bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size) {
@@ -158,6 +160,7 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         bear_model_free(m);
         return false;
     }
+    set_training(m, false);
     return true;
 }
 
@@ -182,6 +185,7 @@ static void mirror_images(const Tensor *x, Tensor *out) {
 }
 
 void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
+    // A loaded model is already in eval mode and is then only read, so server threads may share it.
     bool grad = set_grad_enabled(false);
     softmax_rows(bear_model_forward(m, x, false), probs);
     tape_reset();

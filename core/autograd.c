@@ -4,6 +4,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
+
+// ---- one tape and one arena per thread ----
+// Training runs a step on one thread; OpenMP's workers only fill buffers the step thread already
+// took from the arena, so for training "per thread" changes nothing. A server answers requests on
+// several threads at once, and each request is a forward pass of its own: with one global tape
+// and arena two requests would hand out the same memory. Giving every thread its own (C11
+// _Thread_local) keeps the op functions as they are, with no context argument threaded through
+// every call a learner reads; the price is one arena per serving thread, which is what a
+// per-request scratch would cost anyway. A thread's arena is freed when the thread ends.
 
 // ---- the step arena: a list of big blocks handed out front to back, rewound each step ----
 typedef struct Block {
@@ -12,9 +22,11 @@ typedef struct Block {
     unsigned char *data;
 } Block;
 
-static Block *arena_first, *arena_current;
+static _Thread_local Block *arena_first, *arena_current;
 enum { ARENA_ALIGN = 64 };
 static const size_t ARENA_MIN_BLOCK = (size_t)64 << 20; // 64 MiB: a few blocks hold a whole step
+
+static void release_at_thread_exit(void);
 
 void *step_alloc(size_t bytes) {
     bytes = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
@@ -30,6 +42,7 @@ void *step_alloc(size_t bytes) {
         if (!b || !(b->data = aligned_alloc(ARENA_ALIGN, size)))
             sgd_panic("out of memory for a %zu-byte step block", size);
         b->size = size;
+        if (!arena_first) release_at_thread_exit();
         if (arena_current) { // splice after the current block, keeping any later ones
             b->next = arena_current->next;
             arena_current->next = b;
@@ -82,9 +95,33 @@ Tensor *step_zeros(int rank, const int *shape) {
 }
 
 // ---- the tape ----
-static Node *tape;
-static int tape_len, tape_cap;
-static bool grad_on = true;
+static _Thread_local Node *tape;
+static _Thread_local int tape_len, tape_cap;
+static _Thread_local bool grad_on = true;
+
+// Runs when a thread that used step memory ends (tss destructor): its blocks and tape go back.
+static void release_step_memory(void *unused) {
+    for (Block *b = arena_first, *next; b; b = next) {
+        next = b->next;
+        free(b->data);
+        free(b);
+    }
+    arena_first = arena_current = NULL;
+    free(tape);
+    tape = NULL;
+    tape_len = tape_cap = 0;
+}
+static tss_t release_key;
+static once_flag release_once = ONCE_FLAG_INIT;
+static void make_release_key(void) {
+    if (tss_create(&release_key, release_step_memory) != thrd_success)
+        sgd_panic("cannot create the per-thread step memory key");
+}
+// Called when a thread first takes memory: the non-NULL value makes its destructor run.
+static void release_at_thread_exit(void) {
+    call_once(&release_once, make_release_key);
+    if (!tss_get(release_key)) tss_set(release_key, &release_key);
+}
 
 bool set_grad_enabled(bool enabled) {
     bool previous = grad_on;
@@ -105,6 +142,7 @@ Node *tape_record(const char *op, Tensor *out, BackwardFn backward_fn, int n_in,
         sgd_panic("op %s has %d inputs, the tape holds at most %d", op, n_in, NODE_MAX_INPUTS);
     if (tape_len == tape_cap) {
         tape_cap = tape_cap ? 2 * tape_cap : 256;
+        if (!tape) release_at_thread_exit();
         tape = realloc(tape, sizeof(Node) * (size_t)tape_cap);
         if (!tape) sgd_panic("out of memory growing the tape");
     }

@@ -16,6 +16,8 @@
 // Memory: tensors made by ops during a step come from one arena that tape_reset() rewinds, so
 // after the first step no big buffer is allocated again (fresh pages are slow to touch).
 // Parameters are ordinary tensors that live as long as the model; their .grad too.
+// The tape, the arena and grad mode are per thread: threads may each run forward passes of their
+// own at the same time (bears serve), on a shared model they only read.
 #ifndef SGDLAB_AUTOGRAD_H
 #define SGDLAB_AUTOGRAD_H
 

@@ -9,6 +9,12 @@ void matmul_forward(float *out, const float *a, const float *b, int M, int K, in
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, out, N);
 }
 
+void blas_single_threaded(void) {
+#ifdef SGDLAB_OPENBLAS
+    openblas_set_num_threads(1);
+#endif // another CBLAS: its own threading settings (environment variables) apply
+}
+
 void matmul_forward_naive(float *out, const float *a, const float *b, int M, int K, int N) {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {

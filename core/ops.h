@@ -15,6 +15,10 @@
 void matmul_forward(float *out, const float *a, const float *b, int M, int K, int N);
 // The same product with three loops: slow, obviously right, the reference the tests trust.
 void matmul_forward_naive(float *out, const float *a, const float *b, int M, int K, int N);
+// From now on every product runs on its caller's thread alone (OpenBLAS starts no threads of its
+// own): for a server whose threads each answer one request on one core, where OpenBLAS's pool
+// would only be fought over. Process-wide; call it before the threads start.
+void blas_single_threaded(void);
 
 // ---- element-wise (same shapes; a new tensor) ----
 Tensor *tensor_add(const Tensor *a, const Tensor *b);

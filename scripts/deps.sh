@@ -10,7 +10,9 @@ packages=(
   gnuplot-nox                                  # plots as PNG (install `gnuplot` instead for windows)
   libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core # animations and the cleaning GUI
   libmicrohttpd-dev libcurl4-openssl-dev       # bears serve / bears download
-  libssl-dev                                   # bears download: sha256 and base64 (OpenSSL libcrypto)
+  libssl-dev                                   # bears download (sha256, base64) and serve (the model's SHA-256)
+  curl chromium chromium-driver python3-selenium python3-pil # serve tests: HTTP, the page in a browser, WEBP
+  wrk                                          # tests/bench/serve_bench.sh
   libcjson-dev                                 # safetensors JSON headers
   zlib1g-dev dataset-fashion-mnist             # bears import fashion-mnist (gzipped IDX files)
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)

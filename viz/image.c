@@ -72,17 +72,21 @@ const char *image_format_name(ImageFormat f) {
     }
 }
 
-static bool size_ok(long long w, long long h, char *err, size_t err_size) {
+// limit NULL: the library's own IMAGE_MAX_PIXELS.
+static bool size_ok(long long w, long long h, ImageLimit *limit, char *err, size_t err_size) {
+    long long max_pixels = limit ? limit->max_pixels : IMAGE_MAX_PIXELS;
     if (w <= 0 || h <= 0) return fail(err, err_size, "image has no pixels (%lld x %lld)", w, h);
-    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > IMAGE_MAX_PIXELS)
-        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %lld megapixels",
-                    w, h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS / 1000000);
+    if (w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || w * h > max_pixels) {
+        if (limit) limit->exceeded = true;
+        return fail(err, err_size, "image is %lld x %lld pixels; the limit is %d a side and %g megapixels", w,
+                    h, IMAGE_MAX_SIDE, (double)max_pixels / 1e6);
+    }
     return true;
 }
 
 bool image_alloc(Image *img, int width, int height) {
     *img = (Image){0};
-    if (!size_ok(width, height, NULL, 0)) return false;
+    if (!size_ok(width, height, NULL, NULL, 0)) return false;
     img->rgb = calloc((size_t)width * height * 3, 1);
     if (!img->rgb) return false;
     img->width = width, img->height = height;
@@ -125,7 +129,8 @@ static void png_on_error(png_structp png, png_const_charp msg) {
 
 static void png_on_warning(png_structp png, png_const_charp msg) {} // e.g. a bad gamma chunk: harmless
 
-static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_png(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                       size_t err_size) {
     // IHDR is always the first chunk: read the size from its fixed place and refuse a huge image before
     // libpng reads any further (its own limits would only trigger after all the chunks before IDAT).
     // A file whose first chunk is something else is corrupt, and those bytes are no size at all.
@@ -134,7 +139,7 @@ static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, si
     if (n >= 24) {
         uint32_t w = (uint32_t)bytes[16] << 24 | bytes[17] << 16 | bytes[18] << 8 | bytes[19];
         uint32_t h = (uint32_t)bytes[20] << 24 | bytes[21] << 16 | bytes[22] << 8 | bytes[23];
-        if (!size_ok(w, h, err, err_size)) return false;
+        if (!size_ok(w, h, limit, err, err_size)) return false;
     }
     PngSource src = {bytes, n, 0, err, err_size};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
@@ -154,7 +159,7 @@ static bool decode_png(const uint8_t *bytes, size_t n, Image *img, char *err, si
     png_set_read_fn(png, &src, png_read_memory);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    if (!size_ok(w, h, err, err_size)) png_longjmp(png, 1);
+    if (!size_ok(w, h, limit, err, err_size)) png_longjmp(png, 1);
 
     // Ask libpng for 8-bit RGB or RGBA whatever the file holds.
     png_set_expand(png);   // palette -> RGB, grey below 8 bits -> 8 bits, tRNS transparency -> alpha
@@ -209,7 +214,8 @@ static void jpeg_on_message(j_common_ptr cinfo, int level) {
     if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) cinfo->err->error_exit(cinfo);
 }
 
-static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_jpeg(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                        size_t err_size) {
     struct jpeg_decompress_struct cinfo;
     JpegErrors errors = {.err = err, .err_size = err_size};
     cinfo.err = jpeg_std_error(&errors.mgr);
@@ -225,7 +231,7 @@ static bool decode_jpeg(const uint8_t *bytes, size_t n, Image *img, char *err, s
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, bytes, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
-    if (!size_ok(cinfo.image_width, cinfo.image_height, err, err_size)) longjmp(errors.jump, 1);
+    if (!size_ok(cinfo.image_width, cinfo.image_height, limit, err, err_size)) longjmp(errors.jump, 1);
     // Print-shop JPEGs are CMYK (or YCCK, which libjpeg turns into CMYK); we convert those ourselves.
     bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
@@ -269,7 +275,8 @@ static bool rgba_over_white(const uint8_t *rgba, int w, int h, Image *img) {
 }
 
 // An animated WEBP (common for search-page thumbnails): its first frame, composed on the canvas.
-static bool decode_webp_animation(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_webp_animation(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                                  size_t err_size) {
     WebPAnimDecoderOptions options;
     if (!WebPAnimDecoderOptionsInit(&options)) return fail(err, err_size, "WEBP: library version mismatch");
     options.color_mode = MODE_RGBA;
@@ -280,8 +287,8 @@ static bool decode_webp_animation(const uint8_t *bytes, size_t n, Image *img, ch
     WebPAnimInfo info;
     uint8_t *rgba = NULL;
     int timestamp;
-    bool ok =
-        WebPAnimDecoderGetInfo(dec, &info) && size_ok(info.canvas_width, info.canvas_height, err, err_size);
+    bool ok = WebPAnimDecoderGetInfo(dec, &info) &&
+              size_ok(info.canvas_width, info.canvas_height, limit, err, err_size);
     if (ok && !WebPAnimDecoderGetNext(dec, &rgba, &timestamp))
         ok = fail(err, err_size, "WEBP: animated, and its first frame does not decode");
     if (ok && !rgba_over_white(rgba, (int)info.canvas_width, (int)info.canvas_height, img))
@@ -290,12 +297,13 @@ static bool decode_webp_animation(const uint8_t *bytes, size_t n, Image *img, ch
     return ok;
 }
 
-static bool decode_webp(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_webp(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                        size_t err_size) {
     WebPBitstreamFeatures features;
     if (WebPGetFeatures(bytes, n, &features) != VP8_STATUS_OK)
         return fail(err, err_size, "WEBP: bad header or truncated file");
-    if (!size_ok(features.width, features.height, err, err_size)) return false;
-    if (features.has_animation) return decode_webp_animation(bytes, n, img, err, err_size);
+    if (!size_ok(features.width, features.height, limit, err, err_size)) return false;
+    if (features.has_animation) return decode_webp_animation(bytes, n, limit, img, err, err_size);
     int w, h;
     uint8_t *rgba = WebPDecodeRGBA(bytes, n, &w, &h);
     if (!rgba) return fail(err, err_size, "WEBP: cannot decode (truncated or corrupt data)");
@@ -354,12 +362,13 @@ static bool gif_draw_frame(GifFileType *gif, int transparent, Image *img, char *
     return ok;
 }
 
-static bool decode_gif(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+static bool decode_gif(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                       size_t err_size) {
     GifSource src = {bytes, n, 0};
     int error = 0;
     GifFileType *gif = DGifOpen(&src, gif_read_memory, &error);
     if (!gif) return fail(err, err_size, "GIF: %s", GifErrorString(error));
-    bool ok = size_ok(gif->SWidth, gif->SHeight, err, err_size), drawn = false;
+    bool ok = size_ok(gif->SWidth, gif->SHeight, limit, err, err_size), drawn = false;
     if (ok && !image_alloc(img, gif->SWidth, gif->SHeight)) ok = fail(err, err_size, "GIF: out of memory");
     if (ok) memset(img->rgb, 255, (size_t)img->width * img->height * 3);
     int transparent = NO_TRANSPARENT_COLOR;
@@ -416,17 +425,22 @@ static bool unknown_format(const uint8_t *b, size_t n, char *err, size_t err_siz
 }
 
 bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size) {
+    return image_decode_limited(bytes, n, NULL, img, err, err_size);
+}
+
+bool image_decode_limited(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                          size_t err_size) {
     *img = (Image){0};
     if (n == 0) return fail(err, err_size, "empty file (0 bytes)");
     switch (image_sniff(bytes, n)) {
     case IMAGE_PNG:
-        return decode_png(bytes, n, img, err, err_size);
+        return decode_png(bytes, n, limit, img, err, err_size);
     case IMAGE_JPEG:
-        return decode_jpeg(bytes, n, img, err, err_size);
+        return decode_jpeg(bytes, n, limit, img, err, err_size);
     case IMAGE_WEBP:
-        return decode_webp(bytes, n, img, err, err_size);
+        return decode_webp(bytes, n, limit, img, err, err_size);
     case IMAGE_GIF:
-        return decode_gif(bytes, n, img, err, err_size);
+        return decode_gif(bytes, n, limit, img, err, err_size);
     default:
         return unknown_format(bytes, n, err, err_size);
     }
@@ -476,7 +490,7 @@ bool image_load(const char *path, Image *img, char *err, size_t err_size) {
 // ---------------------------------------------------------------------------------------------------
 
 static bool valid_image(const Image *img, char *err, size_t err_size) {
-    if (!img->rgb || !size_ok(img->width, img->height, err, err_size))
+    if (!img->rgb || !size_ok(img->width, img->height, NULL, err, err_size))
         return fail(err, err_size, "nothing to save: empty image");
     return true;
 }

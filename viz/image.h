@@ -48,6 +48,14 @@ void image_free(Image *img); // frees rgb and zeroes the struct; safe on an empt
 // Decode a whole file / a memory buffer. On failure img is left empty and err holds the reason.
 bool image_load(const char *path, Image *img, char *err, size_t err_size);
 bool image_decode(const uint8_t *bytes, size_t n, Image *img, char *err, size_t err_size);
+// The same under a lower pixel limit (bears serve --max-pixels), checked against the header's size
+// before any pixel is decoded; limit->exceeded tells that refusal from a broken file. NULL: the default.
+typedef struct {
+    long long max_pixels;
+    bool exceeded;
+} ImageLimit;
+bool image_decode_limited(const uint8_t *bytes, size_t n, ImageLimit *limit, Image *img, char *err,
+                          size_t err_size);
 // The format of what image_load() decoded is also useful (verify --max-size keeps it).
 bool image_load_format(const char *path, Image *img, ImageFormat *format, char *err, size_t err_size);
 
