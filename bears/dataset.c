@@ -492,3 +492,18 @@ bool dataset_prepare_image(const Image *img, int size, const float mean[3], cons
     image_free(&square);
     return true;
 }
+
+uint64_t dataset_fingerprint(const Dataset *ds) {
+    uint64_t h = 1469598103934665603ull; // FNV-1a: a few lines, and any change of name or label shows
+    for (int i = 0; i < ds->n; i++) {
+        const char *p = ds->paths[i], *name = p;
+        for (int slashes = 0, k = (int)strlen(p) - 1; k >= 0; k--) // class/name: after the second-last '/'
+            if (p[k] == '/' && ++slashes == 2) {
+                name = p + k + 1;
+                break;
+            }
+        for (; *name; name++) h = (h ^ (unsigned char)*name) * 1099511628211ull;
+        h = (h ^ (unsigned char)(ds->labels[i] + 1)) * 1099511628211ull;
+    }
+    return h;
+}

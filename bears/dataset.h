@@ -96,6 +96,10 @@ typedef struct {
 
 bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char *err, size_t err_size);
 void dataset_free(Dataset *ds);
+// A 64-bit fingerprint of which pictures the set holds: each class/name and its label, in order
+// (not the folder's own path, so a moved folder keeps its fingerprint). A model stores it to notice
+// later that the folder changed since training.
+uint64_t dataset_fingerprint(const Dataset *ds);
 
 // The side at which pictures are stored for a model size S (S plus an eighth).
 int dataset_stored_size(int size);

@@ -17,9 +17,20 @@
 #include "plot.h"
 #include "trash.h"
 
-static int by_loss_desc(const void *a, const void *b) {
-    float la = ((const Scored *)a)->loss, lb = ((const Scored *)b)->loss;
-    return (la < lb) - (la > lb);
+// qsort has no context argument; the ranking's two choices travel in these (one ranking at a time).
+static RankBy rank_by;
+static bool rank_valid_first;
+
+static int by_rank(const void *pa, const void *pb) {
+    const Scored *a = pa, *b = pb;
+    if (rank_valid_first && a->valid != b->valid) return a->valid ? -1 : 1;
+    if (rank_by == RANK_BY_UNSURE) return (a->margin > b->margin) - (a->margin < b->margin);
+    return (a->loss < b->loss) - (a->loss > b->loss);
+}
+
+void interpret_rank(Interpretation *in, RankBy by, bool valid_first) {
+    rank_by = by, rank_valid_first = valid_first;
+    qsort(in->items, (size_t)in->n, sizeof(Scored), by_rank);
 }
 
 // "a, b, c" into buf (cut short when it does not fit).
@@ -29,11 +40,38 @@ static void join_names(char *const *names, int n, char *buf, size_t size) {
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
 }
 
+// The split to score with: the one asked for, else the model's, else training's defaults. Said aloud
+// when it cannot be the split the model was trained with.
+static void choose_split(const char *model_path, const BearModel *m, float *valid_pct, int *seed) {
+    DatasetOptions defaults = dataset_defaults();
+    if (!m->has_split) {
+        if (*valid_pct <= 0 || *seed < 0)
+            fprintf(
+                stderr,
+                "warning: %s does not record its train/valid split (it was saved by an older sgdlab); "
+                "assuming training's defaults. Pass --valid-pct and --seed if it was trained with others\n",
+                model_path);
+        if (*valid_pct <= 0) *valid_pct = defaults.valid_pct;
+        if (*seed < 0) *seed = (int)defaults.seed;
+        return;
+    }
+    if ((*valid_pct > 0 && fabsf(*valid_pct - m->valid_pct) > 1e-6f) ||
+        (*seed >= 0 && *seed != m->split_seed))
+        fprintf(
+            stderr,
+            "warning: %s was trained with --valid-pct %g --seed %d; with another split some of the pictures "
+            "scored here as valid were trained on\n",
+            model_path, m->valid_pct, m->split_seed);
+    if (*valid_pct <= 0) *valid_pct = m->valid_pct;
+    if (*seed < 0) *seed = m->split_seed;
+}
+
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
                      bool tta, Interpretation *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     if (!bear_model_load(model_path, &out->model, err, err_size)) return false;
     out->model.tta = tta;
+    choose_split(model_path, &out->model, &valid_pct, &seed);
     DatasetOptions opt = dataset_defaults();
     opt.size = out->model.size;
     opt.valid_pct = valid_pct;
@@ -47,6 +85,20 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     // with this folder's own.
     memcpy(out->ds.mean, out->model.mean, sizeof out->ds.mean);
     memcpy(out->ds.std, out->model.std, sizeof out->ds.std);
+    if (out->model.has_split && (out->ds.n != out->model.data_pictures ||
+                                 dataset_fingerprint(&out->ds) != out->model.data_fingerprint)) {
+        char what[96];
+        if (out->ds.n != out->model.data_pictures)
+            snprintf(what, sizeof what, "%d readable pictures then, %d now", out->model.data_pictures,
+                     out->ds.n);
+        else
+            snprintf(what, sizeof what, "as many pictures, but other names or labels");
+        fprintf(
+            stderr,
+            "warning: %s has changed since %s was trained (%s): the split is drawn again over what is there "
+            "now, so some 'valid' pictures may have been trained on\n",
+            dir, model_path, what);
+    }
     bool same = out->ds.n_classes == out->model.n_classes;
     for (int c = 0; same && c < out->ds.n_classes; c++)
         same = strcmp(out->ds.classes[c], out->model.classes[c]) == 0;
@@ -80,7 +132,12 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     int *all = malloc(sizeof(int) * (size_t)(n ? n : 1)), *labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) all[i] = idx ? idx[i] : i;
     float *probs = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)C);
-    bear_model_predict_pictures(&out->model, &out->ds, all, n, x, probs, labels);
+    const int F = bear_model_n_features(&out->model);
+    float *features = malloc(sizeof(float) * (size_t)(n ? n : 1) * F);
+    out->features = calloc((size_t)(out->ds.n ? out->ds.n : 1) * F, sizeof(float));
+    bool *is_valid = calloc((size_t)(out->ds.n ? out->ds.n : 1), sizeof(bool));
+    for (int i = 0; i < out->ds.n_valid; i++) is_valid[out->ds.valid[i]] = true;
+    bear_model_predict_pictures(&out->model, &out->ds, all, n, x, probs, labels, features);
     for (int i = 0; i < n; i++) {
         Scored *s = &out->items[i];
         const float *p = probs + (size_t)i * C;
@@ -90,9 +147,15 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
         s->prob_predicted = p[s->predicted];
         s->prob_label = p[s->label];
         s->loss = -logf(fmaxf(p[s->label], 1e-30f));
+        float second = 0;
+        for (int c = 0; c < C; c++)
+            if (c != s->predicted && p[c] > second) second = p[c];
+        s->margin = s->prob_predicted - second;
+        s->valid = is_valid[all[i]];
+        memcpy(out->features + (size_t)all[i] * F, features + (size_t)i * F, sizeof(float) * F);
     }
-    qsort(out->items, (size_t)n, sizeof(Scored), by_loss_desc);
-    tensor_free(x), free(all), free(labels), free(probs);
+    interpret_rank(out, RANK_BY_LOSS, false);
+    tensor_free(x), free(all), free(labels), free(probs), free(features), free(is_valid);
     return true;
 }
 
@@ -100,6 +163,7 @@ void interpret_free(Interpretation *in) {
     bear_model_free(&in->model);
     dataset_free(&in->ds);
     free(in->items);
+    free(in->features);
     memset(in, 0, sizeof *in);
 }
 
@@ -136,42 +200,68 @@ static void plot_confusion(const PlotConfig *pc, const Interpretation *in, const
     plot_close(p);
 }
 
+bool interpret_save_sheet(const Interpretation *in, const Scored *items, int k, int cols, int tile,
+                          bool numbered, const char *path, char *err, size_t err_size) {
+    Image *pics = calloc((size_t)k, sizeof(Image)), *loaded = calloc((size_t)k, sizeof(Image));
+    char **captions = calloc((size_t)k, sizeof(char *));
+    bool ok = pics && loaded && captions;
+    for (int i = 0; ok && i < k; i++) {
+        const Scored *s = &items[i];
+        char ignored[256];
+        // The file at its own resolution when it still reads, else the copy training saw.
+        pics[i] = image_load(in->ds.paths[s->index], &loaded[i], ignored, sizeof ignored)
+                      ? loaded[i]
+                      : dataset_image(&in->ds, s->index);
+        if (!(captions[i] = malloc(96)))
+            ok = false;
+        else if (numbered)
+            snprintf(captions[i], 96, "%d %s/%s %.2f", i + 1, in->model.classes[s->predicted],
+                     in->model.classes[s->label], s->loss);
+        else
+            snprintf(captions[i], 96, "%s/%s %.2f %.2f", in->model.classes[s->predicted],
+                     in->model.classes[s->label], s->loss, s->prob_label);
+    }
+    Image sheet = {0};
+    if (!ok ||
+        !draw_contact_sheet(pics, (const char *const *)captions, k, k < cols ? k : cols, tile, &sheet)) {
+        snprintf(err, err_size,
+                 "cannot make a sheet of %d pictures (out of memory, or over %d pixels a side)", k,
+                 IMAGE_MAX_SIDE);
+        ok = false;
+    }
+    ok = ok && image_save_png(path, &sheet, err, err_size);
+    image_free(&sheet);
+    for (int i = 0; i < k; i++) {
+        image_free(&loaded[i]);
+        if (captions) free(captions[i]);
+    }
+    free(captions), free(pics), free(loaded);
+    return ok;
+}
+
 static bool write_top_losses(const Interpretation *in, int k, const char *out_dir, char *path,
                              size_t path_size) {
     if (k > in->n) k = in->n;
     if (k == 0 || !make_dirs(out_dir)) return false;
-    Image *pics = calloc((size_t)k, sizeof(Image));
-    char **captions = calloc((size_t)k, sizeof(char *));
-    for (int i = 0; i < k; i++) {
-        const Scored *s = &in->items[i];
-        pics[i] = dataset_image(&in->ds, s->index);
-        captions[i] = malloc(96);
-        snprintf(captions[i], 96, "%s/%s %.2f %.2f", in->model.classes[s->predicted],
-                 in->model.classes[s->label], s->loss, s->prob_label);
-    }
-    Image sheet = {0};
     char err[256];
     snprintf(path, path_size, "%s/bears-top-losses.png", out_dir);
-    bool ok = draw_contact_sheet(pics, (const char *const *)captions, k, k < 3 ? k : 3, 280, &sheet) &&
-              image_save_png(path, &sheet, err, sizeof err);
-    image_free(&sheet);
-    for (int i = 0; i < k; i++) free(captions[i]);
-    free(captions), free(pics);
-    return ok;
+    return interpret_save_sheet(in, in->items, k, 3, 280, false, path, err, sizeof err);
 }
 
 int cmd_interpret(int argc, char **argv) {
     const char *split = "valid", *plot = "auto", *out = "out";
-    float valid_pct = 0.2f;
-    int seed = 42, top = 9;
+    float valid_pct = -1; // outside the flags' ranges: "the split stored in the model"
+    int seed = -1, top = 9;
     bool list = false, tta = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all", "which pictures to look at"},
         {"--list", FLAG_BOOL, &list, 0, 0, false, NULL,
          "print loss,path,label,predicted for every picture, worst first"},
         {"--top", FLAG_INT, &top, 1, 100, false, NULL, "pictures in the top-losses grid"},
-        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL, "the split used in training"},
-        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "the seed used in training"},
+        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL,
+         "the split used in training (default: the one stored in the model)"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL,
+         "the seed used in training (default: the one stored in the model)"},
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},

@@ -168,7 +168,7 @@ void learner_validate(Learner *l, float *loss, float *error_rate) {
     int n = l->ds.n_valid, C = l->model.n_classes, wrong = 0;
     float *probs = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)C);
     int *labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
-    bear_model_predict_pictures(&l->model, &l->ds, l->ds.valid, n, l->x, probs, labels);
+    bear_model_predict_pictures(&l->model, &l->ds, l->ds.valid, n, l->x, probs, labels, NULL);
     double total = 0;
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * C;

@@ -27,6 +27,7 @@ static const Command commands[] = {
     {"train", cmd_train,
      "train (bearnet-s, or fine-tune a resnet) with one-cycle; the epoch table; saves it"},
     {"interpret", cmd_interpret, "confusion matrix, most confused pairs, top losses (--list: every picture)"},
+    {"clean", cmd_clean, "the FileDeleter: keep, delete (to DIR/.trash) or relabel the top losses; undo"},
     {"predict", cmd_predict, "class and probabilities for pictures, with a trained model"},
     {"serve", cmd_serve, "the model behind HTTP: an upload page, POST /predict -> JSON, /healthz, /model"},
 };

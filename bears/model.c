@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,17 @@ bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err
     safetensors_meta_set(&meta, "image_size", size_s);
     safetensors_meta_set(&meta, "mean", mean_s);
     safetensors_meta_set(&meta, "std", std_s);
+    char pct_s[32], seed_s[16], pictures_s[16], fingerprint_s[24];
+    if (m->has_split) {
+        snprintf(pct_s, sizeof pct_s, "%.9g", m->valid_pct);
+        snprintf(seed_s, sizeof seed_s, "%d", m->split_seed);
+        snprintf(pictures_s, sizeof pictures_s, "%d", m->data_pictures);
+        snprintf(fingerprint_s, sizeof fingerprint_s, "%016llx", (unsigned long long)m->data_fingerprint);
+        safetensors_meta_set(&meta, "valid_pct", pct_s);
+        safetensors_meta_set(&meta, "split_seed", seed_s);
+        safetensors_meta_set(&meta, "data_pictures", pictures_s);
+        safetensors_meta_set(&meta, "data_fingerprint", fingerprint_s);
+    }
     const char *e = m->resnet ? resnet_save(m->resnet, path, &meta) : bearnet_save(m->bearnet, path, &meta);
     if (e) snprintf(err, err_size, "cannot save the model: %s", e);
     cJSON_Delete(classes);
@@ -94,6 +106,37 @@ static bool parse_classes(const char *text, BearModel *m, char *why, size_t why_
     return ok;
 }
 
+// Whole-string integer in [lo, hi].
+static bool parse_int(const char *text, long lo, long hi, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || end == text || *end || errno || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+// The split: all four keys, or none (a model from before splits were stored). Returns what is
+// missing or wrong, or NULL.
+static const char *parse_split(const SafetensorsMeta *meta, BearModel *m) {
+    const char *pct = safetensors_meta_get(meta, "valid_pct"),
+               *seed = safetensors_meta_get(meta, "split_seed"),
+               *pictures = safetensors_meta_get(meta, "data_pictures"),
+               *fingerprint = safetensors_meta_get(meta, "data_fingerprint");
+    if (!pct && !seed && !pictures && !fingerprint) return NULL;
+    char *end = NULL;
+    double v = pct ? strtod(pct, &end) : NAN;
+    long s = 0, n = 0;
+    if (!pct || end == pct || *end || !(v > 0 && v < 1)) return "a valid_pct between 0 and 1";
+    if (!parse_int(seed, 0, 2147483647, &s)) return "a split_seed (0..2147483647)";
+    if (!parse_int(pictures, 0, 2147483647, &n)) return "a data_pictures count";
+    if (!fingerprint || strlen(fingerprint) != 16 || strspn(fingerprint, "0123456789abcdef") != 16)
+        return "a data_fingerprint (16 hex digits)";
+    m->has_split = true, m->valid_pct = (float)v, m->split_seed = (int)s, m->data_pictures = (int)n;
+    m->data_fingerprint = strtoull(fingerprint, NULL, 16);
+    return NULL;
+}
+
 void bear_model_free(BearModel *m) {
     bearnet_free(m->bearnet);
     resnet_free(m->resnet);
@@ -128,6 +171,8 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         what = "the normalisation std";
     for (int c = 0; !what && c < 3; c++)
         if (m->std[c] <= 0) what = "a positive normalisation std";
+    const char *split_problem = what ? NULL : parse_split(&f.meta, m);
+    if (split_problem) snprintf(why, sizeof why, "its split needs %s", split_problem), what = why;
     if (what) {
         snprintf(err, err_size,
                  why[0] ? "%s: not a usable bears model: %s" : "%s: not a bears model: its metadata lacks %s",
@@ -184,10 +229,20 @@ static void mirror_images(const Tensor *x, Tensor *out) {
         for (int j = 0; j < W; j++) out->data[r * W + j] = x->data[r * W + (W - 1 - j)];
 }
 
-void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
-    // A loaded model is already in eval mode and is then only read, so server threads may share it.
+int bear_model_n_features(const BearModel *m) {
+    return m->resnet ? RESNET_FEATURES : BEARNET_FEATURES;
+}
+
+// One batch in eval mode without the tape; features (N x bear_model_n_features) may be NULL. A loaded
+// model is already in eval mode and is then only read, so server threads may share it.
+static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
     bool grad = set_grad_enabled(false);
-    softmax_rows(bear_model_forward(m, x, false), probs);
+    set_training(m, false);
+    Tensor *h = m->resnet ? resnet_features(m->resnet, x) : bearnet_features(m->bearnet, x);
+    if (features) memcpy(features, h->data, sizeof(float) * h->numel);
+    softmax_rows(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
+                           : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+                 probs);
     tape_reset();
     if (m->tta) { // fastai's TTA, reduced to its deterministic part: the mean of both views' probabilities
         Tensor *mirrored = step_tensor(x->rank, x->shape);
@@ -203,14 +258,19 @@ void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
     set_grad_enabled(grad);
 }
 
+void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
+    predict_batch(m, x, probs, NULL);
+}
+
 void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
-                                 float *probs, int *labels) {
+                                 float *probs, int *labels, float *features) {
     int bs = x->shape[0];
     for (int start = 0; start < n; start += bs) {
         int k = n - start < bs ? n - start : bs;
         dataset_batch(ds, idx + start, k, NULL, NULL, x, labels + start);
         Tensor *view = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
-        bear_model_predict(m, view, probs + (size_t)start * m->n_classes);
+        predict_batch(m, view, probs + (size_t)start * m->n_classes,
+                      features ? features + (size_t)start * bear_model_n_features(m) : NULL);
         if (view != x) tensor_free(view);
     }
 }

@@ -5,6 +5,9 @@
 // "__metadata__" map: arch (bearnet-s, resnet18, resnet34), format_version, classes (a JSON list),
 // image_size, mean and std (JSON lists of 3). A model without any of these is refused with a
 // message, never guessed at. Loading builds the arch the file names, so every command works for all.
+// The train/valid split it was trained with is stored too (valid_pct, split_seed, and the folder's
+// data_pictures and data_fingerprint), so `interpret` scores the same valid pictures by default; a
+// model saved before that has none, and a malformed one is refused.
 #ifndef SGDLAB_BEARS_MODEL_H
 #define SGDLAB_BEARS_MODEL_H
 
@@ -26,6 +29,12 @@ typedef struct {
     char **classes; // owned copies, sorted as in training
     int size;       // the model sees size x size pictures
     float mean[3], std[3];
+    // The split of training (has_split false for a model file from before it was stored).
+    bool has_split;
+    float valid_pct;
+    int split_seed;
+    int data_pictures;         // readable pictures in the folder then
+    uint64_t data_fingerprint; // dataset_fingerprint() of the folder then
     bool tta; // test-time augmentation: predictions average each picture and its mirror image (not saved)
 } BearModel;
 
@@ -34,6 +43,8 @@ bool bear_model_build(BearModel *m, const char *arch, Rng *rng);
 const char *bear_model_arch(const BearModel *m);
 // The smallest picture side the arch takes (16 for bearnet-s, 32 for the ResNets).
 int bear_arch_min_size(const char *arch);
+// How many pooled features the head reads: 128 for bearnet-s, 512 for the ResNets.
+int bear_model_n_features(const BearModel *m);
 // Logits (N,n_classes) for x (N,3,S,S), in training mode (batch statistics) or eval mode.
 Tensor *bear_model_forward(BearModel *m, Tensor *x, bool training);
 
@@ -47,9 +58,10 @@ void bear_model_free(BearModel *m);
 // Eval mode, no tape: the answer for a picture does not depend on its batch-mates.
 void bear_model_predict(BearModel *m, Tensor *x, float *probs);
 // The same for pictures idx[0..n) of a data set, in batches through x (bs,3,S,S), a tensor the
-// caller reuses: probs gets n x n_classes, labels the n labels.
+// caller reuses: probs gets n x n_classes, labels the n labels, and features (NULL: not wanted) the n x
+// bear_model_n_features() pooled features the classifier read.
 void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
-                                 float *probs, int *labels);
+                                 float *probs, int *labels, float *features);
 // The same for one decoded picture (any size; centre square, resized, normalised).
 bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size);
 

@@ -21,7 +21,7 @@ int cmd_predict(int argc, char **argv) {
                "classify pictures with a trained model: the class and each class's probability",
                "pred_class, pred_idx, outputs = learn.predict(img)",
                "MODEL IMAGE...",
-               "bears predict bears.safetensors data/bears/teddy/0001.png",
+               "bears predict bears.safetensors data/bears/teddy/0001.jpg",
                flags,
                sizeof flags / sizeof flags[0]};
     const char **args = calloc((size_t)argc + 1, sizeof(char *));

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "learner.h"
 #include "outfile.h"
+#include "plot.h"
 #include "schedule.h"
 #include "trash.h"
 
@@ -41,9 +42,23 @@ static bool can_write_next_to(const char *path, char *err, size_t err_size) {
     return true;
 }
 
+// Fewer pictures than this per class, and no verdict about the lr or the epochs can be trusted: the
+// error rate on a handful of validation pictures moves in big steps whatever the model does.
+enum { FEW_PER_CLASS = 10 };
+
 // What the numbers say, after the last epoch (the lesson's diagnosis, in words).
 static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr,
-                     float guess) {
+                     float guess, const Dataset *ds) {
+    if (ds->n_train < FEW_PER_CLASS * ds->n_classes) {
+        printf("too few pictures: %d to train on and %d to validate on, for %d classes (fewer than %d per "
+               "class). With this little data the numbers above say little about the learning rate or the "
+               "epochs",
+               ds->n_train, ds->n_valid, ds->n_classes, FEW_PER_CLASS);
+        if (ds->n_valid > 0)
+            printf(": one picture more or less right moves the error rate by %.0f%%", 100.0 / ds->n_valid);
+        printf(". Get more pictures (a few dozen per class is a start; the lesson's were a few hundred).\n");
+        return;
+    }
     int best = 0;
     for (int e = 1; e < epochs; e++)
         if (error[e] < error[best]) best = e;
@@ -69,12 +84,42 @@ static void diagnose(const float *train, const float *valid, const float *error,
                best, 100 * error[best], 100 * last_error);
 }
 
+// fastai's learn.recorder.plot_losses() and plot_lr() in one picture: the loss of every minibatch
+// and the valid loss after each epoch, above the learning rate of every step (one-cycle's warm-up
+// and cool-down). Steps taken so far: `done`, of which `epochs_done` whole epochs.
+static void plot_training(const PlotConfig *pc, const float *batch_loss, const float *batch_lr, int done,
+                          const float *valid, int epochs_done, int batches) {
+    Plot *p = plot_open(pc, "bears-train", "");
+    if (!p) return;
+    float *step = malloc(sizeof(float) * (size_t)(done ? done : 1)), epoch_end[1000];
+    for (int i = 0; i < done; i++) step[i] = (float)(i + 1);
+    for (int e = 0; e < epochs_done; e++) epoch_end[e] = (float)((e + 1) * batches);
+    plot_cmd(
+        p,
+        "set multiplot layout 2,1 title \"bears train: the loss of each minibatch, and the learning rate\"");
+    plot_cmd(p, "set xrange [0:%d]", done > 0 ? done : 1);
+    plot_cmd(p, "set ylabel \"loss\"");
+    plot_cmd(p, "set key top right box opaque");
+    plot_cmd(p, "plot '-' with lines lw 1 lc rgb '#1f77b4' title \"train loss (each minibatch)\", "
+                "'-' with linespoints pt 7 ps 1 lw 2 lc rgb '#ff7f0e' title \"valid loss (each epoch)\"");
+    plot_data(p, step, batch_loss, done);
+    plot_data(p, epoch_end, valid, epochs_done);
+    plot_cmd(p, "set xlabel \"minibatches processed\"");
+    plot_cmd(p, "set ylabel \"learning rate\"");
+    plot_cmd(p, "set format y \"%%g\"");
+    plot_cmd(p, "plot '-' with lines lw 2 lc rgb '#2ca02c' title \"lr (one-cycle)\"");
+    plot_data(p, step, batch_lr, done);
+    plot_cmd(p, "unset multiplot");
+    plot_close(p);
+    free(step);
+}
+
 int cmd_train(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
     bool no_augment = false, tta = false;
-    const char *model_path = "bears.safetensors", *log_path = NULL;
+    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
     int seed = 42;
     Flag flags[] = {
         {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
@@ -101,6 +146,9 @@ int cmd_train(int argc, char **argv) {
         {"--model", FLAG_STRING, &model_path, 0, 0, false, NULL, "where to save the trained model"},
         {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL,
          "CSV: epoch,train_loss,valid_loss,error_rate,seconds"},
+        {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
+         "where the training curves go (losses and lr, as fastai's recorder plots them)"},
+        {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG (OUT/bears-train.png)"},
     };
     Cli cli = {
         "bears train",
@@ -162,14 +210,22 @@ int cmd_train(int argc, char **argv) {
     }
     if (l.ds.n_valid == 0)
         printf("warning: the validation split is empty: valid_loss and error_rate are nan\n");
+    if (l.bs < o.bs)
+        printf("note: only %d training pictures, fewer than --bs %d, so each minibatch is all of them: one "
+               "step per epoch, plain gradient descent rather than SGD\n",
+               l.ds.n_train, o.bs);
 
     if (log) fprintf(log, "epoch,train_loss,valid_loss,error_rate,seconds\n");
     printf("\n%5s %12s %12s %12s %8s\n", "epoch", "train_loss", "valid_loss", "error_rate", "time");
     Schedule schedule = schedule_one_cycle(lr);
     int batches = learner_batches(&l);
-    epochs += freeze_epochs; // the table counts both phases
+    epochs += freeze_epochs;                 // the table counts both phases
+    int total = epochs * batches, steps = 0; // steps taken in both phases, for the curve
     float *train = calloc((size_t)epochs, sizeof(float)), *valid = calloc((size_t)epochs, sizeof(float)),
           *error = calloc((size_t)epochs, sizeof(float));
+    float *batch_loss = calloc((size_t)total, sizeof(float)),
+          *batch_lr = calloc((size_t)total, sizeof(float));
+    int epochs_done = 0;
     // A network that guesses uniformly has valid loss ln(classes). Ten times that, or five times
     // the best so far, means the weights were thrown far off: the lesson's exploding valid loss.
     float guess = logf((float)l.ds.n_classes), best_valid = INFINITY;
@@ -192,6 +248,7 @@ int cmd_train(int argc, char **argv) {
         for (int b = 0; b < batches; b++, done++) {
             ScheduleValue v = schedule_at(&schedule, done, phase_steps);
             float loss = learner_step(&l, b, v.lr, v.momentum);
+            batch_loss[steps] = loss, batch_lr[steps++] = v.lr;
             biggest_step = fmaxf(biggest_step, l.update_ratio);
             if (!isfinite(loss))
                 nonfinite++;
@@ -201,6 +258,7 @@ int cmd_train(int argc, char **argv) {
         }
         train[epoch] = nonfinite ? NAN : (float)(sum / batches);
         learner_validate(&l, &valid[epoch], &error[epoch]);
+        epochs_done = epoch + 1;
         double seconds = now_seconds() - t0;
         printf("%5d %12.6f %12.6f %12.6f %7.1fs\n", epoch, train[epoch], valid[epoch], error[epoch], seconds);
         fflush(stdout);
@@ -231,8 +289,14 @@ int cmd_train(int argc, char **argv) {
             status = 1;
         }
     }
+    // Drawn for a stopped run too: the curve is where a too-high lr shows first.
+    PlotConfig pc = plot_config(plot, out);
+    plot_training(&pc, batch_loss, batch_lr, steps, valid, epochs_done, batches);
     if (status == 0) {
-        diagnose(train, valid, error, epochs, lr, guess);
+        diagnose(train, valid, error, epochs, lr, guess, &l.ds);
+        // The split goes into the model, so interpret scores the same valid pictures by default.
+        l.model.has_split = true, l.model.valid_pct = o.data.valid_pct, l.model.split_seed = seed;
+        l.model.data_pictures = l.ds.n, l.model.data_fingerprint = dataset_fingerprint(&l.ds);
         if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
             fprintf(stderr, "bears train: %s\n", err);
             status = 1;
@@ -246,7 +310,7 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "bears train: the log: %s\n", err);
         status = 1;
     }
-    free(train), free(valid), free(error);
+    free(train), free(valid), free(error), free(batch_loss), free(batch_lr);
     learner_free(&l);
     return status;
 }

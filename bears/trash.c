@@ -42,8 +42,23 @@ static bool journal_append(const char *root, const char *from, const char *to, c
     return ok;
 }
 
+bool free_path(const char *folder, const char *name, char *out, size_t out_size) {
+    // Split the file name at its extension to number repeats: 0007.jpg, 0007-1.jpg, 0007-2.jpg...
+    const char *dot = strrchr(name, '.');
+    int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
+    int length = snprintf(out, out_size, "%s/%s", folder, name);
+    for (int k = 1; length < (int)out_size && access(out, F_OK) == 0; k++)
+        length = snprintf(out, out_size, "%s/%.*s-%d%s", folder, stem, name, k, name + stem);
+    return length < (int)out_size;
+}
+
 bool trash_move(const char *root, const char *rel, const char *reason, char *moved_to, size_t moved_size,
                 char *err, size_t err_size) {
+    return trash_move_hooked(root, rel, reason, NULL, NULL, moved_to, moved_size, err, err_size);
+}
+
+bool trash_move_hooked(const char *root, const char *rel, const char *reason, TrashBeforeMove before,
+                       void *ctx, char *moved_to, size_t moved_size, char *err, size_t err_size) {
     char from[4096], dest[4096], folder[4096];
     if ((size_t)snprintf(from, sizeof from, "%s/%s", root, rel) >= sizeof from ||
         (size_t)snprintf(folder, sizeof folder, "%s/.trash/%s", root, rel) >= sizeof folder) {
@@ -55,19 +70,14 @@ bool trash_move(const char *root, const char *rel, const char *reason, char *mov
         snprintf(err, err_size, "cannot create %s: %s", folder, strerror(errno));
         return false;
     }
-    // Split the file name at its extension to number repeats: 0007.jpg, 0007-1.jpg, 0007-2.jpg...
     const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-    const char *dot = strrchr(name, '.');
-    int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
-    int length = snprintf(dest, sizeof dest, "%s/%s", folder, name);
-    for (int k = 1; length < (int)sizeof dest && access(dest, F_OK) == 0; k++)
-        length = snprintf(dest, sizeof dest, "%s/%.*s-%d%s", folder, stem, name, k, name + stem);
-    if (length >= (int)sizeof dest) {
+    if (!free_path(folder, name, dest, sizeof dest)) {
         snprintf(err, err_size, "path too long: %s", from);
         return false;
     }
     // The journal line comes first: a move is never made that the journal could not undo.
     if (!journal_append(root, from, dest, reason, err, err_size)) return false;
+    if (before && !before(ctx, from, dest, err, err_size)) return false;
     if (rename(from, dest) != 0) {
         snprintf(err, err_size, "cannot move %s to %s: %s", from, dest, strerror(errno));
         return false;

@@ -19,6 +19,16 @@ bool make_dirs(const char *path);
 bool trash_move(const char *root, const char *rel, const char *reason, char *moved_to, size_t moved_size,
                 char *err, size_t err_size);
 
+// The same, calling before(ctx, from, to, ...) once the trash name is chosen and before the file moves
+// (the cleaner writes its journal line there); when it returns false nothing moves.
+typedef bool (*TrashBeforeMove)(void *ctx, const char *from, const char *to, char *err, size_t err_size);
+bool trash_move_hooked(const char *root, const char *rel, const char *reason, TrashBeforeMove before,
+                       void *ctx, char *moved_to, size_t moved_size, char *err, size_t err_size);
+
+// FOLDER/NAME when nothing has that name, else FOLDER/STEM-1.EXT, FOLDER/STEM-2.EXT, ...: a name that
+// overwrites nothing (the trash and the cleaner's relabel use it). False when the path does not fit.
+bool free_path(const char *folder, const char *name, char *out, size_t out_size);
+
 // One journal line. A restore appends (original, trashed_as, TRASH_RESTORED) before moving a file back.
 typedef struct {
     char *original, *trashed_as, *reason;

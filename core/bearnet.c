@@ -84,7 +84,7 @@ static Tensor *block_forward(const BearBlock *b, Tensor *x, bool training) {
     return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
 }
 
-Tensor *bearnet_forward(BearNet *m, Tensor *x) {
+Tensor *bearnet_features(BearNet *m, Tensor *x) {
     tensor_check_rank("bearnet input", x, 4);
     int S = x->shape[2];
     if (x->shape[1] != 3 || x->shape[3] != S || S < 16 || S % 8 != 0) {
@@ -94,7 +94,11 @@ Tensor *bearnet_forward(BearNet *m, Tensor *x) {
     }
     Tensor *h = batchnorm2d_relu(conv2d(x, m->stem_conv, NULL, 1, 1), &m->stem_bn, m->training);
     for (int l = 0; l < BEARNET_BLOCKS; l++) h = block_forward(&m->layer[l], h, m->training);
-    return linear(global_avg_pool(h), m->fc_weight, m->fc_bias);
+    return global_avg_pool(h);
+}
+
+Tensor *bearnet_forward(BearNet *m, Tensor *x) {
+    return linear(bearnet_features(m, x), m->fc_weight, m->fc_bias);
 }
 
 // ---- summary ----

@@ -53,6 +53,10 @@ BearNet *bearnet_new(int classes, Rng *rng);
 void bearnet_free(BearNet *m);
 // x (N,3,S,S) with S a multiple of 8, at least 16 -> logits (N,classes), recorded on the tape.
 Tensor *bearnet_forward(BearNet *m, Tensor *x);
+// The same pass stopped before fc: the pooled (N,128) features the classifier reads. Two pictures
+// the model sees alike have nearly parallel features (the cleaner finds duplicates by their cosine).
+Tensor *bearnet_features(BearNet *m, Tensor *x);
+enum { BEARNET_FEATURES = 128 };
 // Number of trainable parameters (307,923 for 3 classes).
 size_t bearnet_num_params(const BearNet *m);
 // Layer by layer for inputs of S x S: output shape, parameters, multiply-adds (like darknet).

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +60,15 @@ static bool choice_ok(const char *choices, const char *s) {
     return false;
 }
 
+// A number whose default lies outside its own range is a placeholder ("decided later", e.g. from a
+// model file); the flag's help says what it stands for, so no number is printed.
 static void print_default(const Flag *f) {
     switch (f->kind) {
     case FLAG_FLOAT:
-        printf(" (default %g)", *(float *)f->value);
+        if (in_range(f, *(float *)f->value)) printf(" (default %g)", *(float *)f->value);
         break;
     case FLAG_INT:
-        printf(" (default %d)", *(int *)f->value);
+        if (in_range(f, *(int *)f->value)) printf(" (default %d)", *(int *)f->value);
         break;
     case FLAG_STRING:
     case FLAG_CHOICE:
@@ -107,10 +110,43 @@ static void print_help(const Cli *cli) {
     printf("  %-16s show this help and exit\n\nExample:\n  %s\n", "--help", cli->example);
 }
 
-static const Flag *find_flag(const Cli *cli, const char *name) {
+// The flag named by the first len characters of name.
+static const Flag *find_flag(const Cli *cli, const char *name, size_t len) {
     for (int i = 0; i < cli->n_flags; i++)
-        if (strcmp(cli->flags[i].name, name) == 0) return &cli->flags[i];
+        if (strlen(cli->flags[i].name) == len && strncmp(cli->flags[i].name, name, len) == 0)
+            return &cli->flags[i];
     return NULL;
+}
+
+// Edit distance (insertions, deletions, substitutions) between a and b, for "did you mean".
+static size_t edit_distance(const char *a, size_t la, const char *b) {
+    enum { LONGEST = 64 };
+    size_t lb = strlen(b), row[LONGEST + 1];
+    if (la > LONGEST || lb > LONGEST) return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diagonal + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best, diagonal = up;
+        }
+    }
+    return row[lb];
+}
+
+// The flag a typo most likely meant (--epoch -> --epochs), or NULL when none is close: at most 2 edits,
+// and fewer than a third of the name, so --x does not "mean" --lr.
+static const Flag *nearest_flag(const Cli *cli, const char *name, size_t len) {
+    const Flag *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    for (int i = 0; i < cli->n_flags; i++) {
+        size_t d = edit_distance(name, len, cli->flags[i].name);
+        if (d < best_distance) best_distance = d, best = &cli->flags[i];
+    }
+    return best && best_distance <= 2 && 3 * best_distance < len ? best : NULL;
 }
 
 __attribute__((format(printf, 3, 4))) static bool say(char *err, size_t err_size, const char *fmt, ...) {
@@ -171,14 +207,25 @@ int cli_parse_args(const Cli *cli, int argc, char **argv, const char **positiona
             positional[n_positional++] = arg;
             continue;
         }
-        const Flag *f = find_flag(cli, arg);
-        if (!f) return say(err, err_size, "unknown flag '%.80s'", arg), -1;
+        // --lr=0.1 is --lr 0.1 (the GNU convention): the name ends at the first '='.
+        const char *equals = strchr(arg, '=');
+        size_t name_len = equals ? (size_t)(equals - arg) : strlen(arg);
+        const Flag *f = find_flag(cli, arg, name_len);
+        if (!f) {
+            const Flag *near = nearest_flag(cli, arg, name_len);
+            if (near)
+                return say(err, err_size, "unknown flag '%.*s'; did you mean %s?",
+                           (int)(name_len < 80 ? name_len : 80), arg, near->name),
+                       -1;
+            return say(err, err_size, "unknown flag '%.*s'", (int)(name_len < 80 ? name_len : 80), arg), -1;
+        }
         if (f->kind == FLAG_BOOL) {
+            if (equals) return say(err, err_size, "%s takes no value (got '%.80s')", f->name, equals + 1), -1;
             *(bool *)f->value = true;
             continue;
         }
-        if (i + 1 >= argc) return say(err, err_size, "%s needs a value", arg), -1;
-        const char *text = argv[++i];
+        if (!equals && i + 1 >= argc) return say(err, err_size, "%s needs a value", arg), -1;
+        const char *text = equals ? equals + 1 : argv[++i];
         double v = 0;
         switch (f->kind) {
         case FLAG_FLOAT:

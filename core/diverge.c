@@ -26,7 +26,7 @@ void divergence_report(const DivergenceWatch *w, int step, float loss, float lr)
     else
         printf("diverged: at step %d the loss is no longer a number (%g). ", step, loss);
     printf("The learning rate %g is too high: each step jumps past the minimum and lands higher "
-           "than it started. Lower it (try %g) and start again from the beginning; training longer "
+           "than the step before. Lower it (try %g) and start again from the beginning; training longer "
            "will not undo this.\n",
            lr, lr / 10);
 }

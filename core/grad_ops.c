@@ -165,20 +165,42 @@ Tensor *scale(Tensor *a, float s) {
 
 // ---- matmul ----
 
-// A is (M,K), B is (K,N), dC is (M,N); a rank-1 B (K) is the column (K,1), so N = 1.
+// A is (M,K), B is (K,N), dC is (M,N):
 // dA (M,K) += dC (M,N) @ B^T (N,K)     how much each a[m][k] moved each output of row m
 // dB (K,N) += A^T (K,M) @ dC (M,N)     summed over the M rows that used b[k][n]
-// beta = 1 in sgemm is the "+=": it adds the product to what the gradient already holds.
-static void matmul_backward(Node *node) {
+// The loops say it one number at a time; this is the version to read.
+void matmul_backward_naive(float *da, float *db, const float *dc, const float *a, const float *b, int M,
+                           int K, int N) {
+    if (da)
+        for (int m = 0; m < M; m++)
+            for (int k = 0; k < K; k++) {
+                double acc = 0; // c[m][n] = sum_k a[m][k] b[k][n], so d c[m][n] / d a[m][k] = b[k][n]
+                for (int n = 0; n < N; n++) acc += (double)dc[m * N + n] * b[k * N + n];
+                da[m * K + k] += (float)acc;
+            }
+    if (db)
+        for (int k = 0; k < K; k++)
+            for (int n = 0; n < N; n++) {
+                double acc = 0; // d c[m][n] / d b[k][n] = a[m][k], for every row m
+                for (int m = 0; m < M; m++) acc += (double)a[m * K + k] * dc[m * N + n];
+                db[k * N + n] += (float)acc;
+            }
+}
+
+// The same two products through sgemm, which is what training runs. beta = 1 is the "+=": sgemm
+// adds the product to what the gradient already holds. lda/ldb/ldc are the row lengths.
+void matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int M, int K,
+                     int N) {
+    if (da) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dc, N, b, N, 1.0f, da, K);
+    if (db) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, a, K, dc, N, 1.0f, db, N);
+}
+
+// A rank-1 B (K) is the column (K,1), so N = 1.
+static void matmul_node_backward(Node *node) {
     Tensor *a = node->in[0], *b = node->in[1];
     int M = a->shape[0], K = a->shape[1], N = b->rank == 1 ? 1 : b->shape[1];
-    const float *dc = node->out->grad->data;
-    if (a->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dc, N, b->data, N, 1.0f,
-                    grad_of(a), K);
-    if (b->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.0f, a->data, K, dc, N, 1.0f,
-                    grad_of(b), N);
+    matmul_backward(a->requires_grad ? grad_of(a) : NULL, b->requires_grad ? grad_of(b) : NULL,
+                    node->out->grad->data, a->data, b->data, M, K, N);
 }
 
 // (M,K) @ (K,N) -> (M,N);  (M,K) @ (K) -> (M)
@@ -193,7 +215,7 @@ Tensor *matmul(Tensor *a, Tensor *b) {
     }
     Tensor *out = b->rank == 1 ? step_tensor(SHAPE(M)) : step_tensor(SHAPE(M, N));
     matmul_forward(out->data, a->data, b->data, M, K, N);
-    tape_record("matmul", out, matmul_backward, 2, (Tensor *[]){a, b});
+    tape_record("matmul", out, matmul_node_backward, 2, (Tensor *[]){a, b});
     return out;
 }
 

@@ -36,4 +36,12 @@ Tensor *sum(Tensor *a);                    // sum of all elements -> a scalar (r
 Tensor *mean(Tensor *a);                   // mean of all elements -> a scalar (rank 0)
 Tensor *mse(Tensor *pred, Tensor *target); // mean((pred - target)^2) -> a scalar; same shapes
 
+// matmul's backward on plain arrays, a is (M,K), b is (K,N), dc is (M,N): da += dc @ b^T (M,K) and
+// db += a^T @ dc (K,N); da or db may be NULL. The fast one (sgemm) is what the tape runs; the naive
+// one is three loops to read, and the reference the tests compare the fast one with.
+void matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int M, int K,
+                     int N);
+void matmul_backward_naive(float *da, float *db, const float *dc, const float *a, const float *b, int M,
+                           int K, int N);
+
 #endif

@@ -94,7 +94,7 @@ static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training) {
     return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
 }
 
-Tensor *resnet_forward(ResNet *m, Tensor *x) {
+Tensor *resnet_features(ResNet *m, Tensor *x) {
     tensor_check_rank("resnet input", x, 4);
     int S = x->shape[2];
     if (x->shape[1] != 3 || x->shape[3] != S || S < RESNET_MIN_SIZE) {
@@ -107,7 +107,11 @@ Tensor *resnet_forward(ResNet *m, Tensor *x) {
     h = max_pool2d(h, 3, 2, 1);
     for (int s = 0; s < RESNET_STAGES; s++)
         for (int k = 0; k < m->blocks[s]; k++) h = block_forward(&m->layer[s][k], h, m->training);
-    return linear(global_avg_pool(h), m->fc_weight, m->fc_bias);
+    return global_avg_pool(h);
+}
+
+Tensor *resnet_forward(ResNet *m, Tensor *x) {
+    return linear(resnet_features(m, x), m->fc_weight, m->fc_bias);
 }
 
 const char *resnet_save(const ResNet *m, const char *path, const SafetensorsMeta *meta) {

@@ -56,6 +56,8 @@ ResNet *resnet_new(const char *arch, int classes, Rng *rng);
 void resnet_free(ResNet *m);
 // x (N,3,S,S), S >= 32 -> logits (N,classes), recorded on the tape for whatever requires grad.
 Tensor *resnet_forward(ResNet *m, Tensor *x);
+// The same pass stopped before fc: the pooled (N,512) features the head reads.
+Tensor *resnet_features(ResNet *m, Tensor *x);
 // The head's tensors are named "fc.*"; everything else is the body.
 bool resnet_is_head(const char *state_name);
 

@@ -7,6 +7,7 @@
 //   loss   mean squared error: mean((y_hat - y)^2)
 //   grad   d loss / d a = 2/n * X^T (Xa - y)         (the chain rule, done once on paper)
 //   update a = a - lr * grad                          (why lr? try --lr 1.5 and watch)
+#include <math.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -107,15 +108,22 @@ int main(int argc, char **argv) {
     Tensor *x1 = tensor_transpose(x); // row 0 of x^T is the x1 column
     float line_x[2] = {-1, 1}, fit_y[2], true_y[2] = {-1.0f, 5.0f};
     for (int k = 0; k < 2; k++) fit_y[k] = a->data[0] * line_x[k] + a->data[1];
-    char fit_label[64];
-    snprintf(fit_label, sizeof fit_label, "fitted: y = %.2f x + %.2f", a->data[0], a->data[1]);
+    char fit_label[96], title[96];
+    snprintf(fit_label, sizeof fit_label, "%s: y = %.3g x %c %.3g",
+             diverged_at ? "where it diverged" : "fitted", a->data[0], a->data[1] < 0 ? '-' : '+',
+             fabsf(a->data[1]));
+    if (diverged_at)
+        snprintf(title, sizeof title, "lab01: gradient descent diverged at step %d (lr %g is too high)",
+                 diverged_at, lr);
+    else
+        snprintf(title, sizeof title, "lab01: y = Xa fitted by gradient descent (lr %g, %d steps)", lr,
+                 steps);
     PlotSeries series[] = {
         {"data", x1->data, y->data, n, "points pt 7 ps 0.6 lc rgb '#1f77b4'"},
         {"true: y = 3x + 2", line_x, true_y, 2, "lines lw 1 dt 2 lc rgb '#555555'"},
         {fit_label, line_x, fit_y, 2, "lines lw 3 lc rgb '#d62728'"},
     };
-    plot_series(&pc, "lab01-fit", "lab01: y = Xa fitted by gradient descent", "x1", "y", false, false, series,
-                3);
+    plot_series(&pc, "lab01-fit", title, "x1", "y", false, false, series, 3);
 
     int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))

@@ -133,7 +133,9 @@ int main(int argc, char **argv) {
     if (an && log_path && outfile_open(&log_file, log_path, log_err, sizeof log_err)) log = log_file.f;
     if (log_err[0]) fprintf(stderr, "lab02-animate: %s\n", log_err);
     if (!an || (log_path && !log)) {
-        if (!an)
+        if (!an && frames) // the folder is the problem, not the display
+            fprintf(stderr, "lab02-animate: %s. Pick another --frames folder.\n", err);
+        else if (!an)
             fprintf(
                 stderr,
                 "lab02-animate: %s.\nThis lab needs a display for its window; without one, use --frames DIR "
@@ -168,6 +170,11 @@ int main(int argc, char **argv) {
                 restart(&r, x, y);
             if (key == 'r' && log) fprintf(log, "%d,%.9g,%.9g,%.9g,%.9g\n", 0, r.lr, r.loss, r.a[0], r.a[1]);
         }
+        // Draw first, then step: the first frame is the guess, each later one the line after one more step.
+        draw(an, &r, x, y, steps);
+        frames_ok = anim_present(an);
+        // Headless there is nobody to press keys: the run ends with its last step (or its divergence).
+        if (!frames_ok || (anim_is_headless(an) && (r.step >= steps || r.diverged))) break;
         if (!r.paused && !r.diverged && r.step < steps) {
             r.loss = update(&r, x, y);
             r.step++;
@@ -178,13 +185,12 @@ int main(int argc, char **argv) {
                 divergence_report(&r.watch, r.step, r.loss, r.lr);
             }
         }
-        draw(an, &r, x, y, steps);
-        frames_ok = anim_present(an);
-        // Headless there is nobody to press keys: the run ends with its last step (or its divergence).
-        if (anim_is_headless(an) && (r.step >= steps || r.diverged)) break;
     }
     printf("step %d: a = (%.4f, %.4f), loss %.4f\n", r.step, r.a[0], r.a[1], r.loss);
-    if (frames) printf("frames: %s/frame-0000.png ... frame-%04d.png\n", frames, r.step - 1);
+    int written = anim_frames_written(an);
+    if (frames && written > 0)
+        printf("frames: %s/frame-0000.png (the guess) ... frame-%04d.png (step %d)\n", frames, written - 1,
+               written - 1);
 
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
         fprintf(stderr, "lab02-animate: %s\n", log_err), frames_ok = false;

@@ -39,26 +39,32 @@ static const char *GNUPLOT_COLORS[] = {"#1f77b4", "#2ca02c", "#ff7f0e", "#d62728
 typedef struct {
     float lr;
     float x[BALL_STEPS + 1], fx[BALL_STEPS + 1]; // position after each step (x[0] is the start)
-    int diverged_at;                             // 0 when it did not diverge
+    int steps;                                   // steps taken: BALL_STEPS, or fewer when it diverged
+    bool diverged;                               // stopped at step `steps`, as training would be
+    DivergenceWatch watch;                       // for the diverged: line, printed below the table
+    float x_extent, y_max;                       // the panel's view: wide enough for every jump
     const char *verdict;
 } Ball;
 
 static void roll_ball(Ball *b, float lr) {
-    b->lr = lr, b->diverged_at = 0;
+    b->lr = lr, b->diverged = false, b->steps = BALL_STEPS;
     b->x[0] = BALL_START, b->fx[0] = bowl(BALL_START);
-    DivergenceWatch watch = divergence_watch(5);
+    b->watch = divergence_watch(5);
     bool swung = false;
-    for (int k = 1; k <= BALL_STEPS; k++) {
+    for (int k = 1; k <= BALL_STEPS && !b->diverged; k++) {
         b->x[k] = b->x[k - 1] - lr * 2 * BOWL * b->x[k - 1]; // one step of gradient descent
         b->fx[k] = bowl(b->x[k]);
         swung |= (b->x[k] > 0) != (b->x[k - 1] > 0); // jumped over the bottom
-        if (!b->diverged_at && divergence_check(&watch, b->fx[k])) {
-            b->diverged_at = k;
-            divergence_report(&watch, k, b->fx[k], lr);
-        }
+        if (divergence_check(&b->watch, b->fx[k])) b->diverged = true, b->steps = k;
     }
+    // The bowl as far as the ball went: a diverging ball's growing jumps stay in the picture.
+    b->x_extent = 1.6f, b->y_max = 3.9f;
+    for (int k = 0; k <= b->steps; k++)
+        if (isfinite(b->fx[k]))
+            b->x_extent = fmaxf(b->x_extent, 1.1f * fabsf(b->x[k])),
+            b->y_max = fmaxf(b->y_max, 1.1f * b->fx[k]);
     // The verdict comes from what the run did, not from the formula above.
-    if (b->diverged_at)
+    if (b->diverged)
         b->verdict = "too high: each jump lands higher, diverges";
     else if (fabsf(b->x[BALL_STEPS]) > 0.1f * fabsf(BALL_START))
         b->verdict = "too low: crawls";
@@ -68,27 +74,29 @@ static void roll_ball(Ball *b, float lr) {
         b->verdict = "good: straight down";
 }
 
-// One panel per lr, arranged in a grid; frame k shows each ball after step k + 1 and its trail.
-static void draw_balls(Anim *an, const Ball *balls, int n, int k, int width, int height) {
+// One panel per lr, arranged in a grid; frame k shows each ball after step k (frame 0: the start)
+// and its trail. A diverged ball stays where training stopped it.
+static void draw_balls(Anim *an, const Ball *balls, int n, int frame, int width, int height) {
     int cols = (int)ceil(sqrt((double)n)), rows = (n + cols - 1) / cols;
     int pw = width / cols, ph = (height - 40) / rows;
     anim_clear(an, WHITE);
     anim_text(an, 12, 8, ANIM_TEXT_LARGE, BLACK,
-              "f(x) = %.1f x\u00b2,  x \u2190 x \u2212 lr \u00b7 f\u2032(x)    step %d", BOWL, k + 1);
+              "f(x) = %.1f x\u00b2,  x \u2190 x \u2212 lr \u00b7 f\u2032(x)    step %d", BOWL, frame);
     for (int i = 0; i < n; i++) {
         const Ball *b = &balls[i];
         AnimColor c = PALETTE[i % 8];
-        int px = (i % cols) * pw, py = 40 + (i / cols) * ph;
-        anim_set_view(an, (AnimView){px + 10, py + 50, pw - 20, ph - 60, -1.6f, 1.6f, -0.15f, 3.9f});
+        int px = (i % cols) * pw, py = 40 + (i / cols) * ph, k = frame < b->steps ? frame : b->steps;
+        float e = b->x_extent;
+        anim_set_view(an, (AnimView){px + 10, py + 50, pw - 20, ph - 60, -e, e, -0.04f * b->y_max, b->y_max});
         anim_axes(an, GREY, LIGHT);
         float cx[64], cy[64];
-        for (int j = 0; j < 64; j++) cx[j] = -1.6f + 3.2f * (float)j / 63, cy[j] = bowl(cx[j]);
+        for (int j = 0; j < 64; j++) cx[j] = -e + 2 * e * (float)j / 63, cy[j] = bowl(cx[j]);
         anim_polyline(an, cx, cy, 64, 2, GREY);
-        anim_polyline(an, b->x, b->fx, k + 2, 1.5f, c); // the jumps so far
-        for (int j = 0; j <= k; j++) anim_point(an, b->x[j], b->fx[j], 3, c);
-        anim_point(an, b->x[k + 1], b->fx[k + 1], 9, c);
-        anim_text(an, px + 14, py + 4, ANIM_TEXT_NORMAL, BLACK, "lr %g    f(x) = %.3g", b->lr, b->fx[k + 1]);
-        bool gone = b->diverged_at && k + 1 >= b->diverged_at;
+        anim_polyline(an, b->x, b->fx, k + 1, 1.5f, c); // the jumps so far
+        for (int j = 0; j < k; j++) anim_point(an, b->x[j], b->fx[j], 3, c);
+        anim_point(an, b->x[k], b->fx[k], 9, c);
+        anim_text(an, px + 14, py + 4, ANIM_TEXT_NORMAL, BLACK, "lr %g    f(x) = %.3g", b->lr, b->fx[k]);
+        bool gone = b->diverged && frame >= b->steps;
         anim_text(an, px + 14, py + 24, ANIM_TEXT_NORMAL, gone ? RED : c, "%s", b->verdict);
     }
 }
@@ -103,15 +111,15 @@ static void animate_balls(const Ball *balls, int n, int fps, const char *frames)
         return;
     }
     bool quit = false;
-    for (int k = 0; k < BALL_STEPS && !quit; k++) {
+    for (int k = 0; k <= BALL_STEPS && !quit; k++) {
         draw_balls(an, balls, n, k, W, H);
         if (!anim_present(an)) break;
         for (int key; (key = anim_poll_key(an, NULL)) != ANIM_KEY_NONE;)
             quit |= key == 'q' || key == ANIM_KEY_ESCAPE || key == ANIM_KEY_CLOSE;
     }
-    if (frames) printf("frames: %s/frame-0000.png ... frame-%04d.png\n", frames, BALL_STEPS - 1);
+    if (frames) printf("frames: %s/frame-0000.png ... frame-%04d.png\n", frames, BALL_STEPS);
     while (!quit && !anim_is_headless(an)) { // hold the last frame like a figure window
-        draw_balls(an, balls, n, BALL_STEPS - 1, W, H);
+        draw_balls(an, balls, n, BALL_STEPS, W, H);
         anim_text(an, W - 220, 14, ANIM_TEXT_NORMAL, GREY, "done: q or Esc to go on");
         anim_present(an);
         for (int key; (key = anim_poll_key(an, NULL)) != ANIM_KEY_NONE;)
@@ -127,14 +135,15 @@ static void plot_balls(const PlotConfig *pc, const Ball *balls, int n) {
     plot_cmd(
         p, "set multiplot layout %d,%d title \"gradient descent on f(x) = %.1f x^2 from x = %g\" noenhanced",
         rows, cols, BOWL, BALL_START);
-    plot_cmd(p, "set xrange [-1.6:1.6]");
-    plot_cmd(p, "set yrange [-0.15:3.9]");
     plot_cmd(p, "unset key");
     for (int i = 0; i < n; i++) {
-        plot_cmd(p, "set title \"lr %g: %s\" noenhanced", balls[i].lr, balls[i].verdict);
+        const Ball *b = &balls[i];
+        plot_cmd(p, "set xrange [%g:%g]", -b->x_extent, b->x_extent);
+        plot_cmd(p, "set yrange [%g:%g]", -0.04f * b->y_max, b->y_max);
+        plot_cmd(p, "set title \"lr %g: %s\" noenhanced", b->lr, b->verdict);
         plot_cmd(p, "plot %g*x**2 lc rgb '#888888' lw 2, '-' with linespoints pt 7 ps 0.7 lc rgb '%s'", BOWL,
                  GNUPLOT_COLORS[i % 8]);
-        plot_data(p, balls[i].x, balls[i].fx, BALL_STEPS + 1);
+        plot_data(p, b->x, b->fx, b->steps + 1);
     }
     plot_cmd(p, "unset multiplot");
     plot_close(p);
@@ -173,13 +182,14 @@ typedef struct {
     int steps; // steps actually run (fewer when it diverged)
     float loss[MAX_STEPS + 1], a1[MAX_STEPS + 1], a2[MAX_STEPS + 1], step[MAX_STEPS + 1];
     bool diverged;
+    DivergenceWatch watch; // for the diverged: line, printed below the table
 } Fit;
 
 static void fit_line(Fit *f, const Data *d, float lr, int steps, FILE *log) {
     f->lr = lr, f->diverged = false, f->steps = steps;
     f->a1[0] = -1.0f, f->a2[0] = 1.0f, f->loss[0] = line_loss(d, -1.0f, 1.0f), f->step[0] = 0;
     if (log) fprintf(log, "%g,0,%.9g\n", lr, f->loss[0]);
-    DivergenceWatch watch = divergence_watch(5);
+    f->watch = divergence_watch(5);
     for (int s = 1; s <= steps; s++) {
         float g1 = 0, g2 = 0; // gradient 2/n X^T (Xa - y), as in lab01
         for (int i = 0; i < d->n; i++) {
@@ -189,8 +199,7 @@ static void fit_line(Fit *f, const Data *d, float lr, int steps, FILE *log) {
         f->a1[s] = f->a1[s - 1] - lr * g1, f->a2[s] = f->a2[s - 1] - lr * g2;
         f->loss[s] = line_loss(d, f->a1[s], f->a2[s]), f->step[s] = (float)s;
         if (log) fprintf(log, "%g,%d,%.9g\n", lr, s, f->loss[s]);
-        if (divergence_check(&watch, f->loss[s])) {
-            divergence_report(&watch, s, f->loss[s], lr);
+        if (divergence_check(&f->watch, f->loss[s])) {
             f->diverged = true, f->steps = s;
             return;
         }
@@ -207,30 +216,47 @@ static float best_line_loss(const Data *d) {
 }
 
 // ---------------------------------------------------------------- (3) the loss surface
-static void plot_surface(const PlotConfig *pc, const Data *d, const Fit *fits, int n_fits) {
+// The loss of every line y = a1 x1 + a2 on an even grid of (a1, a2): the bowl every run walks down.
+static PlotGrid loss_grid(const Data *d, bool log_z) {
     static float z[GRID * GRID];
-    PlotGrid grid = {z, GRID, GRID, -2.0f, 5.0f, -1.0f, 4.5f, true, "log10(loss)"};
+    PlotGrid grid = {z, GRID, GRID, -2.0f, 5.0f, -1.0f, 4.5f, log_z, log_z ? "log10(loss)" : "loss"};
     for (int j = 0; j < GRID; j++)
         for (int i = 0; i < GRID; i++)
             z[j * GRID + i] = line_loss(d, grid.x_min + (grid.x_max - grid.x_min) * (float)i / (GRID - 1),
                                         grid.y_min + (grid.y_max - grid.y_min) * (float)j / (GRID - 1));
-    PlotSeries paths[CLI_MAX_LIST];
+    return grid;
+}
+
+// The loss surface with each run's path on it. Seen from above: a heat map with contour lines (log
+// scale, so the flat bottom shows its rings). In 3-D, the lesson's "try a 3d plot": the bowl itself
+// (linear height), each path drawn on its surface.
+static void plot_surface(const PlotConfig *pc, const Data *d, const Fit *fits, int n_fits, bool in_3d) {
+    PlotGrid grid = loss_grid(d, !in_3d);
+    PlotSeries flat[CLI_MAX_LIST];
+    PlotPath3d on_bowl[CLI_MAX_LIST];
     char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][64];
     for (int i = 0; i < n_fits; i++) {
         snprintf(labels[i], sizeof labels[i], "lr %g", fits[i].lr);
-        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps 0.5 lw 1.5 lc rgb '%s'",
-                 GNUPLOT_COLORS[i % 8]);
-        paths[i] = (PlotSeries){labels[i], fits[i].a1, fits[i].a2, fits[i].steps + 1, styles[i]};
+        snprintf(styles[i], sizeof styles[i], "linespoints pt 7 ps %s lc rgb '%s'",
+                 in_3d ? "0.6 lw 2.5" : "0.5 lw 1.5", GNUPLOT_COLORS[i % 8]);
+        flat[i] = (PlotSeries){labels[i], fits[i].a1, fits[i].a2, fits[i].steps + 1, styles[i]};
+        on_bowl[i] =
+            (PlotPath3d){labels[i], fits[i].a1, fits[i].a2, fits[i].loss, fits[i].steps + 1, styles[i]};
     }
-    plot_contour(pc, "lab03-surface",
-                 "lab03: loss over (a1, a2); the path of each run from the guess (-1, 1)", "a1 (slope)",
-                 "a2 (intercept)", &grid, paths, n_fits);
+    if (in_3d)
+        plot_surface_3d(pc, "lab03-surface-3d",
+                        "lab03: the loss bowl over (a1, a2), each run walking down from (-1, 1)",
+                        "a1 (slope)", "a2 (intercept)", "loss", &grid, on_bowl, n_fits);
+    else
+        plot_contour(pc, "lab03-surface",
+                     "lab03: loss over (a1, a2); the path of each run from the guess (-1, 1)", "a1 (slope)",
+                     "a2 (intercept)", &grid, flat, n_fits);
 }
 
 int main(int argc, char **argv) {
     FloatList lrs = {{0.01f, 0.1f, 0.5f, 1.05f}, 4};
     int steps = 100, fps = 5, seed = 42;
-    const char *frames = NULL, *plot = "auto", *out = "out", *log_path = NULL;
+    const char *frames = NULL, *plot = "auto", *out = "out", *log_path = NULL, *surface = "contour";
     Flag flags[] = {
         {"--lr", FLAG_FLOAT_LIST, &lrs, 0, 100, true, NULL, "a learning rate to try"},
         {"--steps", FLAG_INT, &steps, 1, MAX_STEPS, false, NULL, "updates of the line fit per lr"},
@@ -241,6 +267,8 @@ int main(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where plots (and the animation) go"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for PNG plots"},
+        {"--surface", FLAG_CHOICE, &surface, 0, 0, false, "contour|3d",
+         "the loss surface seen from above, or as a 3-D bowl (turn it with the mouse in a window)"},
         {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL,
          "write the line fits as CSV lr,step,loss to this file"},
     };
@@ -267,10 +295,13 @@ int main(int argc, char **argv) {
            BALL_START, BALL_STEPS, 2 * BOWL);
     static Ball balls[CLI_MAX_LIST];
     for (int i = 0; i < n; i++) roll_ball(&balls[i], lrs.values[i]);
-    printf("\n%8s %12s %12s  %s\n", "lr", "x at end", "f(x) at end", "verdict");
+    printf("%8s %12s %12s  %s\n", "lr", "x at end", "f(x) at end", "verdict");
     for (int i = 0; i < n; i++)
-        printf("%8g %12.4g %12.4g  %s\n", balls[i].lr, balls[i].x[BALL_STEPS], balls[i].fx[BALL_STEPS],
-               balls[i].verdict);
+        printf("%8g %12.4g %12.4g  %s%s\n", balls[i].lr, balls[i].x[balls[i].steps],
+               balls[i].fx[balls[i].steps], balls[i].verdict, balls[i].diverged ? " (stopped there)" : "");
+    for (int i = 0; i < n; i++)
+        if (balls[i].diverged)
+            divergence_report(&balls[i].watch, balls[i].steps, balls[i].fx[balls[i].steps], balls[i].lr);
     // The window follows --plot: no pictures asked for, no window either (a headless test stays headless).
     if (frames || (pc.target != PLOT_NONE && strcmp(plot, "png") != 0)) animate_balls(balls, n, fps, frames);
     plot_balls(&pc, balls, n);
@@ -283,7 +314,7 @@ int main(int argc, char **argv) {
     if (log) fprintf(log, "lr,step,loss\n");
     static Fit fits[CLI_MAX_LIST];
     for (int i = 0; i < n; i++) fit_line(&fits[i], &data, lrs.values[i], steps, log);
-    printf("\n%8s %12s %12s %12s  %s\n", "lr", "loss step 0", "step 10", "last", "verdict");
+    printf("%8s %12s %12s %12s  %s\n", "lr", "loss step 0", "step 10", "last", "verdict");
     for (int i = 0; i < n; i++) {
         const Fit *f = &fits[i];
         float last = f->loss[f->steps];
@@ -294,6 +325,9 @@ int main(int argc, char **argv) {
         printf("%8g %12.4f %12.4g %12.4g  %s\n", f->lr, f->loss[0], f->loss[f->steps < 10 ? f->steps : 10],
                last, verdict);
     }
+    for (int i = 0; i < n; i++)
+        if (fits[i].diverged)
+            divergence_report(&fits[i].watch, fits[i].steps, fits[i].loss[fits[i].steps], fits[i].lr);
 
     PlotSeries curves[CLI_MAX_LIST];
     char labels[CLI_MAX_LIST][32], styles[CLI_MAX_LIST][48];
@@ -304,8 +338,10 @@ int main(int argc, char **argv) {
     }
     plot_series(&pc, "lab03-loss", "lab03: line fit loss at each learning rate", "step", "loss (log scale)",
                 false, true, curves, n);
-    printf("\n(3) the loss surface over (a1, a2) with each run's path: a contour plot\n");
-    plot_surface(&pc, &data, fits, n);
+    bool in_3d = strcmp(surface, "3d") == 0;
+    printf("\n(3) the loss surface over (a1, a2) with each run's path: %s\n",
+           in_3d ? "a 3-D bowl" : "a contour plot");
+    plot_surface(&pc, &data, fits, n, in_3d);
 
     int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))

@@ -59,8 +59,8 @@ static float mse(const float *w, int degree, const Set *s) {
 
 // Gradient descent with momentum on mean((phi w - y)^2) + wd * sum_{k>=1} w_k^2. The constant term
 // is left out of the decay: shrinking the curve towards y = 0 is not the point, smoothing it is.
-// Returns false (after saying so) when the run diverged.
-static bool fit(float *w, int degree, const Set *train, float wd, float lr, int epochs) {
+// Returns false when the run diverged (and, with `report`, says so: once per fit, in the sweep).
+static bool fit(float *w, int degree, const Set *train, float wd, float lr, int epochs, bool report) {
     int d = degree + 1, n = train->n;
     float *phi = malloc((size_t)n * d * sizeof(float)), velocity[MAX_DEGREE + 1] = {0};
     for (int i = 0; i < n; i++) features(train->x[i], degree, phi + (size_t)i * d);
@@ -83,8 +83,10 @@ static bool fit(float *w, int degree, const Set *train, float wd, float lr, int 
         for (int k = 0; k < d; k++) velocity[k] = MOMENTUM * velocity[k] + grad[k], w[k] -= lr * velocity[k];
         // Momentum makes the loss swing up and down a little, so only a climb above the start counts.
         if (divergence_check(&watch, (float)loss) && (!isfinite(loss) || loss > start_loss)) {
-            printf("degree %d:\n", degree);
-            divergence_report(&watch, e, (float)loss, lr);
+            if (report) {
+                printf("degree %d:\n", degree);
+                divergence_report(&watch, e, (float)loss, lr);
+            }
             ok = false;
         }
     }
@@ -95,17 +97,17 @@ static bool fit(float *w, int degree, const Set *train, float wd, float lr, int 
 typedef struct {
     float wd;
     float train[MAX_DEGREE + 1], valid[MAX_DEGREE + 1];
-    int best; // degree with the lowest valid loss
+    int best; // degree with the lowest valid loss; 0 when every fit diverged
 } Sweep;
 
 static void sweep(Sweep *s, const Set *train, const Set *valid, int max_degree, float wd, float lr,
                   int epochs, FILE *log) {
-    s->wd = wd, s->best = 1;
+    s->wd = wd, s->best = 0;
     for (int d = 1; d <= max_degree; d++) {
         float w[MAX_DEGREE + 1];
-        bool ok = fit(w, d, train, wd, lr, epochs);
+        bool ok = fit(w, d, train, wd, lr, epochs, true);
         s->train[d] = ok ? mse(w, d, train) : NAN, s->valid[d] = ok ? mse(w, d, valid) : NAN;
-        if (s->valid[d] < s->valid[s->best]) s->best = d;
+        if (isfinite(s->valid[d]) && (!s->best || s->valid[d] < s->valid[s->best])) s->best = d;
         if (log) fprintf(log, "%d,%g,%.9g,%.9g\n", d, wd, s->train[d], s->valid[d]);
     }
 }
@@ -113,7 +115,7 @@ static void sweep(Sweep *s, const Set *train, const Set *valid, int max_degree, 
 // The fitted curve of one degree, sampled for plotting.
 static void curve(float *cy, const float *cx, int degree, const Set *train, float wd, float lr, int epochs) {
     float w[MAX_DEGREE + 1];
-    bool ok = fit(w, degree, train, wd, lr, epochs);
+    bool ok = fit(w, degree, train, wd, lr, epochs, false); // the sweep has already said if it diverges
     for (int i = 0; i < CURVE; i++) cy[i] = ok ? predict(w, degree, cx[i]) : NAN;
 }
 
@@ -172,6 +174,29 @@ static void plot_sweep(const PlotConfig *pc, const Sweep *sweeps, int n_sweeps, 
     }
     plot_series(pc, "lab05-sweep", "lab05: train loss keeps falling with the degree; valid loss turns up",
                 "polynomial degree", "MSE (log scale)", false, true, s, 2 * n_sweeps);
+}
+
+// What the sweep shows, in words: where the valid loss bottoms out and what the extra degrees do.
+static void explain_sweep(const Sweep *sweeps, int n_sweeps, int degree, float wd) {
+    const Sweep *s = &sweeps[0];
+    int under_valid = 0;
+    for (int d = 1; d <= degree; d++) under_valid += s->train[d] < s->valid[d];
+    printf(
+        "\nbest degree by valid loss: %d (valid %.4f). From there to degree %d the train loss goes %.4f -> "
+        "%.4f\n"
+        "while the valid loss goes %.4f -> %.4f: the extra wiggles fit the noise of the training points.\n",
+        s->best, s->valid[s->best], degree, s->train[s->best], s->train[degree], s->valid[s->best],
+        s->valid[degree]);
+    printf(
+        "train loss < valid loss at %d of %d degrees (at the best degree: %s). A model usually does a bit\n"
+        "better on the points it trained on; that is normal, not a sign of overfitting. Overfitting is the\n"
+        "valid loss getting worse as the model gets more wiggly.\n",
+        under_valid, degree, s->train[s->best] < s->valid[s->best] ? "yes" : "no");
+    if (n_sweeps == 2 && sweeps[1].best)
+        printf("with wd %g, degree %d: valid %.4f instead of %.4f; best degree %d (valid %.4f)\n", wd, degree,
+               sweeps[1].valid[degree], s->valid[degree], sweeps[1].best, sweeps[1].valid[sweeps[1].best]);
+    else if (n_sweeps == 2)
+        printf("with wd %g every fit diverged: lower the learning rate for it\n", wd);
 }
 
 // n points of y = sin(pi x) + noise; then a seeded shuffle decides which ones are held out.
@@ -248,25 +273,17 @@ int main(int argc, char **argv) {
     for (int d = 1; d <= degree; d++) {
         printf("%6d | %10.4f %10.4f", d, sweeps[0].train[d], sweeps[0].valid[d]);
         if (n_sweeps == 2) printf(" | %10.4f %10.4f", sweeps[1].train[d], sweeps[1].valid[d]);
-        printf("%s\n", d == sweeps[0].best ? "   <- best valid loss" : "");
+        printf("%s\n", d == sweeps[0].best            ? "   <- best valid loss"
+                       : isfinite(sweeps[0].valid[d]) ? ""
+                                                      : "   diverged");
     }
     const Sweep *s = &sweeps[0];
-    int under_valid = 0;
-    for (int d = 1; d <= degree; d++) under_valid += s->train[d] < s->valid[d];
-    printf(
-        "\nbest degree by valid loss: %d (valid %.4f). From there to degree %d the train loss goes %.4f -> "
-        "%.4f\n"
-        "while the valid loss goes %.4f -> %.4f: the extra wiggles fit the noise of the training points.\n",
-        s->best, s->valid[s->best], degree, s->train[s->best], s->train[degree], s->valid[s->best],
-        s->valid[degree]);
-    printf(
-        "train loss < valid loss at %d of %d degrees (at the best degree: %s). A model usually does a bit\n"
-        "better on the points it trained on; that is normal, not a sign of overfitting. Overfitting is the\n"
-        "valid loss getting worse as the model gets more wiggly.\n",
-        under_valid, degree, s->train[s->best] < s->valid[s->best] ? "yes" : "no");
-    if (n_sweeps == 2)
-        printf("with wd %g, degree %d: valid %.4f instead of %.4f; best degree %d (valid %.4f)\n", wd, degree,
-               sweeps[1].valid[degree], s->valid[degree], sweeps[1].best, sweeps[1].valid[sweeps[1].best]);
+    if (!s->best) // no fit to compare: the lesson's first fix is the learning rate, not the model
+        printf("\nevery fit diverged at lr %g, so there is no best degree and nothing to learn about "
+               "overfitting yet.\nLower the learning rate (try %g) and run again.\n",
+               lr, lr / 10);
+    else
+        explain_sweep(sweeps, n_sweeps, degree, wd);
 
     PlotConfig pc = plot_config(plot, out);
     plot_fits(&pc, &train, &valid, degree, wd, lr, epochs);

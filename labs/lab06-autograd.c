@@ -43,6 +43,47 @@ static void explain_first_step(const Tensor *x, const Tensor *a, const Tensor *y
     tensor_free(y_hat), tensor_free(residual), tensor_free(xt), tensor_free(xt_residual), tensor_free(hand);
 }
 
+// Gradient descent on a with the tape's gradients: `steps` updates, or fewer when it diverges.
+// losses[k] is the loss after k updates; returns the last k. Verbose is the run the learner asked
+// for, told step by step; the quiet one is the plot's other curve.
+static int fit(Tensor *x, Tensor *y, Tensor *a, float lr, int steps, bool zero_each_step, bool verbose,
+               FILE *log, float *losses, bool *diverged) {
+    if (log) fprintf(log, "step,loss,a1,a2,grad1,grad2\n");
+    DivergenceWatch watch = divergence_watch(5);
+    *diverged = false;
+    int step = 0;
+    for (;; step++) {
+        // Forward and backward at the current a (after `step` updates). The last pass, after the
+        // last update, only measures where the updates got to.
+        Tensor *loss = mse(matmul(x, a), y);
+        backward(loss);
+        const float L = loss->data[0], *g = a->grad->data;
+        if (step == 0 && verbose) {
+            explain_first_step(x, a, y);
+            printf("%6s %12s %10s %10s %12s %12s\n", "step", "loss", "a1", "a2", "grad1", "grad2");
+        }
+        losses[step] = L;
+        if (log) fprintf(log, "%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", step, L, a->data[0], a->data[1], g[0], g[1]);
+        *diverged = divergence_check(&watch, L);
+        // Every step at first without zero_grad, so the pile-up shows; every 10th step after that.
+        if (verbose && (step % 10 == 0 || step == steps || *diverged || (!zero_each_step && step < 20)))
+            printf("%6d %12.6g %10.4f %10.4f %12.4g %12.4g\n", step, L, a->data[0], a->data[1], g[0], g[1]);
+        if (*diverged && verbose) divergence_report(&watch, step, L, lr);
+        if (*diverged || step == steps) break;
+
+        // The update. Grad mode is off because "a = a - lr * grad" is bookkeeping, not part of the
+        // model: recorded, it would make the next backward() differentiate through old updates.
+        // (tensor_axpy_ is a plain op that never records; the scope says what PyTorch's no_grad says.)
+        bool previous = set_grad_enabled(false);
+        tensor_axpy_(a, -lr, a->grad); // a -= lr * a.grad
+        set_grad_enabled(previous);
+        if (zero_each_step) zero_grad(&a, 1); // a.grad.zero_(): the next backward() starts from 0
+        tape_reset();                         // this step's nodes and step tensors are done with
+    }
+    tape_reset();
+    return step;
+}
+
 int main(int argc, char **argv) {
     float lr = 0.1f;
     int steps = 100, seed = 42;
@@ -98,44 +139,14 @@ int main(int argc, char **argv) {
                "to the sum of all the earlier ones\n");
     printf("\n");
 
+    // The run asked for, told step by step; then the other setting silently, for the plot beside it.
     float *losses = malloc(sizeof(float) * (size_t)(steps + 1)),
+          *other = malloc(sizeof(float) * (size_t)(steps + 1)),
           *step_axis = malloc(sizeof(float) * (size_t)(steps + 1));
-    if (!losses || !step_axis) sgd_panic("out of memory");
-    if (log) fprintf(log, "step,loss,a1,a2,grad1,grad2\n");
-    DivergenceWatch watch = divergence_watch(5);
-    bool diverged = false;
-    int step = 0;
-    for (;; step++) {
-        // Forward and backward at the current a (after `step` updates). The last pass, after the
-        // last update, only measures where the updates got to.
-        Tensor *loss = mse(matmul(x, a), y);
-        backward(loss);
-        const float L = loss->data[0], *g = a->grad->data;
-        if (step == 0) {
-            explain_first_step(x, a, y);
-            printf("%6s %12s %10s %10s %12s %12s\n", "step", "loss", "a1", "a2", "grad1", "grad2");
-        }
-        losses[step] = L, step_axis[step] = (float)step;
-        if (log) fprintf(log, "%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", step, L, a->data[0], a->data[1], g[0], g[1]);
-        diverged = divergence_check(&watch, L);
-        // Every step at first without zero_grad, so the pile-up shows; every 10th step after that.
-        if (step % 10 == 0 || step == steps || diverged || (no_zero_grad && step < 20))
-            printf("%6d %12.6g %10.4f %10.4f %12.4g %12.4g\n", step, L, a->data[0], a->data[1], g[0], g[1]);
-        if (diverged) {
-            divergence_report(&watch, step, L, lr);
-            break;
-        }
-        if (step == steps) break;
-
-        // The update. Grad mode is off because "a = a - lr * grad" is bookkeeping, not part of the
-        // model: recorded, it would make the next backward() differentiate through old updates.
-        // (tensor_axpy_ is a plain op that never records; the scope says what PyTorch's no_grad says.)
-        bool previous = set_grad_enabled(false);
-        tensor_axpy_(a, -lr, a->grad); // a -= lr * a.grad
-        set_grad_enabled(previous);
-        if (!no_zero_grad) zero_grad(&a, 1); // a.grad.zero_(): the next backward() starts from 0
-        tape_reset();                        // this step's nodes and step tensors are done with
-    }
+    if (!losses || !other || !step_axis) sgd_panic("out of memory");
+    for (int k = 0; k <= steps; k++) step_axis[k] = (float)k;
+    bool diverged;
+    int step = fit(x, y, a, lr, steps, !no_zero_grad, true, log, losses, &diverged);
     if (!diverged)
         printf("\nfinal a = (%.4f, %.4f), loss %.4f (noise variance %.4f)\n", a->data[0], a->data[1],
                losses[step], noise * noise);
@@ -144,19 +155,29 @@ int main(int argc, char **argv) {
             "\nwithout zero_grad, a->grad at step %d held the sum of %d gradients, not the gradient at a,\n"
             "so the steps stop pointing downhill. A lower lr only delays this; zero_grad is the fix.\n",
             step, step + 1);
+    Tensor *a_other = tensor_from(SHAPE(2), (float[]){-1.0f, 1.0f});
+    a_other->requires_grad = true;
+    bool other_diverged;
+    int other_steps = fit(x, y, a_other, lr, steps, no_zero_grad, false, NULL, other, &other_diverged);
 
-    // ---- the picture: loss per step on a log scale ----
+    // ---- the picture: loss per step on a log scale, with and without zero_grad ----
     PlotConfig pc = plot_config(plot, out);
-    PlotSeries series[] = {{no_zero_grad ? "loss (no zero\\_grad)" : "loss", step_axis, losses, step + 1,
-                            "linespoints pt 7 ps 0.4 lw 2 lc rgb '#d62728'"}};
-    plot_series(&pc, "lab06-loss", "lab06: loss per step, gradients from the tape", "step", "mse loss", false,
-                true, series, 1);
+    pc.key = "bottom left"; // both curves start at the top left
+    const float *with = no_zero_grad ? other : losses, *without = no_zero_grad ? losses : other;
+    int with_steps = no_zero_grad ? other_steps : step, without_steps = no_zero_grad ? step : other_steps;
+    PlotSeries series[] = {
+        {"with zero_grad", step_axis, with, with_steps + 1, "linespoints pt 7 ps 0.4 lw 2 lc rgb '#1f77b4'"},
+        {"without zero_grad: the gradients pile up", step_axis, without, without_steps + 1,
+         "linespoints pt 7 ps 0.4 lw 2 lc rgb '#d62728'"},
+    };
+    plot_series(&pc, "lab06-loss",
+                "lab06: loss per step, gradients from the tape, with and without zero_grad", "step",
+                "mse loss (log scale)", false, true, series, 2);
 
     int status = 0; // every write to the log is checked here: a full disk is an error, not a 0-byte CSV
     if (log && !outfile_commit(&log_file, log_err, sizeof log_err))
         fprintf(stderr, "lab06-autograd: %s\n", log_err), status = 1;
-    tape_reset();
-    free(losses), free(step_axis);
-    tensor_free(x), tensor_free(a_true), tensor_free(y), tensor_free(a);
+    free(losses), free(other), free(step_axis);
+    tensor_free(x), tensor_free(a_true), tensor_free(y), tensor_free(a), tensor_free(a_other);
     return status; // a diverged run is a finished experiment, not a crash
 }

@@ -28,6 +28,19 @@ step "bears: find and remove broken files (moved to data/bears/.trash)" $B/bears
 step "bears: look at the data" $B/bears show data/bears --out out
 step "bears: train bearnet-s, 4 epochs, one-cycle at lr 3e-3" $B/bears train data/bears --model out/bears.safetensors
 step "bears: what does it get wrong?" $B/bears interpret out/bears.safetensors data/bears --plot png --out out
+# Clean with the model (the lesson's FileDeleter, as files: run `bears clean MODEL DIR` on a desktop for the
+# window). A person would look at the numbered sheet and edit the list; here PLANTED.csv stands in for
+# them: what synth planted as mislabeled is relabeled to its true class, what is not a bear is deleted.
+list=out/clean-$(date +%Y%m%d-%H%M%S).csv # a new name each run: an export never replaces a list
+step "bears: the worst 48 validation pictures as an editable list and a contact sheet" \
+  $B/bears clean out/bears.safetensors data/bears --split valid --export "$list"
+awk -F, 'NR == FNR { if ($2 == "mislabeled") fix[$1] = "relabel:" $3; else if ($2 == "not_bear") fix[$1] = "delete"; next }
+  FNR > 1 && ($2 in fix) { sub(/,keep$/, "," fix[$2]) } { print }' data/bears/PLANTED.csv "$list" >"${list%.csv}-edited.csv"
+step "bears: the cleaning window, headless: one screenshot (run it without SDL_VIDEODRIVER on a desktop)" \
+  env SDL_VIDEODRIVER=offscreen $B/bears clean out/bears.safetensors data/bears --keys f,q --out out
+step "bears: apply the edited list (journaled; bears clean --undo-all data/bears reverts it)" \
+  $B/bears clean data/bears --apply "${list%.csv}-edited.csv"
+step "bears: train again on the cleaned pictures" $B/bears train data/bears --model out/bears-clean.safetensors
 pics=(data/bears/teddy/*) # a glob, not ls | head: head exiting early would kill ls (pipefail)
 step "bears: predict one picture" $B/bears predict out/bears.safetensors "${pics[0]}"
 

@@ -186,24 +186,33 @@ static void matmul_against_naive(int M, int K, int N, bool vector) {
     float *want = malloc(sizeof(float) * (size_t)(M * N + M * K + K * N));
     matmul_forward_naive(want, a->data, b->data, M, K, N);
     float forward = max_diff(out->data, want, (size_t)M * N);
-    // loss = sum(C * w), so dC = w; then dA = w @ B^T and dB = A^T @ w, by the naive product.
+    // loss = sum(C * w), so dC = w; the tape's dA and dB (sgemm) against the three-loop backward.
     backward(sum(mul(out, w)));
+    float *loop_da = calloc((size_t)M * K, sizeof(float)), *loop_db = calloc((size_t)K * N, sizeof(float));
+    matmul_backward_naive(loop_da, loop_db, w->data, a->data, b->data, M, K, N);
+    float grad_a = max_diff(a->grad->data, loop_da, (size_t)M * K);
+    float grad_b = max_diff(b->grad->data, loop_db, (size_t)K * N);
+    // And the loops against the definition: dA = w @ B^T and dB = A^T @ w, by the naive product.
     Tensor *b2 = tensor_reshape(b, SHAPE(K, N)), *bt = tensor_transpose(b2), *at = tensor_transpose(a);
     matmul_forward_naive(want, w->data, bt->data, M, N, K);
-    float grad_a = max_diff(a->grad->data, want, (size_t)M * K);
+    float loop_a = max_diff(loop_da, want, (size_t)M * K);
     matmul_forward_naive(want, at->data, w->data, K, M, N);
-    float grad_b = max_diff(b->grad->data, want, (size_t)K * N);
+    float loop_b = max_diff(loop_db, want, (size_t)K * N);
     char right[32];
     if (vector)
         snprintf(right, sizeof right, "(%d)", K);
     else
         snprintf(right, sizeof right, "(%d,%d)", K, N);
-    printf("matmul (%d,%d) @ %s: largest difference from naive: forward %.2g, dA %.2g, dB %.2g\n", M, K,
-           right, forward, grad_a, grad_b);
+    printf("matmul (%d,%d) @ %s: largest difference, sgemm from loops: forward %.2g, dA %.2g, dB %.2g; "
+           "loops from transposed products: dA %.2g, dB %.2g\n",
+           M, K, right, forward, grad_a, grad_b, loop_a, loop_b);
     float tol = 1e-5f * (float)(K > M ? K : M);
-    CHECK(forward <= tol && grad_a <= tol && grad_b <= tol, "matmul (%d,%d,%d) differs from naive", M, K, N);
+    CHECK(forward <= tol && grad_a <= tol && grad_b <= tol, "matmul (%d,%d,%d): sgemm differs from loops", M,
+          K, N);
+    CHECK(loop_a <= tol && loop_b <= tol, "matmul (%d,%d,%d): backward loops differ from dC @ B^T, A^T @ dC",
+          M, K, N);
     tape_reset();
-    free(want);
+    free(want), free(loop_da), free(loop_db);
     tensor_free(a), tensor_free(b), tensor_free(w), tensor_free(b2), tensor_free(bt), tensor_free(at);
 }
 

@@ -22,14 +22,17 @@ struct Anim {
     int width, height;
     AnimView view;
     const char *frames_dir;
+    bool headless; // an offscreen canvas: frames_dir, or SDL_VIDEODRIVER=offscreen asked for by hand
     int frame_index;
+    int click_x, click_y;  // where the last ANIM_KEY_CLICK happened
     unsigned char *pixels; // one captured frame, RGB
     Uint64 frame_ms, next_frame_at;
 };
 
 static bool font_warned;
 
-// mkdir -p: the frames folder and any missing folders above it.
+// mkdir -p: the frames folder and any missing folders above it. A file already in its place is no
+// folder, so that is an error too (errno ENOTDIR).
 static bool make_dirs(const char *path) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", path);
@@ -39,24 +42,47 @@ static bool make_dirs(const char *path) {
         mkdir(buf, 0777);
         *p = '/';
     }
-    return mkdir(buf, 0777) == 0 || errno == EEXIST;
+    if (mkdir(buf, 0777) == 0) return true;
+    struct stat st;
+    if (errno != EEXIST || stat(buf, &st) != 0) return false;
+    if (!S_ISDIR(st.st_mode)) errno = ENOTDIR;
+    return S_ISDIR(st.st_mode);
+}
+
+// Frames numbered from `first` on that an earlier, longer run left in the folder.
+static int count_frames_from(const char *dir, int first) {
+    char path[1024];
+    struct stat st;
+    int n = 0;
+    for (int i = first; i < 100000; i++, n++) {
+        snprintf(path, sizeof path, "%s/frame-%04d.png", dir, i);
+        if (stat(path, &st) != 0) break;
+    }
+    return n;
 }
 
 Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
     // Headless: SDL's offscreen video driver needs no display, and the software renderer needs no GPU.
+    // A scripted run (a test) may ask for it with SDL_VIDEODRIVER=offscreen without writing frames.
+    const char *asked = getenv("SDL_VIDEODRIVER");
+    bool headless = cfg->frames_dir || (asked && strcmp(asked, "offscreen") == 0);
+    if (headless) // pixels only: keep SDL from loading OpenGL/EGL for a window nobody will ever see
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
     if (cfg->frames_dir) {
         SDL_setenv("SDL_VIDEODRIVER", "offscreen", 1);
-        // Pixels only: keep SDL from loading OpenGL/EGL to speed up a window nobody will ever see.
-        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
         if (!make_dirs(cfg->frames_dir)) {
-            snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
-                     strerror(errno));
+            if (errno == ENOTDIR)
+                snprintf(err, err_size, "'%s' is a file, not a folder, so no frames can go in it",
+                         cfg->frames_dir);
+            else
+                snprintf(err, err_size, "cannot create the frames folder '%s': %s", cfg->frames_dir,
+                         strerror(errno));
             return NULL;
         }
     }
     // A window needs a display. Without one SDL quietly falls back to its offscreen driver, where a
     // window would run unseen forever, so say so instead (SDL_VIDEODRIVER picks e.g. kmsdrm by hand).
-    else if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY") && !getenv("SDL_VIDEODRIVER")) {
+    else if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY") && !asked) {
         snprintf(err, err_size, "there is no display to open a window on (DISPLAY is not set)");
         return NULL;
     }
@@ -65,8 +91,7 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
         return NULL;
     }
     const char *driver = SDL_GetCurrentVideoDriver();
-    if (!cfg->frames_dir && driver &&
-        (SDL_strcmp(driver, "offscreen") == 0 || SDL_strcmp(driver, "dummy") == 0)) {
+    if (!headless && driver && (SDL_strcmp(driver, "offscreen") == 0 || SDL_strcmp(driver, "dummy") == 0)) {
         snprintf(err, err_size, "there is no display to open a window on (SDL found only its '%s' driver)",
                  driver);
         SDL_Quit();
@@ -78,18 +103,17 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
         SDL_Quit();
         return NULL;
     }
-    a->width = cfg->width, a->height = cfg->height, a->frames_dir = cfg->frames_dir;
-    Uint32 window_flags = cfg->frames_dir ? SDL_WINDOW_HIDDEN : SDL_WINDOW_SHOWN;
+    a->width = cfg->width, a->height = cfg->height, a->frames_dir = cfg->frames_dir, a->headless = headless;
+    Uint32 window_flags = headless ? SDL_WINDOW_HIDDEN : SDL_WINDOW_SHOWN;
     a->window = SDL_CreateWindow(cfg->title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, cfg->width,
                                  cfg->height, window_flags);
-    if (a->window)
-        a->renderer = SDL_CreateRenderer(a->window, -1, cfg->frames_dir ? SDL_RENDERER_SOFTWARE : 0);
+    if (a->window) a->renderer = SDL_CreateRenderer(a->window, -1, headless ? SDL_RENDERER_SOFTWARE : 0);
     if (!a->window || !a->renderer) {
         snprintf(err, err_size, "cannot open a window (%s)", SDL_GetError());
         anim_close(a);
         return NULL;
     }
-    if (cfg->frames_dir && !(a->pixels = malloc((size_t)a->width * a->height * 3))) {
+    if (!(a->pixels = malloc((size_t)a->width * a->height * 3))) {
         snprintf(err, err_size, "out of memory");
         anim_close(a);
         return NULL;
@@ -114,6 +138,13 @@ Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size) {
 
 void anim_close(Anim *a) {
     if (!a) return;
+    // Never deleted (they may be someone's), but never passed off as this run's either.
+    int stale = a->frames_dir && a->frame_index > 0 ? count_frames_from(a->frames_dir, a->frame_index) : 0;
+    if (stale)
+        fprintf(stderr,
+                "note: %s also holds %d older frame%s (frame-%04d.png on) from an earlier, longer run; they "
+                "are not from this one\n",
+                a->frames_dir, stale, stale == 1 ? "" : "s", a->frame_index);
     for (int i = 0; i < 2; i++)
         if (a->font[i]) TTF_CloseFont(a->font[i]);
     if (TTF_WasInit()) TTF_Quit();
@@ -125,7 +156,11 @@ void anim_close(Anim *a) {
 }
 
 bool anim_is_headless(const Anim *a) {
-    return a->frames_dir != NULL;
+    return a->headless;
+}
+
+int anim_frames_written(const Anim *a) {
+    return a->frame_index;
 }
 
 static void set_color(Anim *a, AnimColor c) {
@@ -263,6 +298,34 @@ void anim_text(Anim *a, int px, int py, AnimTextSize size, AnimColor c, const ch
     SDL_FreeSurface(surface);
 }
 
+void anim_rect(Anim *a, int x, int y, int w, int h, AnimColor c, bool filled) {
+    SDL_RenderSetClipRect(a->renderer, NULL);
+    set_color(a, c);
+    SDL_Rect r = {x, y, w, h};
+    if (filled)
+        SDL_RenderFillRect(a->renderer, &r);
+    else
+        SDL_RenderDrawRect(a->renderer, &r);
+}
+
+void anim_image(Anim *a, int x, int y, int w, int h, const unsigned char *rgb, int width, int height) {
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear"); // smooth when a picture is scaled to its box
+    SDL_Texture *t =
+        SDL_CreateTexture(a->renderer, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STATIC, width, height);
+    if (!t) return;
+    if (SDL_UpdateTexture(t, NULL, rgb, width * 3) == 0) {
+        SDL_RenderSetClipRect(a->renderer, NULL);
+        SDL_RenderCopy(a->renderer, t, NULL, &(SDL_Rect){x, y, w, h});
+    }
+    SDL_DestroyTexture(t);
+}
+
+int anim_text_width(Anim *a, AnimTextSize size, const char *text) {
+    int w = 0, h = 0;
+    if (!a->font[size] || !text[0] || TTF_SizeUTF8(a->font[size], text, &w, &h) != 0) return 0;
+    return w;
+}
+
 // One RGB frame to a PNG file with libpng; false (and a message) on any error.
 static bool write_png(const char *path, const unsigned char *rgb, int width, int height) {
     FILE *f = fopen(path, "wb");
@@ -292,22 +355,26 @@ static bool write_png(const char *path, const unsigned char *rgb, int width, int
     return true;
 }
 
+bool anim_save_frame(Anim *a, const char *path) {
+    SDL_RenderSetClipRect(a->renderer, NULL);
+    if (SDL_RenderReadPixels(a->renderer, NULL, SDL_PIXELFORMAT_RGB24, a->pixels, a->width * 3) != 0) {
+        fprintf(stderr, "error: cannot read the frame back (%s)\n", SDL_GetError());
+        return false;
+    }
+    return write_png(path, a->pixels, a->width, a->height);
+}
+
 bool anim_present(Anim *a) {
     bool ok = true;
     if (a->frames_dir) {
         // Read the frame back before presenting: after SDL_RenderPresent the back buffer is undefined.
         char path[1024];
-        snprintf(path, sizeof path, "%s/frame-%04d.png", a->frames_dir, a->frame_index++);
-        SDL_RenderSetClipRect(a->renderer, NULL);
-        if (SDL_RenderReadPixels(a->renderer, NULL, SDL_PIXELFORMAT_RGB24, a->pixels, a->width * 3) != 0) {
-            fprintf(stderr, "error: cannot read the frame back (%s)\n", SDL_GetError());
-            ok = false;
-        } else {
-            ok = write_png(path, a->pixels, a->width, a->height);
-        }
+        snprintf(path, sizeof path, "%s/frame-%04d.png", a->frames_dir, a->frame_index);
+        ok = anim_save_frame(a, path);
+        if (ok) a->frame_index++; // counts only frames on disk (see anim_frames_written)
     }
     SDL_RenderPresent(a->renderer);
-    if (!a->frames_dir && a->frame_ms) {
+    if (!a->headless && a->frame_ms) {
         // Keep a steady pace: aim at fixed frame times instead of sleeping a fixed amount after each
         // frame, so the time spent drawing does not slow the animation down. Far behind: start afresh.
         Uint64 now = SDL_GetTicks64();
@@ -324,6 +391,10 @@ int anim_poll_key(Anim *a, bool *shift) {
     SDL_Event e;
     while (SDL_PollEvent(&e)) {
         if (e.type == SDL_QUIT) return ANIM_KEY_CLOSE;
+        if (e.type == SDL_MOUSEBUTTONDOWN && e.button.button == SDL_BUTTON_LEFT) {
+            a->click_x = e.button.x, a->click_y = e.button.y;
+            return ANIM_KEY_CLICK;
+        }
         if (e.type != SDL_KEYDOWN) continue;
         if (shift) *shift = (e.key.keysym.mod & KMOD_SHIFT) != 0;
         SDL_Keycode k = e.key.keysym.sym;
@@ -340,9 +411,17 @@ int anim_poll_key(Anim *a, bool *shift) {
             return ANIM_KEY_RIGHT;
         case SDLK_SPACE:
             return ANIM_KEY_SPACE;
+        case SDLK_RETURN:
+        case SDLK_KP_ENTER:
+            return ANIM_KEY_ENTER;
         default:
-            if (k >= SDLK_a && k <= SDLK_z) return (int)k; // SDL's letter keycodes are their characters
+            // SDL's letter and digit keycodes are their characters
+            if ((k >= SDLK_a && k <= SDLK_z) || (k >= SDLK_0 && k <= SDLK_9)) return (int)k;
         }
     }
     return ANIM_KEY_NONE;
+}
+
+void anim_last_click(const Anim *a, int *x, int *y) {
+    *x = a->click_x, *y = a->click_y;
 }

@@ -7,7 +7,8 @@
 //     anim_clear(a, white); anim_point(a, x, y, 3, blue); anim_text(a, 10, 10, ANIM_TEXT_NORMAL, ...);
 //     anim_present(a);                                                 // show, capture, keep the pace
 // With frames_dir set it runs headless (SDL's offscreen driver, software renderer) and writes
-// frames_dir/frame-0000.png, frame-0001.png, ... one per anim_present, as fast as it can.
+// frames_dir/frame-0000.png, frame-0001.png, ... one per anim_present, as fast as it can. With
+// SDL_VIDEODRIVER=offscreen in the environment it runs headless too, writing nothing (scripted tests).
 #ifndef SGDLAB_ANIM_H
 #define SGDLAB_ANIM_H
 
@@ -35,7 +36,7 @@ typedef struct {
 
 typedef enum { ANIM_TEXT_NORMAL, ANIM_TEXT_LARGE } AnimTextSize;
 
-// Keys a lab can react to. Letters come back as their lower-case character ('q', 'r', ...).
+// Keys a lab can react to. Letters and digits come back as their character ('q', 'r', '1', ...).
 enum {
     ANIM_KEY_NONE = 0,
     ANIM_KEY_CLOSE = 256, // the window's close button (or Ctrl-C)
@@ -45,6 +46,8 @@ enum {
     ANIM_KEY_LEFT,
     ANIM_KEY_RIGHT,
     ANIM_KEY_SPACE,
+    ANIM_KEY_ENTER,
+    ANIM_KEY_CLICK, // the left mouse button; anim_last_click says where
 };
 
 // Open a window (or a headless canvas when cfg->frames_dir is set). On failure returns NULL and
@@ -52,6 +55,8 @@ enum {
 Anim *anim_open(const AnimConfig *cfg, char *err, size_t err_size);
 void anim_close(Anim *a);
 bool anim_is_headless(const Anim *a);
+// Frames captured so far (headless): frame-0000.png ... frame-(n-1).png.
+int anim_frames_written(const Anim *a);
 
 void anim_clear(Anim *a, AnimColor c);
 // Where data is drawn from now on; drawing is clipped to the view's pixel rectangle.
@@ -66,6 +71,13 @@ void anim_point(Anim *a, float x, float y, float radius_px, AnimColor c);
 void anim_line(Anim *a, float x0, float y0, float x1, float y1, float width_px, AnimColor c);
 void anim_polyline(Anim *a, const float *x, const float *y, int n, float width_px, AnimColor c);
 
+// Pixel coordinates (top left origin), not clipped to the view: boxes, buttons and pictures.
+void anim_rect(Anim *a, int x, int y, int w, int h, AnimColor c, bool filled);
+// An RGB8 picture (width x height, rows of width*3 bytes) scaled into the box (x, y, w, h).
+void anim_image(Anim *a, int x, int y, int w, int h, const unsigned char *rgb, int width, int height);
+// How wide text would be drawn, in pixels (0 without the font), to shorten what does not fit.
+int anim_text_width(Anim *a, AnimTextSize size, const char *text);
+
 // Text at a pixel position (top left), printf-style. Without the font nothing is drawn.
 void anim_text(Anim *a, int px, int py, AnimTextSize size, AnimColor c, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -73,7 +85,11 @@ void anim_text(Anim *a, int px, int py, AnimTextSize size, AnimColor c, const ch
 // Finish a frame: write it when headless, show it in a window, then wait for the next frame time.
 // Returns false when a frame file could not be written (the reason is printed).
 bool anim_present(Anim *a);
+// Write what has been drawn of this frame to a PNG (a screenshot); call it before anim_present.
+bool anim_save_frame(Anim *a, const char *path);
 // The next key pressed since the last call, or ANIM_KEY_NONE; *shift tells whether Shift was held.
 int anim_poll_key(Anim *a, bool *shift);
+// The pixel position of the last ANIM_KEY_CLICK.
+void anim_last_click(const Anim *a, int *x, int *y);
 
 #endif

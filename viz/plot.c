@@ -22,10 +22,17 @@ static bool have_gnuplot(void) {
 }
 
 // A window needs a display and a gnuplot built with a GUI terminal (gnuplot-nox has none).
-static bool can_open_window(void) {
+static bool has_display(void) {
     const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
-    if ((!display || !*display) && (!wayland || !*wayland)) return false;
+    return (display && *display) || (wayland && *wayland);
+}
+
+static bool gui_terminal(void) {
     return system("gnuplot -e 'set terminal' 2>&1 | grep -qE '^ *(qt|wxt|x11) '") == 0;
+}
+
+static bool can_open_window(void) {
+    return has_display() && gui_terminal();
 }
 
 PlotConfig plot_config(const char *target, const char *out_dir) {
@@ -34,9 +41,19 @@ PlotConfig plot_config(const char *target, const char *out_dir) {
         cfg.target = PLOT_NONE;
     else if (target && strcmp(target, "png") == 0)
         cfg.target = PLOT_PNG;
-    else if (target && strcmp(target, "window") == 0)
+    else if (target && strcmp(target, "window") == 0) {
+        // Asked for a window that cannot open: say why, and keep the pictures as files instead.
         cfg.target = PLOT_WINDOW;
-    else
+        const char *why = !have_gnuplot()   ? NULL // have_gnuplot() has said so already
+                          : !has_display()  ? "there is no display (DISPLAY is not set)"
+                          : !gui_terminal() ? "this gnuplot has no window terminal (apt-get install gnuplot)"
+                                            : NULL;
+        if (why) {
+            fprintf(stderr, "warning: --plot window: %s, so the plots go to PNG files in %s/ instead\n", why,
+                    cfg.out_dir);
+            cfg.target = PLOT_PNG;
+        }
+    } else
         cfg.target = (have_gnuplot() && can_open_window()) ? PLOT_WINDOW : PLOT_PNG;
     return cfg;
 }
@@ -79,7 +96,7 @@ Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title) {
     }
     plot_cmd(p, "set title \"%s\" noenhanced", title);
     plot_cmd(p, "set grid");
-    plot_cmd(p, "set key top left box opaque");
+    plot_cmd(p, "set key %s box opaque", cfg->key ? cfg->key : "top left");
     return p;
 }
 
@@ -114,13 +131,42 @@ void plot_close(Plot *p) {
     free(p);
 }
 
+void plot_log_tic_label(int exponent, char *buf, size_t size) {
+    if (exponent >= -3 && exponent <= 4)
+        snprintf(buf, size, "%g", pow(10, exponent));
+    else
+        snprintf(buf, size, "1e%d", exponent);
+}
+
+// One tic per power of ten over the data, labelled by plot_log_tic_label (gnuplot's own labels read
+// 0.0000001). A wider right margin keeps the last label from being cut off at the edge.
+static void log_x_tics(Plot *p, const PlotSeries *series, int n_series) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int s = 0; s < n_series; s++)
+        for (int i = 0; i < series[s].n; i++)
+            if (isfinite(series[s].x[i]) && series[s].x[i] > 0)
+                lo = fmin(lo, series[s].x[i]), hi = fmax(hi, series[s].x[i]);
+    if (!(lo <= hi)) return;
+    int first = (int)floor(log10(lo) + 1e-9), last = (int)ceil(log10(hi) - 1e-9);
+    if (last == first) last++;
+    fprintf(p->pipe, "set xtics (");
+    for (int e = first; e <= last; e++) {
+        char label[16];
+        plot_log_tic_label(e, label, sizeof label);
+        fprintf(p->pipe, "%s\"%s\" 1e%d", e > first ? ", " : "", label, e);
+    }
+    fprintf(p->pipe, ")\n");
+    plot_cmd(p, "set xrange [1e%d:1e%d]", first, last);
+    plot_cmd(p, "set rmargin 5");
+}
+
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series) {
     Plot *p = plot_open(cfg, name, title);
     if (!p) return;
     plot_cmd(p, "set xlabel \"%s\"", xlabel);
     plot_cmd(p, "set ylabel \"%s\"", ylabel);
-    if (log_x) plot_cmd(p, "set logscale x");
+    if (log_x) plot_cmd(p, "set logscale x"), log_x_tics(p, series, n_series);
     if (log_y) plot_cmd(p, "set logscale y");
     fprintf(p->pipe, "plot ");
     for (int s = 0; s < n_series; s++)
@@ -131,12 +177,8 @@ void plot_series(const PlotConfig *cfg, const char *name, const char *title, con
     plot_close(p);
 }
 
-void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
-                  const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
-    Plot *p = plot_open(cfg, name, title);
-    if (!p) return;
-    // The grid goes into a named data block so it can be used twice: once to trace contour lines
-    // into a table, once as the heat map under them.
+// The grid as gnuplot's named data block $grid: rows of "x y z", a blank line after each row of y.
+static void send_grid(Plot *p, const PlotGrid *g) {
     plot_cmd(p, "$grid << EOD");
     for (int j = 0; j < g->ny; j++) {
         float y = g->y_min + (g->y_max - g->y_min) * (float)j / (float)(g->ny - 1);
@@ -148,6 +190,23 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
         fputc('\n', p->pipe);
     }
     plot_cmd(p, "EOD");
+}
+
+// The grid's extent and the axis names, for both views of a surface.
+static void grid_axes(Plot *p, const PlotGrid *g, const char *xlabel, const char *ylabel) {
+    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
+    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
+    plot_cmd(p, "set xlabel \"%s\"", xlabel);
+    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+}
+
+void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                  const char *ylabel, const PlotGrid *g, const PlotSeries *paths, int n_paths) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    // The grid goes into a named data block so it can be used twice: once to trace contour lines
+    // into a table, once as the heat map under them.
+    send_grid(p, g);
     plot_cmd(p, "set view map");
     plot_cmd(p, "set contour base");
     plot_cmd(p, "unset surface");
@@ -156,10 +215,7 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
     plot_cmd(p, "splot $grid with lines");
     plot_cmd(p, "unset table");
     plot_cmd(p, "unset contour");
-    plot_cmd(p, "set xrange [%g:%g]", g->x_min, g->x_max);
-    plot_cmd(p, "set yrange [%g:%g]", g->y_min, g->y_max);
-    plot_cmd(p, "set xlabel \"%s\"", xlabel);
-    plot_cmd(p, "set ylabel \"%s\"", ylabel);
+    grid_axes(p, g, xlabel, ylabel);
     plot_cmd(p, "set cblabel \"%s\"", g->z_label);
     plot_cmd(p, "set palette rgb 33,13,10");
     fprintf(p->pipe, "plot $grid with image notitle, $contours with lines lc rgb '#ffffff' lw 0.8 notitle");
@@ -167,5 +223,46 @@ void plot_contour(const PlotConfig *cfg, const char *name, const char *title, co
         fprintf(p->pipe, ", '-' with %s title \"%s\" noenhanced", paths[s].style, paths[s].label);
     fputc('\n', p->pipe);
     for (int s = 0; s < n_paths; s++) plot_data(p, paths[s].x, paths[s].y, paths[s].n);
+    plot_close(p);
+}
+
+void plot_surface_3d(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const char *zlabel, const PlotGrid *g, const PlotPath3d *paths,
+                     int n_paths) {
+    Plot *p = plot_open(cfg, name, title);
+    if (!p) return;
+    send_grid(p, g);
+    float z_max = 0;
+    for (size_t i = 0; i < (size_t)g->nx * g->ny; i++) z_max = fmaxf(z_max, g->z[i]);
+    // Seen from 60 degrees above the floor, turned 30 degrees: the bowl's rim and its bottom both show.
+    plot_cmd(p, "set view 60, 30, 1, 1.1");
+    plot_cmd(p, "set xyplane at 0");
+    grid_axes(p, g, xlabel, ylabel);
+    plot_cmd(p, "set zrange [0:%g]", z_max);
+    plot_cmd(p, "set zlabel \"%s\" rotate parallel", zlabel);
+    plot_cmd(p, "set palette rgb 33,13,10");
+    plot_cmd(p, "unset colorbox");
+    // A see-through coloured surface with its mesh, and contour lines on the floor beneath it.
+    plot_cmd(p, "set pm3d depthorder border lc rgb '#555555' lw 0.3");
+    plot_cmd(p, "set style fill transparent solid 0.55");
+    plot_cmd(p, "set contour base");
+    plot_cmd(p, "set cntrparam levels 12");
+    plot_cmd(p, "set cntrlabel onecolor");
+    plot_cmd(p, "set key top right box opaque");
+    fprintf(p->pipe, "splot $grid with pm3d nocontours notitle, "
+                     "$grid with lines lc rgb '#777777' lw 0.6 nosurface notitle");
+    for (int s = 0; s < n_paths; s++)
+        fprintf(p->pipe, ", '-' with %s nocontours title \"%s\" noenhanced", paths[s].style, paths[s].label);
+    fputc('\n', p->pipe);
+    for (int s = 0; s < n_paths; s++) {
+        for (int i = 0; i < paths[s].n; i++) {
+            float x = paths[s].x[i], y = paths[s].y[i], z = paths[s].z[i];
+            if (isfinite(x) && isfinite(y) && isfinite(z))
+                fprintf(p->pipe, "%.9g %.9g %.9g\n", x, y, z);
+            else
+                fprintf(p->pipe, "NaN NaN NaN\n");
+        }
+        fprintf(p->pipe, "e\n");
+    }
     plot_close(p);
 }

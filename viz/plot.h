@@ -18,6 +18,7 @@ typedef enum { PLOT_NONE, PLOT_PNG, PLOT_WINDOW } PlotTarget;
 typedef struct {
     PlotTarget target;
     const char *out_dir; // where PNG files go (created when needed)
+    const char *key;     // where the legend goes, in gnuplot's words; NULL: "top left"
 } PlotConfig;
 
 // "window" | "png" | "none" | "auto" (or NULL: auto = window when possible, else png).
@@ -45,9 +46,13 @@ typedef struct {
     const char *style; // gnuplot style, e.g. "points pt 7 ps 0.5" or "lines lw 2"
 } PlotSeries;
 
-// Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves.
+// Several series on one set of axes; log_x / log_y for loss curves and LR-finder curves. A log x axis
+// gets one tic per power of ten, labelled as plot_log_tic_label says.
 void plot_series(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                  const char *ylabel, bool log_x, bool log_y, const PlotSeries *series, int n_series);
+// The label of the tic at 10^exponent, the way people write learning rates: 1e-7 ... 1e-4, then
+// 0.001 ... 10000, then 1e5 ...
+void plot_log_tic_label(int exponent, char *buf, size_t size);
 
 // A surface z(x, y) seen from above: a heat map with contour lines, and paths drawn over it (e.g. the
 // descent path over a loss surface). z holds nx * ny values, z[j * nx + i] at x_i, y_j on an even grid
@@ -62,5 +67,18 @@ typedef struct {
 
 void plot_contour(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
                   const char *ylabel, const PlotGrid *grid, const PlotSeries *paths, int n_paths);
+
+// The same kind of surface as a 3-D bowl (gnuplot splot, seen from above at an angle) with paths
+// drawn on it: point i of a path is (x[i], y[i], z[i]). In a window it turns with the mouse.
+typedef struct {
+    const char *label;
+    const float *x, *y, *z;
+    int n;
+    const char *style; // e.g. "linespoints pt 7 ps 0.5 lw 2 lc rgb '#d62728'"
+} PlotPath3d;
+
+void plot_surface_3d(const PlotConfig *cfg, const char *name, const char *title, const char *xlabel,
+                     const char *ylabel, const char *zlabel, const PlotGrid *grid, const PlotPath3d *paths,
+                     int n_paths);
 
 #endif

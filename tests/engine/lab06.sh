@@ -4,6 +4,7 @@
 # and a seed gives a byte-identical log.
 . "$(dirname "$0")/../lib.sh"
 L=$BIN/lab06-autograd
+refute_diverged() { ! grep -q "^diverged:" <<<"$1"; }
 
 out=$("$L" --plot none --log "$TMP/run.csv" 2>&1)
 check "lab06 exits 0" [ $? -eq 0 ]
@@ -57,6 +58,15 @@ check "--no-zero-grad names zero_grad as the fix" grep -q "zero_grad is the fix"
 # At step 1 a->grad holds two gradients without zero_grad: larger than the fresh one.
 norm() { awk -F, '$1 == "1" { print sqrt($5 * $5 + $6 * $6) }' "$1"; }
 fcheck "|grad| at step 1 is larger without zero_grad" "a > b" "$(norm "$TMP/nozero.csv")" "$(norm "$TMP/run.csv")"
+
+# ---- one plot with both runs: the second (the other zero_grad setting) runs silently ----
+check "the tape is explained once" [ "$(grep -c "the tape after the first forward pass" <<<"$out")" -eq 1 ]
+check "one step table" [ "$(grep -cE "^ +step +loss" <<<"$out")" -eq 1 ]
+check "the normal run prints no diverged: line from the silent no-zero-grad run" refute_diverged "$out"
+if command -v gnuplot >/dev/null; then
+  "$L" --plot png --out "$TMP/png" >/dev/null
+  check "the loss plot is written" [ -s "$TMP/png/lab06-loss.png" ]
+fi
 
 # ---- flags ----
 expect_exit 0 "Usage: lab06-autograd" "$L" --help

@@ -21,9 +21,21 @@ check "same seed gives a byte-identical CSV" cmp -s "$TMP/run.csv" "$TMP/again.c
 refute "another seed gives another CSV" cmp -s "$TMP/run.csv" "$TMP/other.csv"
 
 expect_exit 0 "^diverged: .*learning rate" "$BIN/lab01-linear" --lr 1.5 --plot none
+# At lr 1.0 the detector fires while the loss (0.75) is still below the start (6.74): the message
+# must say what happened (each step higher than the one before), not that it ended above the start.
+one=$("$BIN/lab01-linear" --lr 1.0 --plot none)
+check "lr 1.0: diverged, each step higher than the step before" grep -q "^diverged: .*lands higher than the step before" <<<"$one"
+refute "lr 1.0: no claim that it landed higher than it started" grep -q "than it started" <<<"$one"
 slow=$("$BIN/lab01-linear" --lr 0.001 --plot none --log "$TMP/slow.csv")
 IFS=, read -r _ slow_loss _ _ < <(tail -1 "$TMP/slow.csv")
 fcheck "a tiny lr crawls: still far from the noise floor" "a > 1" "$slow_loss"
+# --plot window without a display: says why, and the plot still lands as a PNG.
+if command -v gnuplot >/dev/null; then
+  win=$(env -u DISPLAY -u WAYLAND_DISPLAY "$BIN/lab01-linear" --plot window --out "$TMP/win" 2>&1); code=$?
+  check "--plot window, no display: exits 0" [ "$code" -eq 0 ]
+  check "--plot window, no display: says there is no display" grep -q "warning: --plot window: there is no display" <<<"$win"
+  check "--plot window, no display: falls back to a PNG" [ -s "$TMP/win/lab01-fit.png" ]
+fi
 # Without gnuplot: one warning line, the run still succeeds.
 nognu=$(PATH=/nonexistent "$BIN/lab01-linear" --plot png --out "$TMP/np" 2>&1); code=$?
 check "no gnuplot: still exits 0" [ "$code" -eq 0 ]

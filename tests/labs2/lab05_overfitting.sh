@@ -20,4 +20,14 @@ log=$TMP/wd.csv
 check "--wd logs both wd 0 and wd 0.01" test "$(awk -F, 'NR > 1 { print $2 }' "$log" | sort -u | tr '\n' ' ')" = "0 0.01 "
 check "weight decay lowers the degree-15 valid loss: $(valid 15 0) -> $(valid 15 0.01)" \
     holds "$(valid 15 0.01) < $(valid 15 0)"
+
+# Too high a learning rate: every fit diverges. Said once per degree (the plots refit silently), and no
+# "best degree" or talk of wiggles is made up from nan losses.
+"$BIN/lab05-overfitting" --plot png --out "$TMP/png" --lr 10 --epochs 200 >"$TMP/lr10.txt" 2>&1
+check "lab05 --lr 10 exits 0" test $? -eq 0
+check "--lr 10: one diverged: line per degree ($(grep -c '^diverged:' "$TMP/lr10.txt"))" \
+    test "$(grep -c '^diverged:' "$TMP/lr10.txt")" -eq 15
+check "--lr 10: says every fit diverged and to lower the lr" grep -q "every fit diverged at lr 10.*" "$TMP/lr10.txt"
+check "--lr 10: names no best degree" bash -c "! grep -q 'best degree by\|<- best valid loss' '$TMP/lr10.txt'"
+check "--lr 10: does not explain wiggles" bash -c "! grep -q 'wiggles' '$TMP/lr10.txt'"
 finish
