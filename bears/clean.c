@@ -308,8 +308,8 @@ done:
 int cmd_clean(int argc, char **argv) {
     const char *split = "all", *by = "loss", *class_name = NULL, *export_path = NULL, *apply_path = NULL,
                *keys = NULL, *frames = NULL, *out = "out";
-    float valid_pct = 0.2f, min_similarity = 0.99f;
-    int seed = 42, per_page = 8, top = 48;
+    float valid_pct = -1, min_similarity = 0.99f; // -1: the split stored in the model, as interpret
+    int seed = -1, per_page = 8, top = 48;
     bool duplicates = false, undo_all = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all",
@@ -335,8 +335,10 @@ int cmd_clean(int argc, char **argv) {
          "carry out an edited list: bears clean DIR --apply FILE"},
         {"--undo-all", FLAG_BOOL, &undo_all, 0, 0, false, NULL,
          "put back every move of the last run: bears clean --undo-all DIR"},
-        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL, "the split used in training"},
-        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "the seed used in training"},
+        {"--valid-pct", FLAG_FLOAT, &valid_pct, 0.01, 0.95, false, NULL,
+         "the split used in training (default: the one stored in the model)"},
+        {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL,
+         "the seed used in training (default: the one stored in the model)"},
     };
     Cli cli = {
         "bears clean",
