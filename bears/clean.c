@@ -71,26 +71,26 @@ CleanEntry *clean_duplicates(const Interpretation *in, float min_similarity, int
     // Features after a ReLU are all >= 0, so any two pictures point roughly the same way (cosines of
     // 0.99 are common). Taking away the mean feature first leaves what sets each picture apart. Then unit
     // vectors, so a dot product is the cosine of the angle between two pictures.
-    float *unit = calloc((size_t)(m ? m : 1) * BEARNET_FEATURES, sizeof(float));
-    double mean[BEARNET_FEATURES] = {0};
+    const int F = bear_model_n_features(&in->model);
+    float *unit = calloc((size_t)(m ? m : 1) * F, sizeof(float));
+    double mean[RESNET_FEATURES] = {0}; // room for the widest arch's features
     Pair *heap = malloc(sizeof(Pair) * (size_t)(m ? m : 1));
     CleanEntry *entries = NULL;
     if (!unit || !heap) goto done;
     for (int i = 0; i < m; i++)
-        for (int k = 0; k < BEARNET_FEATURES; k++)
-            mean[k] += in->features[(size_t)in->items[i].index * BEARNET_FEATURES + k] / (double)m;
+        for (int k = 0; k < F; k++) mean[k] += in->features[(size_t)in->items[i].index * F + k] / (double)m;
     for (int i = 0; i < m; i++) {
-        const float *f = in->features + (size_t)in->items[i].index * BEARNET_FEATURES;
-        float *u = unit + (size_t)i * BEARNET_FEATURES;
+        const float *f = in->features + (size_t)in->items[i].index * F;
+        float *u = unit + (size_t)i * F;
         double norm = 0;
-        for (int k = 0; k < BEARNET_FEATURES; k++) norm += (f[k] - mean[k]) * (f[k] - mean[k]);
-        for (int k = 0; norm > 0 && k < BEARNET_FEATURES; k++) u[k] = (float)((f[k] - mean[k]) / sqrt(norm));
+        for (int k = 0; k < F; k++) norm += (f[k] - mean[k]) * (f[k] - mean[k]);
+        for (int k = 0; norm > 0 && k < F; k++) u[k] = (float)((f[k] - mean[k]) / sqrt(norm));
     }
     for (int a = 0; a < m; a++)
         for (int b = a + 1; b < m; b++) {
-            const float *u = unit + (size_t)a * BEARNET_FEATURES, *v = unit + (size_t)b * BEARNET_FEATURES;
+            const float *u = unit + (size_t)a * F, *v = unit + (size_t)b * F;
             float dot = 0;
-            for (int k = 0; k < BEARNET_FEATURES; k++) dot += u[k] * v[k];
+            for (int k = 0; k < F; k++) dot += u[k] * v[k];
             if (dot >= min_similarity) heap_push(heap, &n_pairs, m, (Pair){a, b, dot});
         }
     qsort(heap, (size_t)n_pairs, sizeof(Pair), by_similarity_desc);
@@ -373,7 +373,7 @@ int cmd_clean(int argc, char **argv) {
     if (export_path && (keys || frames))
         cli_usage_error(&cli, "--export writes files; --keys and --frames are for the window");
     Interpretation in;
-    if (!interpret_score(args[0], args[1], "all", valid_pct, seed, &in, err, sizeof err)) {
+    if (!interpret_score(args[0], args[1], "all", valid_pct, seed, false, &in, err, sizeof err)) {
         clean_print(stderr, "bears clean: %s", err);
         return 1;
     }

@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv);
 int cmd_lr_find(int argc, char **argv);
 int cmd_interpret(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_clean(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

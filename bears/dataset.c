@@ -80,45 +80,91 @@ bool class_name_ok(const char *name, char *why, size_t why_size) {
     return false;
 }
 
+static bool is_folder(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The files of each class folder of `base` (classes named as in out->classes), labelled by class,
+// rel = "<prefix><class>/<name>".
+static void list_files(DataListing *out, const char *base, const char *prefix, bool valid, int *cap) {
+    for (int c = 0; c < out->n_classes; c++) {
+        char *class_dir = join_path(base, out->classes[c]), **names;
+        int n = list_names(class_dir, false, &names);
+        for (int i = 0; i < n; i++) {
+            if (out->n_files == *cap) {
+                *cap = *cap ? 2 * *cap : 256;
+                out->files = realloc(out->files, sizeof(DataFile) * *cap);
+            }
+            size_t len = strlen(prefix) + strlen(out->classes[c]) + strlen(names[i]) + 2;
+            char *rel = malloc(len);
+            snprintf(rel, len, "%s%s/%s", prefix, out->classes[c], names[i]);
+            out->files[out->n_files++] = (DataFile){join_path(class_dir, names[i]), rel, c, valid};
+        }
+        free_names(names, n > 0 ? n : 0);
+        free(class_dir);
+    }
+}
+
 bool data_list(const char *dir, DataListing *out, char *err, size_t err_size) {
     *out = (DataListing){0};
     struct stat st;
     if (stat(dir, &st) != 0) return fail(err, err_size, "cannot open folder '%s': %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return fail(err, err_size, "'%s' is not a folder", dir);
-    int n_classes = list_names(dir, true, &out->classes);
-    if (n_classes < 0) return fail(err, err_size, "cannot read folder '%s': %s", dir, strerror(errno));
+    // DIR/train + DIR/valid: a split made by whoever made the data (fastai's from_folder(train=, valid=)).
+    char *train_dir = join_path(dir, "train"), *valid_dir = join_path(dir, "valid");
+    out->fixed_split = is_folder(train_dir) && is_folder(valid_dir);
+    const char *classes_dir = out->fixed_split ? train_dir : dir;
+    int n_classes = list_names(classes_dir, true, &out->classes);
+    if (n_classes < 0) {
+        fail(err, err_size, "cannot read folder '%s': %s", classes_dir, strerror(errno));
+        goto failed;
+    }
     out->n_classes = n_classes;
     out->root = strdup(dir);
     if (n_classes == 0) {
-        data_listing_free(out);
-        return fail(err, err_size,
-                    "'%s' has no class folders: put the pictures in %s/<class>/, one folder per class "
-                    "(try: bears synth %s)",
-                    dir, dir, dir);
+        if (out->fixed_split)
+            fail(err, err_size, "'%s' has no class folders: put the pictures in %s/<class>/ and %s/<class>/",
+                 train_dir, train_dir, valid_dir);
+        else
+            fail(err, err_size,
+                 "'%s' has no class folders: put the pictures in %s/<class>/, one folder per class "
+                 "(try: bears synth %s)",
+                 dir, dir, dir);
+        goto failed;
     }
     for (int c = 0; c < n_classes; c++) {
         char why[300];
         if (!class_name_ok(out->classes[c], why, sizeof why)) {
-            data_listing_free(out);
-            return fail(err, err_size, "%s: %s; a class folder needs a plain name (rename it)", dir, why);
+            fail(err, err_size, "%s: %s; a class folder needs a plain name (rename it)", classes_dir, why);
+            goto failed;
         }
     }
     int cap = 0;
-    for (int c = 0; c < n_classes; c++) {
-        char *class_dir = join_path(dir, out->classes[c]), **names;
-        int n = list_names(class_dir, false, &names);
-        for (int i = 0; i < n; i++) {
-            if (out->n_files == cap) {
-                cap = cap ? 2 * cap : 256;
-                out->files = realloc(out->files, sizeof(DataFile) * cap);
-            }
-            out->files[out->n_files++] =
-                (DataFile){join_path(class_dir, names[i]), join_path(out->classes[c], names[i]), c};
-        }
-        free_names(names, n > 0 ? n : 0);
-        free(class_dir);
+    if (out->fixed_split) {
+        // Every valid class must be a train class: a model cannot be scored on a class it never saw.
+        char **valid_classes;
+        int n_valid = list_names(valid_dir, true, &valid_classes);
+        const char *unknown = NULL;
+        for (int v = 0; v < n_valid && !unknown; v++)
+            if (!bsearch(&valid_classes[v], out->classes, (size_t)n_classes, sizeof(char *), compare_strings))
+                unknown = valid_classes[v];
+        if (unknown)
+            fail(err, err_size, "'%s/%.128s' has no matching '%s/%.128s' folder", valid_dir, unknown,
+                 train_dir, unknown);
+        free_names(valid_classes, n_valid > 0 ? n_valid : 0);
+        if (unknown) goto failed;
+        list_files(out, train_dir, "train/", false, &cap);
+        list_files(out, valid_dir, "valid/", true, &cap);
+    } else {
+        list_files(out, dir, "", false, &cap);
     }
+    free(train_dir), free(valid_dir);
     return true;
+failed:
+    free(train_dir), free(valid_dir);
+    data_listing_free(out);
+    return false;
 }
 
 void data_listing_free(DataListing *l) {
@@ -201,6 +247,18 @@ static void split(Dataset *ds, float valid_pct, uint64_t seed) {
     free(members);
 }
 
+// DIR/train and DIR/valid: the split is the folders'.
+static void fixed_split(Dataset *ds, const bool *in_valid) {
+    ds->train = malloc(sizeof(int) * ds->n);
+    ds->valid = malloc(sizeof(int) * ds->n);
+    for (int i = 0; i < ds->n; i++) {
+        if (in_valid[i])
+            ds->valid[ds->n_valid++] = i;
+        else
+            ds->train[ds->n_train++] = i;
+    }
+}
+
 // Mean and standard deviation of each channel over all training pixels (0..1 units), the numbers that
 // normalize() subtracts and divides by so every channel enters the model centred with unit spread.
 static void channel_stats(Dataset *ds) {
@@ -251,7 +309,8 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     char(*messages)[200] = malloc(sizeof *messages * (n_candidates + 1));
     ds->paths = malloc(sizeof(char *) * (n_candidates + 1));
     ds->labels = malloc(sizeof(int) * (n_candidates + 1));
-    if (!ds->pixels || !ok || !messages || !ds->paths || !ds->labels) {
+    bool *in_valid = malloc(sizeof(bool) * (n_candidates + 1));
+    if (!ds->pixels || !ok || !messages || !ds->paths || !ds->labels || !in_valid) {
         fail(err, err_size, "out of memory for %d pictures of %dx%d", n_candidates, ds->stored, ds->stored);
         goto done;
     }
@@ -266,6 +325,7 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
         }
         if (ds->n != i) memcpy(ds->pixels + ds->n * per_image, ds->pixels + i * per_image, per_image);
         ds->paths[ds->n] = strdup(candidates[i]->path);
+        in_valid[ds->n] = candidates[i]->valid;
         ds->labels[ds->n++] = candidates[i]->label;
     }
     if (ds->n == 0) {
@@ -275,15 +335,20 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     }
     for (int c = 0; c < list.n_classes; c++) {
         int count = 0;
-        for (int i = 0; i < ds->n; i++) count += ds->labels[i] == c;
+        for (int i = 0; i < ds->n; i++) count += ds->labels[i] == c && !in_valid[i];
         if (count == 0) {
-            fail(err, err_size, "class folder '%s/%s' has no readable pictures", dir, list.classes[c]);
+            fail(err, err_size, "class folder '%s/%s%s' has no readable pictures", dir,
+                 list.fixed_split ? "train/" : "", list.classes[c]);
             goto done;
         }
     }
     ds->classes = list.classes, ds->n_classes = list.n_classes;
     list.classes = NULL, list.n_classes = 0; // now owned by ds
-    split(ds, opt->valid_pct, opt->seed);
+    ds->fixed_split = list.fixed_split;
+    if (ds->fixed_split)
+        fixed_split(ds, in_valid);
+    else
+        split(ds, opt->valid_pct, opt->seed);
     if (ds->n_train == 0) {
         fail(err, err_size, "valid_pct %.2f leaves no training pictures out of %d", opt->valid_pct, ds->n);
         goto done;
@@ -292,8 +357,12 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     if (!opt->quiet) {
         printf("data: %d classes (", ds->n_classes);
         for (int c = 0; c < ds->n_classes; c++) printf("%s%s", c ? ", " : "", ds->classes[c]);
-        printf("), %d pictures: %d train, %d valid (valid_pct %.2f, seed %llu)\n", ds->n, ds->n_train,
-               ds->n_valid, opt->valid_pct, (unsigned long long)opt->seed);
+        if (ds->fixed_split)
+            printf("), %d pictures: %d train, %d valid (the folders' own split: %s/train, %s/valid)\n", ds->n,
+                   ds->n_train, ds->n_valid, dir, dir);
+        else
+            printf("), %d pictures: %d train, %d valid (valid_pct %.2f, seed %llu)\n", ds->n, ds->n_train,
+                   ds->n_valid, opt->valid_pct, (unsigned long long)opt->seed);
         printf("data: decoded once at %dx%d in %.2f s on %d threads; the model sees %dx%d\n", ds->stored,
                ds->stored, omp_get_wtime() - t0, omp_get_max_threads(), ds->size, ds->size);
         if (ds->n_not_image || ds->n_unreadable)
@@ -307,7 +376,7 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     }
     success = true;
 done:
-    free(candidates), free(ok), free(messages);
+    free(candidates), free(ok), free(messages), free(in_valid);
     data_listing_free(&list);
     if (!success) dataset_free(ds);
     return success;
@@ -320,25 +389,30 @@ typedef struct {
     float x0, y0, side; // the crop, in stored pixels
     bool flip;
     float brightness, contrast;
+    float cos_a, sin_a; // the crop turned by angle a about its centre (1, 0: not turned)
 } View;
 
 static View centre_view(int size, int stored) {
     float x0 = (stored - size) / 2.0f;
-    return (View){x0, x0, (float)size, false, 1, 1};
+    return (View){x0, x0, (float)size, false, 1, 1, 1, 0};
 }
 
 // Bilinear sampling of the crop into S x S, then jitter, then (v - mean) / std, written C, H, W.
 static void render_view(const uint8_t *pixels, int stored, int size, const View *v, const float mean[3],
                         const float std[3], float *out) {
-    float step = v->side / (float)size;
+    float step = v->side / (float)size, half = v->side / 2;
     for (int oy = 0; oy < size; oy++) {
-        float sy = v->y0 + (oy + 0.5f) * step - 0.5f;
-        sy = sy < 0 ? 0 : sy > stored - 1 ? (float)(stored - 1) : sy;
-        int y0 = (int)sy, y1 = y0 + 1 < stored ? y0 + 1 : y0;
-        float fy = sy - (float)y0;
         for (int ox = 0; ox < size; ox++) {
-            float sx = v->x0 + ((v->flip ? size - 1 - ox : ox) + 0.5f) * step - 0.5f;
+            float u = ((v->flip ? size - 1 - ox : ox) + 0.5f) * step, w = (oy + 0.5f) * step; // in the crop
+            float sx = v->x0 + u - 0.5f, sy = v->y0 + w - 0.5f;
+            if (v->sin_a != 0) { // turn the sampling grid about the crop's centre; past the edge, the edge
+                sx = v->x0 + half + v->cos_a * (u - half) - v->sin_a * (w - half) - 0.5f;
+                sy = v->y0 + half + v->sin_a * (u - half) + v->cos_a * (w - half) - 0.5f;
+            }
             sx = sx < 0 ? 0 : sx > stored - 1 ? (float)(stored - 1) : sx;
+            sy = sy < 0 ? 0 : sy > stored - 1 ? (float)(stored - 1) : sy;
+            int y0 = (int)sy, y1 = y0 + 1 < stored ? y0 + 1 : y0;
+            float fy = sy - (float)y0;
             int x0 = (int)sx, x1 = x0 + 1 < stored ? x0 + 1 : x0;
             float fx = sx - (float)x0;
             const uint8_t *p00 = pixels + ((size_t)y0 * stored + x0) * 3,
@@ -375,6 +449,10 @@ void dataset_batch(const Dataset *ds, const int *idx, int n, const Augment *aug,
             v.y0 = (L - v.side) * rng_uniform(rng);
         }
         if (aug->flip) v.flip = rng_uniform(rng) < 0.5f;
+        if (aug->max_rotate > 0) {
+            float a = aug->max_rotate * (2 * rng_uniform(rng) - 1) * 3.14159265f / 180;
+            v.cos_a = cosf(a), v.sin_a = sinf(a);
+        }
         if (aug->jitter > 0) {
             v.brightness = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);
             v.contrast = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);

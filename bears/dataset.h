@@ -2,6 +2,10 @@
 //
 // Layout (what `bears synth` writes and what the lesson's download cells make):
 //     DIR/black/0001.jpg  DIR/grizzly/0002.png  DIR/teddy/...
+// or, for data that comes with its own split (`bears import fashion-mnist`, fastai's
+// from_folder(train="train", valid="valid")), both of
+//     DIR/train/<class>/...  DIR/valid/<class>/...
+// where the classes are train's folders and valid_pct is not used.
 // The class of a picture is the name of the folder it sits in, never a piece of its path (darknet's
 // substring labels are a classic bug). Classes are sorted by name, so class k means the same thing in
 // every run and in a saved model. Hidden folders (.trash, where `bears verify --delete` puts files) and
@@ -39,8 +43,9 @@
 
 typedef struct {
     char *path; // DIR/class/name, for opening
-    char *rel;  // class/name, for messages, manifests and the trash
+    char *rel;  // class/name (or train/class/name, valid/class/name), for messages, manifests and the trash
     int label;  // index into classes
+    bool valid; // in DIR/valid (a fixed split)
 } DataFile;
 
 typedef struct {
@@ -49,6 +54,7 @@ typedef struct {
     int n_classes;
     DataFile *files; // every regular, non-hidden file of every class folder, by class then name
     int n_files;
+    bool fixed_split; // DIR/train/<class>/ and DIR/valid/<class>/: classes from train, files from both
 } DataListing;
 
 // A class name (a folder name, and a label printed to terminals, plots, CSV and web pages) is 1..128
@@ -79,6 +85,7 @@ typedef struct {
     int *labels;         // n labels
     int *train, n_train; // indices into 0..n-1, ascending
     int *valid, n_valid;
+    bool fixed_split;      // the split came from DIR/train and DIR/valid, not from valid_pct
     int n_not_image;       // files skipped because their first bytes are no PNG, JPEG, WEBP or GIF
     int n_unreadable;      // files that looked like images but did not decode (truncated, corrupt)
     int size;              // S
@@ -102,9 +109,10 @@ Image dataset_image(const Dataset *ds, int i);
 // ---- batches ----
 
 typedef struct {
-    bool flip;       // mirror left-right half the time (a bear facing left is still a bear)
-    float min_scale; // crops cover between min_scale and all of the stored side (zoom); 1 = no zoom
-    float jitter;    // brightness and contrast each vary by up to +-jitter (0 = none)
+    bool flip;        // mirror left-right half the time (a bear facing left is still a bear)
+    float min_scale;  // crops cover between min_scale and all of the stored side (zoom); 1 = no zoom
+    float jitter;     // brightness and contrast each vary by up to +-jitter (0 = none)
+    float max_rotate; // turn the crop by up to +-max_rotate degrees (fastai: 10; 0 = none)
 } Augment;
 
 Augment augment_default(void); // flip, min_scale 0.75, jitter 0.1

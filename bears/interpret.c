@@ -67,9 +67,10 @@ static void choose_split(const char *model_path, const BearModel *m, float *vali
 }
 
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
-                     Interpretation *out, char *err, size_t err_size) {
+                     bool tta, Interpretation *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     if (!bear_model_load(model_path, &out->model, err, err_size)) return false;
+    out->model.tta = tta;
     choose_split(model_path, &out->model, &valid_pct, &seed);
     DatasetOptions opt = dataset_defaults();
     opt.size = out->model.size;
@@ -80,6 +81,10 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
         bear_model_free(&out->model);
         return false;
     }
+    // Pictures are normalised as in training (for a pretrained model, ImageNet's statistics), not
+    // with this folder's own.
+    memcpy(out->ds.mean, out->model.mean, sizeof out->ds.mean);
+    memcpy(out->ds.std, out->model.std, sizeof out->ds.std);
     if (out->model.has_split && (out->ds.n != out->model.data_pictures ||
                                  dataset_fingerprint(&out->ds) != out->model.data_fingerprint)) {
         char what[96];
@@ -127,8 +132,9 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     int *all = malloc(sizeof(int) * (size_t)(n ? n : 1)), *labels = malloc(sizeof(int) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) all[i] = idx ? idx[i] : i;
     float *probs = malloc(sizeof(float) * (size_t)(n ? n : 1) * (size_t)C);
-    float *features = malloc(sizeof(float) * (size_t)(n ? n : 1) * BEARNET_FEATURES);
-    out->features = calloc((size_t)(out->ds.n ? out->ds.n : 1) * BEARNET_FEATURES, sizeof(float));
+    const int F = bear_model_n_features(&out->model);
+    float *features = malloc(sizeof(float) * (size_t)(n ? n : 1) * F);
+    out->features = calloc((size_t)(out->ds.n ? out->ds.n : 1) * F, sizeof(float));
     bool *is_valid = calloc((size_t)(out->ds.n ? out->ds.n : 1), sizeof(bool));
     for (int i = 0; i < out->ds.n_valid; i++) is_valid[out->ds.valid[i]] = true;
     bear_model_predict_pictures(&out->model, &out->ds, all, n, x, probs, labels, features);
@@ -146,8 +152,7 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
             if (c != s->predicted && p[c] > second) second = p[c];
         s->margin = s->prob_predicted - second;
         s->valid = is_valid[all[i]];
-        memcpy(out->features + (size_t)all[i] * BEARNET_FEATURES, features + (size_t)i * BEARNET_FEATURES,
-               sizeof(float) * BEARNET_FEATURES);
+        memcpy(out->features + (size_t)all[i] * F, features + (size_t)i * F, sizeof(float) * F);
     }
     interpret_rank(out, RANK_BY_LOSS, false);
     tensor_free(x), free(all), free(labels), free(probs), free(features), free(is_valid);
@@ -247,7 +252,7 @@ int cmd_interpret(int argc, char **argv) {
     const char *split = "valid", *plot = "auto", *out = "out";
     float valid_pct = -1; // outside the flags' ranges: "the split stored in the model"
     int seed = -1, top = 9;
-    bool list = false;
+    bool list = false, tta = false;
     Flag flags[] = {
         {"--split", FLAG_CHOICE, &split, 0, 0, false, "valid|train|all", "which pictures to look at"},
         {"--list", FLAG_BOOL, &list, 0, 0, false, NULL,
@@ -260,6 +265,8 @@ int cmd_interpret(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
+         "test-time augmentation: average each picture and its mirror"},
     };
     Cli cli = {"bears interpret",
                "confusion matrix, most confused pairs and the top losses of a trained model on DIR",
@@ -273,7 +280,7 @@ int cmd_interpret(int argc, char **argv) {
         cli_usage_error(&cli, "needs a model file and the data folder");
     Interpretation in;
     char err[1024];
-    if (!interpret_score(args[0], args[1], split, valid_pct, seed, &in, err, sizeof err)) {
+    if (!interpret_score(args[0], args[1], split, valid_pct, seed, tta, &in, err, sizeof err)) {
         fprintf(stderr, "bears interpret: %s\n", err);
         return 1;
     }

@@ -23,7 +23,8 @@ typedef struct {
     Dataset ds;
     Scored *items; // sorted by loss, largest first
     int n;
-    float *features; // ds.n x BEARNET_FEATURES pooled features, by ds index (rows of unscored pictures 0)
+    float *
+        features; // ds.n x bear_model_n_features() pooled features, by ds index (rows of unscored pictures 0)
 } Interpretation;
 
 typedef enum { RANK_BY_LOSS, RANK_BY_UNSURE } RankBy;
@@ -32,8 +33,9 @@ typedef enum { RANK_BY_LOSS, RANK_BY_UNSURE } RankBy;
 // (0.2 and 42 for an older model that stored none, with a warning); other values are used as given,
 // with a warning when they differ from the model's. Warns on stderr when DIR has changed since training
 // (its "valid" pictures may then include training ones). Refuses a model whose classes differ from DIR's.
+// tta: score each picture by the mean of it and its mirror image (model.h).
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
-                     Interpretation *out, char *err, size_t err_size);
+                     bool tta, Interpretation *out, char *err, size_t err_size);
 void interpret_free(Interpretation *in);
 // Sort the items again: by loss (largest first) or by margin (smallest first); with valid_first, the
 // validation pictures come before the training ones, each part in that order (the cleaner's ranking:

@@ -22,16 +22,30 @@ typedef struct {
     int bs;              // minibatch size
     float wd;            // AdamW weight decay
     bool augment;        // flips, crops, colour jitter on the training split
+    float rotate;        // and turns of up to +-rotate degrees (0: none)
     int seed;            // weights, batch order and augmentation
     bool quiet;          // no data summary
+    const char *arch;    // one of BEAR_ARCHS (model.h)
+    // Transfer learning: a safetensors file of the arch's weights (torchvision's names). Its body is
+    // kept, the head is new for the data's classes, and pictures are normalised with ImageNet's
+    // statistics, the ones the body learned with. NULL: every weight starts random.
+    const char *pretrained;
 } LearnerOptions;
 
-LearnerOptions learner_defaults(void); // bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
+LearnerOptions learner_defaults(void); // bearnet-s, bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
+// Set o->data.size from --size (0 when not given: 64 for bearnet-s, 224, ImageNet's, for the ResNets).
+// false with why set when the size does not suit the arch.
+bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size);
 
 typedef struct {
     Dataset ds;
     BearModel model;
-    Optimizer *opt;
+    // fastai's parameter groups, as two optimisers: the head (fc) at the lr, the body at
+    // lr * body_lr_scale (discriminative learning rates: slice(lr_body, lr)). While frozen, the
+    // body's weights do not require grad, so its forward records nothing on the tape.
+    Optimizer *opt_body, *opt_head;
+    float body_lr_scale;
+    bool frozen;
     Augment aug;
     Rng rng;
     int bs;
@@ -42,8 +56,11 @@ typedef struct {
     float update_ratio; // ||w_after - w_before|| / ||w_before|| of the last step
 } Learner;
 
-// Load the folder, build a fresh bearnet-s and an AdamW optimiser. false + message on bad data.
+// Load the folder, build the arch (from o->pretrained's body when set) and the AdamW optimisers.
+// false + message on bad data or a pretrained file that does not fit the arch.
 bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *err, size_t err_size);
+// Freeze (train the head only) or unfreeze the body.
+void learner_freeze(Learner *l, bool frozen);
 void learner_free(Learner *l);
 
 // Batches per epoch (the last, partial batch is dropped when it has fewer than 2 pictures:

@@ -19,7 +19,7 @@
 int cmd_lr_find(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     float start = 1e-7f, end = 10.0f;
-    int iters = 200, seed = 42;
+    int iters = 200, seed = 42, size = 0;
     const char *plot = "auto", *out = "out", *log_path = NULL;
     Flag flags[] = {
         {"--start", FLAG_FLOAT, &start, 0, 1, true, NULL, "first learning rate tried"},
@@ -27,7 +27,11 @@ int cmd_lr_find(int argc, char **argv) {
         {"--iters", FLAG_INT, &iters, 10, 10000, false, NULL, "minibatches (one lr each)"},
         {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
         {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay"},
-        {"--size", FLAG_INT, &o.data.size, 16, 512, false, NULL, "picture size (multiple of 8)"},
+        {"--size", FLAG_INT, &size, 16, 512, false, NULL,
+         "picture size (multiple of 8; when not given: 64, 224 for the resnets)"},
+        {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture (as in train)"},
+        {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
+         "start from this file's body, as train does (the whole network is trained)"},
         {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
          "share held out (as in train)"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order"},
@@ -46,7 +50,8 @@ int cmd_lr_find(int argc, char **argv) {
     if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
         cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
     if (!(end > start)) cli_usage_error(&cli, "--end (%g) must be larger than --start (%g)", end, start);
-    if (o.data.size % 8) cli_usage_error(&cli, "--size must be a multiple of 8, got %d", o.data.size);
+    char why[160];
+    if (!learner_set_size(&o, size, why, sizeof why)) cli_usage_error(&cli, "%s", why);
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
 

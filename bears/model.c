@@ -19,6 +19,35 @@ static char *json_floats(const float *v, int n) {
     return s;
 }
 
+bool bear_model_build(BearModel *m, const char *arch, Rng *rng) {
+    if (strcmp(arch, BEARNET_ARCH) == 0) {
+        m->bearnet = bearnet_new(m->n_classes, rng);
+        m->sd = &m->bearnet->sd;
+    } else if ((m->resnet = resnet_new(arch, m->n_classes, rng))) {
+        m->sd = &m->resnet->sd;
+    }
+    return m->sd != NULL;
+}
+
+const char *bear_model_arch(const BearModel *m) {
+    return m->resnet ? m->resnet->arch : BEARNET_ARCH;
+}
+
+int bear_arch_min_size(const char *arch) {
+    return resnet_arch_known(arch) ? RESNET_MIN_SIZE : 16;
+}
+
+// The mode is written only when it changes: server threads share a loaded (eval) model read-only.
+static void set_training(BearModel *m, bool training) {
+    bool *mode = m->resnet ? &m->resnet->training : &m->bearnet->training;
+    if (*mode != training) *mode = training;
+}
+
+Tensor *bear_model_forward(BearModel *m, Tensor *x, bool training) {
+    set_training(m, training);
+    return m->resnet ? resnet_forward(m->resnet, x) : bearnet_forward(m->bearnet, x);
+}
+
 bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err_size) {
     SafetensorsMeta meta = {0};
     cJSON *classes = cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes);
@@ -40,7 +69,7 @@ bool bear_model_save(const BearModel *m, const char *path, char *err, size_t err
         safetensors_meta_set(&meta, "data_pictures", pictures_s);
         safetensors_meta_set(&meta, "data_fingerprint", fingerprint_s);
     }
-    const char *e = bearnet_save(m->net, path, &meta);
+    const char *e = m->resnet ? resnet_save(m->resnet, path, &meta) : bearnet_save(m->bearnet, path, &meta);
     if (e) snprintf(err, err_size, "cannot save the model: %s", e);
     cJSON_Delete(classes);
     free(classes_s), free(mean_s), free(std_s);
@@ -109,7 +138,8 @@ static const char *parse_split(const SafetensorsMeta *meta, BearModel *m) {
 }
 
 void bear_model_free(BearModel *m) {
-    if (m->net) bearnet_free(m->net);
+    bearnet_free(m->bearnet);
+    resnet_free(m->resnet);
     for (int i = 0; i < m->n_classes; i++) free(m->classes[i]);
     free(m->classes);
     memset(m, 0, sizeof *m);
@@ -128,10 +158,13 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     const char *size_s = safetensors_meta_get(&f.meta, "image_size");
     char *end = NULL;
     long size = size_s ? strtol(size_s, &end, 10) : 0;
-    if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m, why, sizeof why))
+    const char *arch = safetensors_meta_get(&f.meta, "arch");
+    if (!arch || !(strcmp(arch, BEARNET_ARCH) == 0 || resnet_arch_known(arch)))
+        what = "an arch sgdlab builds (" BEAR_ARCHS ")";
+    else if (!parse_classes(safetensors_meta_get(&f.meta, "classes"), m, why, sizeof why))
         what = why[0] ? why : "a list of at least 2 class names";
-    else if (!size_s || *end || size < 16 || size > 1024 || size % 8)
-        what = "an image size (a multiple of 8, 16..1024)";
+    else if (!size_s || *end || size < bear_arch_min_size(arch) || size > 1024 || size % 8)
+        what = "an image size (a multiple of 8, 16..1024; at least 32 for a ResNet)";
     else if (!parse_floats(safetensors_meta_get(&f.meta, "mean"), m->mean, 3))
         what = "the normalisation mean";
     else if (!parse_floats(safetensors_meta_get(&f.meta, "std"), m->std, 3))
@@ -151,8 +184,8 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     m->size = (int)size;
     Rng rng; // the weights are overwritten by the file; the seed does not matter
     rng_seed(&rng, 0, 0);
-    m->net = bearnet_new(m->n_classes, &rng);
-    if ((e = bearnet_load_state(m->net, &f))) {
+    bear_model_build(m, arch, &rng);
+    if ((e = m->resnet ? resnet_load_state(m->resnet, &f, false) : bearnet_load_state(m->bearnet, &f))) {
         snprintf(err, err_size, "%s: %s", path, e);
         safetensors_file_free(&f);
         bear_model_free(m);
@@ -161,9 +194,9 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     safetensors_file_free(&f);
     // A diverged training run saves NaN weights, which would predict "black (nan%)": refuse them here.
     const char *bad = NULL;
-    for (int t = 0; t < m->net->n_state && !bad; t++)
-        for (size_t k = 0; k < m->net->state[t]->numel && !bad; k++)
-            if (!isfinite(m->net->state[t]->data[k])) bad = m->net->state_names[t];
+    for (int t = 0; t < m->sd->n_state && !bad; t++)
+        for (size_t k = 0; k < m->sd->state[t]->numel && !bad; k++)
+            if (!isfinite(m->sd->state[t]->data[k])) bad = m->sd->names[t];
     if (bad) {
         snprintf(err, err_size,
                  "%s: tensor '%s' holds NaN or infinite values (the training that wrote it diverged); "
@@ -172,7 +205,7 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
         bear_model_free(m);
         return false;
     }
-    m->net->training = false;
+    set_training(m, false);
     return true;
 }
 
@@ -188,16 +221,40 @@ void softmax_rows(const Tensor *logits, float *probs) {
     }
 }
 
-// One batch in eval mode without the tape; features (N x BEARNET_FEATURES) may be NULL. A loaded model
-// is already in eval mode and is then only read, so server threads may share it.
+// Each row of every plane reversed: the picture as a mirror shows it (what the flip augmentation does).
+static void mirror_images(const Tensor *x, Tensor *out) {
+    int W = x->shape[3];
+    size_t rows = x->numel / (size_t)W;
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < W; j++) out->data[r * W + j] = x->data[r * W + (W - 1 - j)];
+}
+
+int bear_model_n_features(const BearModel *m) {
+    return m->resnet ? RESNET_FEATURES : BEARNET_FEATURES;
+}
+
+// One batch in eval mode without the tape; features (N x bear_model_n_features) may be NULL. A loaded
+// model is already in eval mode and is then only read, so server threads may share it.
 static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
-    bool was_training = m->net->training, grad = set_grad_enabled(false);
-    if (was_training) m->net->training = false;
-    Tensor *h = bearnet_features(m->net, x);
-    if (features) memcpy(features, h->data, sizeof(float) * (size_t)h->shape[0] * BEARNET_FEATURES);
-    softmax_rows(linear(h, m->net->fc_weight, m->net->fc_bias), probs);
+    bool grad = set_grad_enabled(false);
+    set_training(m, false);
+    Tensor *h = m->resnet ? resnet_features(m->resnet, x) : bearnet_features(m->bearnet, x);
+    if (features) memcpy(features, h->data, sizeof(float) * h->numel);
+    softmax_rows(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
+                           : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+                 probs);
     tape_reset();
-    if (was_training) m->net->training = true;
+    if (m->tta) { // fastai's TTA, reduced to its deterministic part: the mean of both views' probabilities
+        Tensor *mirrored = step_tensor(x->rank, x->shape);
+        mirror_images(x, mirrored);
+        Tensor *logits = bear_model_forward(m, mirrored, false);
+        size_t n = logits->numel;
+        float *other = malloc(sizeof(float) * n);
+        softmax_rows(logits, other);
+        for (size_t i = 0; i < n; i++) probs[i] = 0.5f * (probs[i] + other[i]);
+        free(other);
+        tape_reset();
+    }
     set_grad_enabled(grad);
 }
 
@@ -213,7 +270,7 @@ void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx
         dataset_batch(ds, idx + start, k, NULL, NULL, x, labels + start);
         Tensor *view = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
         predict_batch(m, view, probs + (size_t)start * m->n_classes,
-                      features ? features + (size_t)start * BEARNET_FEATURES : NULL);
+                      features ? features + (size_t)start * bear_model_n_features(m) : NULL);
         if (view != x) tensor_free(view);
     }
 }

@@ -12,13 +12,18 @@
 #include "model.h"
 
 int cmd_predict(int argc, char **argv) {
+    bool tta = false;
+    Flag flags[] = {
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
+         "test-time augmentation: average the picture and its mirror"},
+    };
     Cli cli = {"bears predict",
                "classify pictures with a trained model: the class and each class's probability",
                "pred_class, pred_idx, outputs = learn.predict(img)",
                "MODEL IMAGE...",
                "bears predict bears.safetensors data/bears/teddy/0001.jpg",
-               NULL,
-               0};
+               flags,
+               sizeof flags / sizeof flags[0]};
     const char **args = calloc((size_t)argc + 1, sizeof(char *));
     int n = cli_parse(&cli, argc, argv, args, argc);
     if (n < 2) {
@@ -32,6 +37,7 @@ int cmd_predict(int argc, char **argv) {
         free(args);
         return 1;
     }
+    m.tta = tta;
     int failed = 0;
     float *probs = malloc(sizeof(float) * (size_t)m.n_classes);
     for (int i = 1; i < n; i++) {

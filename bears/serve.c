@@ -86,7 +86,7 @@ int cmd_serve(int argc, char **argv) {
         bear_model_free(&m);
         return 1;
     }
-    printf("bears serve: %s (", BEARNET_ARCH);
+    printf("bears serve: %s (", bear_model_arch(&m));
     for (int c = 0; c < m.n_classes; c++) printf("%s%s", c ? ", " : "", m.classes[c]);
     printf(") at %d px on http://%s:%d/ with %d threads; Ctrl-C stops\n", m.size, o.host, server_port(s),
            o.threads);

@@ -326,7 +326,7 @@ static void on_mhd_message(void *cls, const char *fmt, va_list ap) {
 
 static char *model_json(const BearModel *m, const char *sha256) {
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddStringToObject(json, "arch", BEARNET_ARCH);
+    cJSON_AddStringToObject(json, "arch", bear_model_arch(m));
     cJSON_AddItemToObject(json, "classes",
                           cJSON_CreateStringArray((const char *const *)m->classes, m->n_classes));
     cJSON_AddNumberToObject(json, "image_size", m->size);

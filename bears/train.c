@@ -20,6 +20,10 @@
 #include "schedule.h"
 #include "trash.h"
 
+// fastai's fine_tune: --freeze-epochs of the new head alone on the pretrained body, then --epochs of
+// the whole network, the body at a learning rate 100 times smaller (its ImageNet features are already
+// good; the random head is not), each phase its own one-cycle.
+
 // Fail before minutes of training, not after: the model's folder must be writable (it is
 // created when missing, like the --out folder of plots).
 static bool can_write_next_to(const char *path, char *err, size_t err_size) {
@@ -112,24 +116,33 @@ static void plot_training(const PlotConfig *pc, const float *batch_loss, const f
 
 int cmd_train(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
-    int epochs = 4;
-    float lr = 3e-3f;
-    bool no_augment = false;
-    const char *model_path = "bears.safetensors", *log_path = NULL, *arch = "bearnet-s", *plot = "auto",
-               *out = "out";
+    int epochs = 4, freeze_epochs = 0, size = 0;
+    float lr = 3e-3f, lr_body = 0;
+    bool no_augment = false, tta = false;
+    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
     int seed = 42;
     Flag flags[] = {
         {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
         {"--lr", FLAG_FLOAT, &lr, 0, 10, true, NULL, "peak learning rate of the one-cycle schedule"},
         {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
         {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay (AdamW, decoupled)"},
-        {"--size", FLAG_INT, &o.data.size, 16, 512, false, NULL,
-         "pictures are resized to size x size (multiple of 8)"},
+        {"--size", FLAG_INT, &size, 16, 512, false, NULL,
+         "pictures are resized to size x size (multiple of 8; when not given: 64, 224 for the resnets)"},
         {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
-        {"--arch", FLAG_CHOICE, &arch, 0, 0, false, "bearnet-s", "model architecture"},
+        {"--rotate", FLAG_FLOAT, &o.rotate, 0, 45, false, NULL,
+         "augmentation: turn training pictures by up to +-this many degrees (fastai's default: 10)"},
+        {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
+         "validate with test-time augmentation (each picture and its mirror, averaged)"},
+        {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
+        {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
+         "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
+        {"--freeze-epochs", FLAG_INT, &freeze_epochs, 0, 1000, false, NULL,
+         "with --pretrained: epochs training only the head before --epochs of everything (fastai: 1)"},
+        {"--lr-body", FLAG_FLOAT, &lr_body, 0, 10, false, NULL,
+         "with --pretrained: the body's peak lr once unfrozen (0: --lr / 100, fastai's fine_tune)"},
         {"--model", FLAG_STRING, &model_path, 0, 0, false, NULL, "where to save the trained model"},
         {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL,
          "CSV: epoch,train_loss,valid_loss,error_rate,seconds"},
@@ -139,8 +152,8 @@ int cmd_train(int argc, char **argv) {
     };
     Cli cli = {
         "bears train",
-        "train bearnet-s on DIR/<class>/ pictures with a one-cycle schedule and save the model",
-        "learn.fit_one_cycle(4, 3e-3) and the four experiments: lr too high / too low, too few / many epochs",
+        "train a classifier on DIR/<class>/ (or DIR/train + DIR/valid) pictures with one-cycle; save it",
+        "learn.fit_one_cycle(4, 3e-3) and the four experiments; with --pretrained, cnn_learner's fine-tuning",
         "DIR",
         "bears train data/bears --epochs 4 --lr 3e-3 --model bears.safetensors",
         flags,
@@ -148,10 +161,14 @@ int cmd_train(int argc, char **argv) {
     const char *dir = NULL;
     if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
         cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
-    if (o.data.size % 8)
-        cli_usage_error(&cli, "--size must be a multiple of 8 (bearnet halves it 3 times), got %d",
-                        o.data.size);
+    char why[160];
+    if (!learner_set_size(&o, size, why, sizeof why)) cli_usage_error(&cli, "%s", why);
+    if (!o.pretrained && (freeze_epochs || lr_body > 0))
+        cli_usage_error(&cli,
+                        "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
+    if (no_augment && o.rotate > 0)
+        cli_usage_error(&cli, "--rotate is an augmentation: it cannot go with --no-augment");
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
 
@@ -178,11 +195,19 @@ int cmd_train(int argc, char **argv) {
         }
         log = log_file.f;
     }
+    l.model.tta = tta;
     printf("classes:");
     for (int c = 0; c < l.ds.n_classes; c++) printf(" %s", l.ds.classes[c]);
-    printf("\ntrain %d pictures, valid %d, size %d, batch %d, %zu parameters, lr %g, wd %g%s\n", l.ds.n_train,
-           l.ds.n_valid, l.ds.size, l.bs, bearnet_num_params(l.model.net), lr, o.wd,
+    printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n",
+           l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
+    if (o.pretrained) {
+        l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
+        printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "
+               "folder's); %d epoch(s) "
+               "head only, then %d of everything with the body at lr %g\n",
+               o.pretrained, l.ds.n_classes, freeze_epochs, epochs, lr * l.body_lr_scale);
+    }
     if (l.ds.n_valid == 0)
         printf("warning: the validation split is empty: valid_loss and error_rate are nan\n");
     if (l.bs < o.bs)
@@ -193,7 +218,9 @@ int cmd_train(int argc, char **argv) {
     if (log) fprintf(log, "epoch,train_loss,valid_loss,error_rate,seconds\n");
     printf("\n%5s %12s %12s %12s %8s\n", "epoch", "train_loss", "valid_loss", "error_rate", "time");
     Schedule schedule = schedule_one_cycle(lr);
-    int batches = learner_batches(&l), total = epochs * batches;
+    int batches = learner_batches(&l);
+    epochs += freeze_epochs;                 // the table counts both phases
+    int total = epochs * batches, steps = 0; // steps taken in both phases, for the curve
     float *train = calloc((size_t)epochs, sizeof(float)), *valid = calloc((size_t)epochs, sizeof(float)),
           *error = calloc((size_t)epochs, sizeof(float));
     float *batch_loss = calloc((size_t)total, sizeof(float)),
@@ -202,16 +229,26 @@ int cmd_train(int argc, char **argv) {
     // A network that guesses uniformly has valid loss ln(classes). Ten times that, or five times
     // the best so far, means the weights were thrown far off: the lesson's exploding valid loss.
     float guess = logf((float)l.ds.n_classes), best_valid = INFINITY;
-    int status = 0, done = 0;
+    int status = 0;
     for (int epoch = 0; epoch < epochs && status == 0; epoch++) {
+        if (epoch == 0 && freeze_epochs) learner_freeze(&l, true);
+        if (epoch == freeze_epochs && freeze_epochs) {
+            learner_freeze(&l, false);
+            printf("unfreezing: the whole network from here, body lr %g, head lr %g\n", lr * l.body_lr_scale,
+                   lr);
+        }
+        // Each phase is its own one-cycle: epochs [0, freeze_epochs) and [freeze_epochs, epochs).
+        int phase_start = epoch < freeze_epochs ? 0 : freeze_epochs;
+        int phase_steps = (epoch < freeze_epochs ? freeze_epochs : epochs - freeze_epochs) * batches;
+        int done = (epoch - phase_start) * batches;
         double t0 = now_seconds(), sum = 0;
         learner_shuffle(&l);
         int nonfinite = 0;
         float biggest_step = 0; // the largest ||update|| / ||weights|| of the epoch
         for (int b = 0; b < batches; b++, done++) {
-            ScheduleValue v = schedule_at(&schedule, done, total);
+            ScheduleValue v = schedule_at(&schedule, done, phase_steps);
             float loss = learner_step(&l, b, v.lr, v.momentum);
-            batch_loss[done] = loss, batch_lr[done] = v.lr;
+            batch_loss[steps] = loss, batch_lr[steps++] = v.lr;
             biggest_step = fmaxf(biggest_step, l.update_ratio);
             if (!isfinite(loss))
                 nonfinite++;
@@ -254,7 +291,7 @@ int cmd_train(int argc, char **argv) {
     }
     // Drawn for a stopped run too: the curve is where a too-high lr shows first.
     PlotConfig pc = plot_config(plot, out);
-    plot_training(&pc, batch_loss, batch_lr, done, valid, epochs_done, batches);
+    plot_training(&pc, batch_loss, batch_lr, steps, valid, epochs_done, batches);
     if (status == 0) {
         diagnose(train, valid, error, epochs, lr, guess, &l.ds);
         // The split goes into the model, so interpret scores the same valid pictures by default.
@@ -264,7 +301,7 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "bears train: %s\n", err);
             status = 1;
         } else {
-            printf("saved %s (%s, classes in order:", model_path, arch);
+            printf("saved %s (%s, classes in order:", model_path, o.arch);
             for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
             printf(")\n");
         }

@@ -11,44 +11,23 @@
 static const int block_out[BEARNET_BLOCKS] = {16, 32, 64, 128};
 static const int block_stride[BEARNET_BLOCKS] = {1, 2, 2, 2};
 
-// Register a tensor under its state_dict name "<module>.<name>"; trainable ones require grad.
-static Tensor *add_state(BearNet *m, Tensor *t, bool trainable, const char *module, const char *name) {
-    if (m->n_state == BEARNET_MAX_STATE) sgd_panic("bearnet: more than %d state tensors", BEARNET_MAX_STATE);
-    if (snprintf(m->state_names[m->n_state], BEARNET_NAME_LEN, "%s.%s", module, name) >= BEARNET_NAME_LEN)
-        sgd_panic("bearnet: name %s.%s is too long", module, name);
-    m->state[m->n_state++] = t;
-    if (trainable) {
-        t->requires_grad = true;
-        m->params[m->n_params++] = t;
-    } else {
-        m->buffers[m->n_buffers++] = t;
-    }
-    return t;
-}
-
 // "<prefix>.<name>" into buf (a module path such as "layer2.shortcut").
 static const char *module_name(char *buf, const char *prefix, const char *name) {
-    if (snprintf(buf, BEARNET_NAME_LEN, "%s.%s", prefix, name) >= BEARNET_NAME_LEN)
+    if (snprintf(buf, STATE_DICT_NAME_LEN, "%s.%s", prefix, name) >= STATE_DICT_NAME_LEN)
         sgd_panic("bearnet: name %s.%s is too long", prefix, name);
     return buf;
 }
 
 // conv weight (OC,C,K,K) ~ N(0, 2/fan_in), fan_in = C*K*K (He et al. 2015)
 static Tensor *new_conv(BearNet *m, int OC, int C, int K, Rng *rng, const char *prefix, const char *name) {
-    char module[BEARNET_NAME_LEN];
-    Tensor *w = tensor_normal(SHAPE(OC, C, K, K), 0.0f, sqrtf(2.0f / (float)(C * K * K)), rng);
-    return add_state(m, w, true, module_name(module, prefix, name), "weight");
+    char module[STATE_DICT_NAME_LEN];
+    return state_dict_conv(&m->sd, OC, C, K, sqrtf(2.0f / (float)(C * K * K)), rng,
+                           module_name(module, prefix, name));
 }
 
 static BatchNorm2d new_bn(BearNet *m, int C, const char *prefix, const char *name) {
-    char module[BEARNET_NAME_LEN];
-    module_name(module, prefix, name);
-    BatchNorm2d bn;
-    bn.weight = add_state(m, tensor_ones(SHAPE(C)), true, module, "weight");
-    bn.bias = add_state(m, tensor_zeros(SHAPE(C)), true, module, "bias");
-    bn.running_mean = add_state(m, tensor_zeros(SHAPE(C)), false, module, "running_mean");
-    bn.running_var = add_state(m, tensor_ones(SHAPE(C)), false, module, "running_var");
-    return bn;
+    char module[STATE_DICT_NAME_LEN];
+    return state_dict_bn(&m->sd, C, module_name(module, prefix, name));
 }
 
 BearNet *bearnet_new(int classes, Rng *rng) {
@@ -72,7 +51,7 @@ BearNet *bearnet_new(int classes, Rng *rng) {
         b->conv2 = new_conv(m, b->out_channels, b->out_channels, 3, rng, prefix, "conv2");
         b->bn2 = new_bn(m, b->out_channels, prefix, "bn2");
         if (b->stride != 1 || C != b->out_channels) {
-            char sc[BEARNET_NAME_LEN];
+            char sc[STATE_DICT_NAME_LEN];
             module_name(sc, prefix, "shortcut");
             b->shortcut_conv = new_conv(m, b->out_channels, C, 1, rng, sc, "conv");
             b->shortcut_bn = new_bn(m, b->out_channels, sc, "bn");
@@ -80,8 +59,10 @@ BearNet *bearnet_new(int classes, Rng *rng) {
         C = b->out_channels;
     }
     float bound = 1.0f / sqrtf((float)C); // PyTorch's nn.Linear default
-    m->fc_weight = add_state(m, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
-    m->fc_bias = add_state(m, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
+    m->fc_weight =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
+    m->fc_bias =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
     return m;
 }
 
@@ -89,14 +70,12 @@ void bearnet_free(BearNet *m) {
     if (!m) return;
     bearnet_drop_folded(m);
     pthread_mutex_destroy(&m->folded_lock);
-    for (int i = 0; i < m->n_state; i++) tensor_free(m->state[i]); // and its grad
+    state_dict_free(&m->sd);
     free(m);
 }
 
 size_t bearnet_num_params(const BearNet *m) {
-    size_t n = 0;
-    for (int i = 0; i < m->n_params; i++) n += m->params[i]->numel;
-    return n;
+    return state_dict_num_params(&m->sd);
 }
 
 static Tensor *block_forward(const BearBlock *b, Tensor *x, bool training) {
@@ -191,30 +170,11 @@ void bearnet_summary(const BearNet *m, int S, FILE *f) {
 // ---- save and load ----
 
 const char *bearnet_save(const BearNet *m, const char *path, const SafetensorsMeta *meta) {
-    SafetensorsMeta all = {0};
-    for (int i = 0; meta && i < meta->count; i++) safetensors_meta_set(&all, meta->keys[i], meta->values[i]);
-    char classes[16];
-    snprintf(classes, sizeof classes, "%d", m->classes);
-    safetensors_meta_set(&all, "format_version", "1");
-    safetensors_meta_set(&all, "arch", BEARNET_ARCH);
-    safetensors_meta_set(&all, "num_classes", classes);
-    const char *names[BEARNET_MAX_STATE];
-    for (int i = 0; i < m->n_state; i++) names[i] = m->state_names[i];
-    const char *err = safetensors_save(path, m->n_state, names, m->state, &all);
-    safetensors_meta_free(&all);
-    return err;
+    return state_dict_save(&m->sd, BEARNET_ARCH, m->classes, path, meta);
 }
 
 const char *bearnet_load_state(BearNet *m, const SafetensorsFile *f) {
-    const char *arch = safetensors_meta_get(&f->meta, "arch");
-    if (arch && strcmp(arch, BEARNET_ARCH) != 0) {
-        static _Thread_local char message[128];
-        snprintf(message, sizeof message, "the file holds a '%.40s' model, not %s", arch, BEARNET_ARCH);
-        return message;
-    }
-    const char *names[BEARNET_MAX_STATE];
-    for (int i = 0; i < m->n_state; i++) names[i] = m->state_names[i];
-    const char *err = safetensors_copy_into(f, m->n_state, names, m->state);
-    for (int i = 0; i < m->n_state; i++) tensor_changed(m->state[i]);
+    const char *err = state_dict_load(&m->sd, BEARNET_ARCH, f, NULL);
+    for (int i = 0; i < m->sd.n_state; i++) tensor_changed(m->sd.state[i]); // the folded copy is stale
     return err;
 }

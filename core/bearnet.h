@@ -23,9 +23,10 @@
 
 #include "layers.h"
 #include "safetensors.h"
+#include "state_dict.h"
 
 #define BEARNET_ARCH "bearnet-s"
-enum { BEARNET_BLOCKS = 4, BEARNET_MAX_STATE = 64, BEARNET_NAME_LEN = 40 };
+enum { BEARNET_BLOCKS = 4 };
 
 typedef struct {
     int in_channels, out_channels, stride;
@@ -43,13 +44,7 @@ typedef struct {
     BearBlock layer[BEARNET_BLOCKS];
     Tensor *fc_weight, *fc_bias;
 
-    // Every tensor in state_dict order, with its name; the first kind is trained by SGD, the
-    // second (BN running statistics) is not but is saved.
-    int n_state, n_params, n_buffers;
-    Tensor *state[BEARNET_MAX_STATE];
-    char state_names[BEARNET_MAX_STATE][BEARNET_NAME_LEN];
-    Tensor *params[BEARNET_MAX_STATE]; // requires_grad: what the optimiser updates
-    Tensor *buffers[BEARNET_MAX_STATE];
+    StateDict sd; // every tensor in state_dict order, with its name (state_dict.h)
 
     // Inference (eval mode, grad off) runs with each batchnorm folded into its conv: made on the first
     // such forward and again after any state tensor changes (bearnet_eval.c). The lock lets server

@@ -32,7 +32,7 @@ struct BearNetFolded {
 
 static unsigned long state_version(const BearNet *m) {
     unsigned long v = 0;
-    for (int i = 0; i < m->n_state; i++) v += m->state[i]->version; // versions only grow
+    for (int i = 0; i < m->sd.n_state; i++) v += m->sd.state[i]->version; // versions only grow
     return v;
 }
 

@@ -128,12 +128,13 @@ static void max_pool_backward(Node *node) {
     for (size_t i = 0; i < node->out->numel; i++) dx[argmax[i]] += dy[i];
 }
 
-Tensor *max_pool2d(Tensor *x, int k, int stride) {
+Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
     check_rank("max_pool2d input", x, 4);
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    if (k < 1 || stride < 1 || H < k || W < k)
-        sgd_panic("max_pool2d: window %d stride %d on %dx%d", k, stride, H, W);
-    int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
+    // padding <= k/2 (PyTorch's rule) keeps at least one real pixel in every window
+    if (k < 1 || stride < 1 || padding < 0 || 2 * padding > k || H + 2 * padding < k || W + 2 * padding < k)
+        sgd_panic("max_pool2d: window %d stride %d padding %d on %dx%d", k, stride, padding, H, W);
+    int OH = (H + 2 * padding - k) / stride + 1, OW = (W + 2 * padding - k) / stride + 1;
     Tensor *y = step_tensor(SHAPE(N, C, OH, OW));
     int *argmax = step_alloc(sizeof(int) * y->numel); // index into x of each window's winner
 #pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
@@ -141,12 +142,14 @@ Tensor *max_pool2d(Tensor *x, int k, int stride) {
         const float *xp = x->data + (size_t)plane * H * W;
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
-                int best = (oh * stride) * W + ow * stride;
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < k; j++) {
-                        int at = (oh * stride + i) * W + ow * stride + j;
-                        if (xp[at] > xp[best]) best = at;
-                    }
+                // The window clipped to the picture: padding counts as -infinity, it never wins.
+                int h0 = oh * stride - padding, w0 = ow * stride - padding;
+                int i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
+                int j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W;
+                int best = i0 * W + j0;
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++)
+                        if (xp[i * W + j] > xp[best]) best = i * W + j;
                 size_t o = ((size_t)plane * OH + oh) * OW + ow;
                 y->data[o] = xp[best];
                 argmax[o] = (int)((size_t)plane * H * W + (size_t)best);

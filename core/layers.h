@@ -58,8 +58,9 @@ Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, boo
 // ---- activations, pooling, shapes ----
 Tensor *relu(Tensor *x);                // any shape: max(x, 0)
 Tensor *add_relu(Tensor *a, Tensor *b); // same shapes: relu(a + b), a residual join (bearnet fuses it)
-// x (N,C,H,W) -> (N,C,OH,OW), OH = (H - k)/stride + 1: the largest value of each k x k window.
-Tensor *max_pool2d(Tensor *x, int k, int stride);
+// x (N,C,H,W) -> (N,C,OH,OW), OH = (H + 2*padding - k)/stride + 1: the largest value of each k x k
+// window; padding (at most k/2) never wins. ResNet's stem uses k 3, stride 2, padding 1.
+Tensor *max_pool2d(Tensor *x, int k, int stride, int padding);
 Tensor *global_avg_pool(Tensor *x); // (N,C,H,W) -> (N,C): the mean of each channel's plane
 Tensor *flatten(Tensor *x);         // (N,...) -> (N, rest), sharing x's data
 // Training: zero each element with probability p and scale the rest by 1/(1-p) (so the expected

@@ -14,6 +14,7 @@ packages=(
   curl chromium chromium-driver python3-selenium python3-pil # serve tests: HTTP, the page in a browser, WEBP
   wrk                                          # tests/bench/serve_bench.sh
   libcjson-dev                                 # safetensors JSON headers
+  zlib1g-dev dataset-fashion-mnist             # bears import fashion-mnist (gzipped IDX files)
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)
   python3                                      # tests that craft bad model files
 )

@@ -15,13 +15,15 @@ tolerance measures only ours. The file holds, with prefixes:
     after.<bn>.running_mean/var       running statistics after that one training forward
     eval.logits                       eval mode forward (running statistics) on the same input
 """
-import json
 import os
-import struct
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from safetensors_io import save_safetensors  # noqa: E402
 
 
 class ConvBN(nn.Module):
@@ -63,20 +65,6 @@ class BearNetS(nn.Module):
         h = F.relu(self.stem(x))
         h = self.layer4(self.layer3(self.layer2(self.layer1(h))))
         return self.fc(h.mean(dim=(2, 3)))
-
-
-def save_safetensors(path, tensors, metadata):
-    """A minimal safetensors writer: 8-byte header length, JSON header, raw little-endian F32."""
-    header, offset, blobs = {"__metadata__": metadata}, 0, []
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():

@@ -16,9 +16,9 @@
 // Batchnorm parameters and statistics away from their initial 1/0, so that folding them changes the
 // weights (with weight 1, bias 0, mean 0, var 1 the fold is nearly the identity and proves little).
 static void randomise_batchnorms(BearNet *m, Rng *rng) {
-    for (int i = 0; i < m->n_state; i++) {
-        const char *name = m->state_names[i];
-        Tensor *t = m->state[i];
+    for (int i = 0; i < m->sd.n_state; i++) {
+        const char *name = m->sd.names[i];
+        Tensor *t = m->sd.state[i];
         if (!strstr(name, "bn.") && !strstr(name, "bn1.") && !strstr(name, "bn2.")) continue;
         bool var = strstr(name, "running_var") != NULL, weight = strstr(name, ".weight") != NULL;
         for (size_t k = 0; k < t->numel; k++)
@@ -113,7 +113,7 @@ static void test_changes_invalidate(void) {
     before = folded;
 
     // 2. one SGD step (training mode, the tape), then eval again
-    Optimizer *opt = sgd_create(m->params, m->n_params, 0.1f, 0.0f, 0.0f);
+    Optimizer *opt = sgd_create(m->sd.params, m->sd.n_params, 0.1f, 0.0f, 0.0f);
     int labels[2] = {0, 2};
     m->training = true;
     backward(cross_entropy(bearnet_forward(m, x), labels));

@@ -156,6 +156,42 @@ static void test_load(void) {
     dataset_free(&other), dataset_free(&again), dataset_free(&ds);
 }
 
+// Rotation: a picture whose brightness grows left to right, turned by up to 10 degrees, grows a little
+// top to bottom too: at the centre, d/dy over d/dx is -tan(angle), so |ratio| <= tan(10 deg); unturned, 0.
+static void test_rotation(void) {
+    enum { S = 32, L = 36 };
+    Dataset ds = {0};
+    uint8_t pixels[L * L * 3];
+    for (int y = 0; y < L; y++)
+        for (int x = 0; x < L; x++)
+            for (int c = 0; c < 3; c++) pixels[(y * L + x) * 3 + c] = (uint8_t)(60 + 4 * x);
+    int label = 0, idx[8] = {0};
+    ds.n = 1, ds.size = S, ds.stored = L, ds.pixels = pixels, ds.labels = &label;
+    for (int c = 0; c < 3; c++) ds.mean[c] = 0, ds.std[c] = 1;
+    Augment aug = augment_none();
+    aug.max_rotate = 10;
+    Tensor *x = tensor_zeros(SHAPE(8, 3, S, S));
+    Rng rng;
+    rng_seed(&rng, 5, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        dataset_batch(&ds, idx, 8, pass ? &aug : NULL, &rng, x, NULL);
+        float biggest = 0, largest_allowed = tanf(10.0f * 3.14159265f / 180) + 0.02f;
+        for (int i = 0; i < 8; i++) {
+            const float *p = x->data + (size_t)i * 3 * S * S;
+            float dx = p[(S / 2) * S + S / 2 + 1] - p[(S / 2) * S + S / 2 - 1];
+            float dy = p[(S / 2 + 1) * S + S / 2] - p[(S / 2 - 1) * S + S / 2];
+            biggest = fmaxf(biggest, fabsf(dy / dx));
+        }
+        if (pass == 0)
+            CHECK(biggest == 0, "unturned: no top-to-bottom change (%g)", biggest);
+        else
+            CHECK(biggest > 0.02f && biggest <= largest_allowed,
+                  "turned by up to 10 degrees: the largest |dy/dx| %g is in (0.02, %g]", biggest,
+                  largest_allowed);
+    }
+    tensor_free(x);
+}
+
 static void expect_failure(const char *dir, const char *needle) {
     DatasetOptions opt = dataset_defaults();
     opt.quiet = true;
@@ -202,6 +238,7 @@ int main(void) {
     }
     make_fixture();
     test_load();
+    test_rotation();
     test_bad_layouts();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root); // our own scratch folder

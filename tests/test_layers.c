@@ -357,7 +357,7 @@ static Tensor *add_relu_loss(Tensor *const *in, void *ctx) {
 }
 static Tensor *max_pool_loss(Tensor *const *in, void *ctx) {
     const int *ks = ctx;
-    return weighted_sum(max_pool2d(in[0], ks[0], ks[1]));
+    return weighted_sum(max_pool2d(in[0], ks[0], ks[1], ks[2]));
 }
 static Tensor *avg_pool_loss(Tensor *const *in, void *ctx) {
     return weighted_sum(global_avg_pool(in[0]));
@@ -391,14 +391,24 @@ static void test_elementwise_and_pools(void) {
     for (int i = 0; i < 100; i++) order[i] = i;
     rng_shuffle(&rng, order, 100);
     for (int i = 0; i < 100; i++) p->data[i] = 0.1f * (float)order[i] - 5.0f;
-    y = max_pool2d(p, 2, 2);
+    y = max_pool2d(p, 2, 2, 0);
     CHECK(y->shape[2] == 2 && y->shape[3] == 2, "max_pool2d 5x5 k2 s2 -> 2x2, got %dx%d", y->shape[2],
           y->shape[3]);
     float m = fmaxf(fmaxf(p->data[0], p->data[1]), fmaxf(p->data[5], p->data[6]));
     CHECK(y->data[0] == m, "max_pool2d first window: %g vs %g", y->data[0], m);
     tape_reset();
-    expect_gradcheck("max_pool2d k2 s2", max_pool_loss, &p, 1, (int[]){2, 2});
-    expect_gradcheck("max_pool2d k3 s1", max_pool_loss, &p, 1, (int[]){3, 1});
+    expect_gradcheck("max_pool2d k2 s2", max_pool_loss, &p, 1, (int[]){2, 2, 0});
+    expect_gradcheck("max_pool2d k3 s1", max_pool_loss, &p, 1, (int[]){3, 1, 0});
+    // ResNet's stem pool: 3x3, stride 2, padding 1 -> (5 + 2 - 3)/2 + 1 = 3; the corner window
+    // covers only x[0..1, 0..1], the padding around it never wins.
+    y = max_pool2d(p, 3, 2, 1);
+    CHECK(y->shape[2] == 3 && y->shape[3] == 3, "max_pool2d 5x5 k3 s2 p1 -> 3x3, got %dx%d", y->shape[2],
+          y->shape[3]);
+    CHECK(y->data[0] == m, "max_pool2d padded corner window: %g vs %g", y->data[0], m);
+    float last = fmaxf(fmaxf(p->data[18], p->data[19]), fmaxf(p->data[23], p->data[24]));
+    CHECK(y->data[8] == last, "max_pool2d padded last window: %g vs %g", y->data[8], last);
+    tape_reset();
+    expect_gradcheck("max_pool2d k3 s2 p1", max_pool_loss, &p, 1, (int[]){3, 2, 1});
 
     y = global_avg_pool(x);
     double plane = 0;

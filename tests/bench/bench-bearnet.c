@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     Rng rng;
     rng_seed(&rng, (uint64_t)seed, 0);
     BearNet *m = bearnet_new(3, &rng);
-    Optimizer *opt = sgd_create(m->params, m->n_params, 0.01f, 0.9f, 5e-4f);
+    Optimizer *opt = sgd_create(m->sd.params, m->sd.n_params, 0.01f, 0.9f, 5e-4f);
     Tensor *x = tensor_normal(SHAPE(bs, 3, size, size), 0.0f, 1.0f, &rng);
     int *labels = malloc(sizeof(int) * (size_t)bs);
     for (int n = 0; n < bs; n++) labels[n] = (int)rng_below(&rng, 3);

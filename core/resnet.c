@@ -1,0 +1,123 @@
+// resnet.c — ResNet-18/34: building (torchvision's names and init), the forward pass, save and load.
+#include "resnet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int stage_channels[RESNET_STAGES] = {64, 128, 256, 512};
+
+typedef struct {
+    const char *arch;
+    int blocks[RESNET_STAGES];
+} ResNetSpec;
+
+static const ResNetSpec specs[] = {{"resnet18", {2, 2, 2, 2}}, {"resnet34", {3, 4, 6, 3}}};
+
+static const ResNetSpec *find_spec(const char *arch) {
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (arch && strcmp(specs[i].arch, arch) == 0) return &specs[i];
+    return NULL;
+}
+
+bool resnet_arch_known(const char *arch) {
+    return find_spec(arch) != NULL;
+}
+
+// torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu"), std sqrt(2 / (OC*K*K))
+static Tensor *new_conv(ResNet *m, int OC, int C, int K, Rng *rng, const char *module) {
+    return state_dict_conv(&m->sd, OC, C, K, sqrtf(2.0f / (float)(OC * K * K)), rng, module);
+}
+
+// "layer<s+1>.<k>.<name>": block k of stage s, torchvision's nn.Sequential numbering
+static const char *block_module(char *buf, int s, int k, const char *name) {
+    snprintf(buf, STATE_DICT_NAME_LEN, "layer%d.%d.%s", s + 1, k, name);
+    return buf;
+}
+
+ResNet *resnet_new(const char *arch, int classes, Rng *rng) {
+    const ResNetSpec *spec = find_spec(arch);
+    if (!spec) return NULL;
+    if (classes < 1) sgd_panic("resnet_new: %d classes", classes);
+    ResNet *m = calloc(1, sizeof *m);
+    if (!m) sgd_panic("out of memory");
+    m->arch = spec->arch, m->classes = classes, m->training = true;
+    // Registration order = torchvision's state_dict order (its modules in the order __init__ makes them).
+    m->conv1 = new_conv(m, 64, 3, 7, rng, "conv1");
+    m->bn1 = state_dict_bn(&m->sd, 64, "bn1");
+    int C = 64;
+    for (int s = 0; s < RESNET_STAGES; s++) {
+        m->blocks[s] = spec->blocks[s];
+        for (int k = 0; k < m->blocks[s]; k++) {
+            ResBlock *b = &m->layer[s][k];
+            int OC = stage_channels[s];
+            b->stride = s > 0 && k == 0 ? 2 : 1;
+            char module[STATE_DICT_NAME_LEN];
+            b->conv1 = new_conv(m, OC, C, 3, rng, block_module(module, s, k, "conv1"));
+            b->bn1 = state_dict_bn(&m->sd, OC, block_module(module, s, k, "bn1"));
+            b->conv2 = new_conv(m, OC, OC, 3, rng, block_module(module, s, k, "conv2"));
+            b->bn2 = state_dict_bn(&m->sd, OC, block_module(module, s, k, "bn2"));
+            if (b->stride != 1 || C != OC) { // torchvision's nn.Sequential(conv1x1, bn): items 0 and 1
+                b->downsample_conv = new_conv(m, OC, C, 1, rng, block_module(module, s, k, "downsample.0"));
+                b->downsample_bn = state_dict_bn(&m->sd, OC, block_module(module, s, k, "downsample.1"));
+            }
+            C = OC;
+        }
+    }
+    float bound = 1.0f / sqrtf((float)C); // PyTorch's nn.Linear default
+    m->fc_weight =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
+    m->fc_bias =
+        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
+    return m;
+}
+
+void resnet_free(ResNet *m) {
+    if (!m) return;
+    state_dict_free(&m->sd);
+    free(m);
+}
+
+bool resnet_is_head(const char *state_name) {
+    return strncmp(state_name, "fc.", 3) == 0;
+}
+
+// The same block as bearnet-s's: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
+static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training) {
+    Tensor *h = batchnorm2d_relu(conv2d(x, b->conv1, NULL, b->stride, 1), &b->bn1, training);
+    h = conv2d(h, b->conv2, NULL, 1, 1);
+    Tensor *shortcut = x;
+    if (b->downsample_conv)
+        shortcut =
+            batchnorm2d(conv2d(x, b->downsample_conv, NULL, b->stride, 0), &b->downsample_bn, training);
+    return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
+}
+
+Tensor *resnet_features(ResNet *m, Tensor *x) {
+    tensor_check_rank("resnet input", x, 4);
+    int S = x->shape[2];
+    if (x->shape[1] != 3 || x->shape[3] != S || S < RESNET_MIN_SIZE) {
+        char s[64];
+        sgd_panic("%s: input %s must be (N,3,S,S) with S at least %d", m->arch,
+                  tensor_shape_str(x, s, sizeof s), RESNET_MIN_SIZE);
+    }
+    // The stem shrinks the picture 4 times before any block: cheap early layers at 224 px.
+    Tensor *h = batchnorm2d_relu(conv2d(x, m->conv1, NULL, 2, 3), &m->bn1, m->training);
+    h = max_pool2d(h, 3, 2, 1);
+    for (int s = 0; s < RESNET_STAGES; s++)
+        for (int k = 0; k < m->blocks[s]; k++) h = block_forward(&m->layer[s][k], h, m->training);
+    return global_avg_pool(h);
+}
+
+Tensor *resnet_forward(ResNet *m, Tensor *x) {
+    return linear(resnet_features(m, x), m->fc_weight, m->fc_bias);
+}
+
+const char *resnet_save(const ResNet *m, const char *path, const SafetensorsMeta *meta) {
+    return state_dict_save(&m->sd, m->arch, m->classes, path, meta);
+}
+
+const char *resnet_load_state(ResNet *m, const SafetensorsFile *f, bool body_only) {
+    return state_dict_load(&m->sd, m->arch, f, body_only ? "fc." : NULL);
+}

@@ -1,0 +1,97 @@
+// state_dict.c — registering, saving and loading a model's named tensors.
+#include "state_dict.h"
+
+#include <stdio.h>
+#include <string.h>
+
+Tensor *state_dict_add(StateDict *sd, Tensor *t, bool trainable, const char *module, const char *name) {
+    if (sd->n_state == STATE_DICT_MAX) sgd_panic("state_dict: more than %d tensors", STATE_DICT_MAX);
+    if (snprintf(sd->names[sd->n_state], STATE_DICT_NAME_LEN, "%s.%s", module, name) >= STATE_DICT_NAME_LEN)
+        sgd_panic("state_dict: name %s.%s is too long", module, name);
+    sd->state[sd->n_state++] = t;
+    if (trainable) {
+        t->requires_grad = true;
+        sd->params[sd->n_params++] = t;
+    } else {
+        sd->buffers[sd->n_buffers++] = t;
+    }
+    return t;
+}
+
+Tensor *state_dict_conv(StateDict *sd, int OC, int C, int K, float std, Rng *rng, const char *module) {
+    return state_dict_add(sd, tensor_normal(SHAPE(OC, C, K, K), 0.0f, std, rng), true, module, "weight");
+}
+
+BatchNorm2d state_dict_bn(StateDict *sd, int C, const char *module) {
+    BatchNorm2d bn;
+    bn.weight = state_dict_add(sd, tensor_ones(SHAPE(C)), true, module, "weight");
+    bn.bias = state_dict_add(sd, tensor_zeros(SHAPE(C)), true, module, "bias");
+    bn.running_mean = state_dict_add(sd, tensor_zeros(SHAPE(C)), false, module, "running_mean");
+    bn.running_var = state_dict_add(sd, tensor_ones(SHAPE(C)), false, module, "running_var");
+    return bn;
+}
+
+Tensor *state_dict_get(const StateDict *sd, const char *name) {
+    for (int i = 0; i < sd->n_state; i++)
+        if (strcmp(sd->names[i], name) == 0) return sd->state[i];
+    return NULL;
+}
+
+size_t state_dict_num_params(const StateDict *sd) {
+    size_t n = 0;
+    for (int i = 0; i < sd->n_params; i++) n += sd->params[i]->numel;
+    return n;
+}
+
+void state_dict_free(StateDict *sd) {
+    for (int i = 0; i < sd->n_state; i++) tensor_free(sd->state[i]);
+    sd->n_state = sd->n_params = sd->n_buffers = 0;
+}
+
+const char *state_dict_save(const StateDict *sd, const char *arch, int classes, const char *path,
+                            const SafetensorsMeta *meta) {
+    SafetensorsMeta all = {0};
+    for (int i = 0; meta && i < meta->count; i++) safetensors_meta_set(&all, meta->keys[i], meta->values[i]);
+    char n[16];
+    snprintf(n, sizeof n, "%d", classes);
+    safetensors_meta_set(&all, "format_version", "1");
+    safetensors_meta_set(&all, "arch", arch);
+    safetensors_meta_set(&all, "num_classes", n);
+    const char *names[STATE_DICT_MAX];
+    for (int i = 0; i < sd->n_state; i++) names[i] = sd->names[i];
+    const char *err = safetensors_save(path, sd->n_state, names, sd->state, &all);
+    safetensors_meta_free(&all);
+    return err;
+}
+
+const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFile *f,
+                            const char *skip_prefix) {
+    static _Thread_local char message[160];
+    const char *file_arch = safetensors_meta_get(&f->meta, "arch");
+    if (file_arch && strcmp(file_arch, arch) != 0) {
+        snprintf(message, sizeof message, "the file holds a '%.40s' model, not %s", file_arch, arch);
+        return message;
+    }
+    size_t skip = skip_prefix ? strlen(skip_prefix) : 0;
+    // Both ways: a tensor the model lacks means another arch (ResNet-18's names are a subset of
+    // ResNet-34's), not something to drop quietly. num_batches_tracked is PyTorch's own counter.
+    for (int i = 0; i < f->count; i++) {
+        const char *name = f->names[i];
+        size_t len = strlen(name), tail = strlen(".num_batches_tracked");
+        if ((skip && strncmp(name, skip_prefix, skip) == 0) ||
+            (len > tail && strcmp(name + len - tail, ".num_batches_tracked") == 0))
+            continue;
+        if (!state_dict_get(sd, name)) {
+            snprintf(message, sizeof message, "the file has a tensor '%.60s' that %s does not have", name,
+                     arch);
+            return message;
+        }
+    }
+    const char *names[STATE_DICT_MAX];
+    Tensor *dst[STATE_DICT_MAX];
+    int n = 0;
+    for (int i = 0; i < sd->n_state; i++)
+        if (!skip || strncmp(sd->names[i], skip_prefix, skip) != 0)
+            names[n] = sd->names[i], dst[n++] = sd->state[i];
+    return safetensors_copy_into(f, n, names, dst);
+}
