@@ -20,13 +20,13 @@ static void start(void) {
     static char *names[] = {"black", "grizzly", "teddy"};
     Rng rng;
     rng_seed(&rng, 1, 1);
-    model = (BearModel){.net = bearnet_new(3, &rng),
-                        .n_classes = 3,
+    model = (BearModel){.n_classes = 3,
                         .classes = names,
                         .size = 16,
                         .mean = {0.5f, 0.5f, 0.5f},
                         .std = {0.25f, 0.25f, 0.25f}};
-    model.net->training = false;
+    if (!bear_model_build(&model, "bearnet-s", &rng)) abort();
+    model.bearnet->training = false;
     ServeOptions o = {.threads = 1,
                       .max_body = 1 << 20,
                       .max_pixels = 1 << 20,
