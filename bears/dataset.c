@@ -220,6 +220,19 @@ static void decode_all(DataFile *const *files, int n, int stored, uint8_t *pixel
     }
 }
 
+// The indices of the pictures marked valid and of the rest, ascending: DIR/train and DIR/valid give the
+// marks, or split() draws them.
+static void split_from_marks(Dataset *ds, const bool *in_valid) {
+    ds->train = malloc(sizeof(int) * ds->n);
+    ds->valid = malloc(sizeof(int) * ds->n);
+    for (int i = 0; i < ds->n; i++) {
+        if (in_valid[i])
+            ds->valid[ds->n_valid++] = i;
+        else
+            ds->train[ds->n_train++] = i;
+    }
+}
+
 // Per class, shuffle its pictures with the seed and hold out round(valid_pct * count) of them. Stratified,
 // so a class with few pictures still shows up in validation.
 static void split(Dataset *ds, float valid_pct, uint64_t seed) {
@@ -235,28 +248,9 @@ static void split(Dataset *ds, float valid_pct, uint64_t seed) {
         int n_valid = (int)lroundf(valid_pct * (float)m);
         for (int k = 0; k < n_valid; k++) is_valid[members[k]] = true;
     }
-    ds->train = malloc(sizeof(int) * ds->n);
-    ds->valid = malloc(sizeof(int) * ds->n);
-    for (int i = 0; i < ds->n; i++) {
-        if (is_valid[i])
-            ds->valid[ds->n_valid++] = i;
-        else
-            ds->train[ds->n_train++] = i;
-    }
+    split_from_marks(ds, is_valid);
     free(is_valid);
     free(members);
-}
-
-// DIR/train and DIR/valid: the split is the folders'.
-static void fixed_split(Dataset *ds, const bool *in_valid) {
-    ds->train = malloc(sizeof(int) * ds->n);
-    ds->valid = malloc(sizeof(int) * ds->n);
-    for (int i = 0; i < ds->n; i++) {
-        if (in_valid[i])
-            ds->valid[ds->n_valid++] = i;
-        else
-            ds->train[ds->n_train++] = i;
-    }
 }
 
 // Mean and standard deviation of each channel over all training pixels (0..1 units), the numbers that
@@ -346,7 +340,7 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     list.classes = NULL, list.n_classes = 0; // now owned by ds
     ds->fixed_split = list.fixed_split;
     if (ds->fixed_split)
-        fixed_split(ds, in_valid);
+        split_from_marks(ds, in_valid);
     else
         split(ds, opt->valid_pct, opt->seed);
     if (ds->n_train == 0) {
