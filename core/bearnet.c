@@ -58,11 +58,7 @@ BearNet *bearnet_new(int classes, Rng *rng) {
         }
         C = b->out_channels;
     }
-    float bound = 1.0f / sqrtf((float)C); // PyTorch's nn.Linear default
-    m->fc_weight =
-        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes, C), -bound, bound, rng), true, "fc", "weight");
-    m->fc_bias =
-        state_dict_add(&m->sd, tensor_uniform(SHAPE(classes), -bound, bound, rng), true, "fc", "bias");
+    state_dict_linear(&m->sd, classes, C, rng, "fc", &m->fc_weight, &m->fc_bias);
     return m;
 }
 

@@ -1,6 +1,7 @@
 // state_dict.c — registering, saving and loading a model's named tensors.
 #include "state_dict.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,13 @@ Tensor *state_dict_add(StateDict *sd, Tensor *t, bool trainable, const char *mod
 
 Tensor *state_dict_conv(StateDict *sd, int OC, int C, int K, float std, Rng *rng, const char *module) {
     return state_dict_add(sd, tensor_normal(SHAPE(OC, C, K, K), 0.0f, std, rng), true, module, "weight");
+}
+
+void state_dict_linear(StateDict *sd, int out, int in, Rng *rng, const char *module, Tensor **weight,
+                       Tensor **bias) {
+    float bound = 1.0f / sqrtf((float)in);
+    *weight = state_dict_add(sd, tensor_uniform(SHAPE(out, in), -bound, bound, rng), true, module, "weight");
+    *bias = state_dict_add(sd, tensor_uniform(SHAPE(out), -bound, bound, rng), true, module, "bias");
 }
 
 BatchNorm2d state_dict_bn(StateDict *sd, int C, const char *module) {

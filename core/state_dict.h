@@ -33,6 +33,10 @@ typedef struct {
 Tensor *state_dict_add(StateDict *sd, Tensor *t, bool trainable, const char *module, const char *name);
 // A conv weight (OC,C,K,K) ~ N(0, std^2) registered as "<module>.weight".
 Tensor *state_dict_conv(StateDict *sd, int OC, int C, int K, float std, Rng *rng, const char *module);
+// A linear layer's weight (out,in) and bias (out) ~ U(-1/sqrt(in), 1/sqrt(in)) (PyTorch's nn.Linear default),
+// registered as "<module>.weight" and "<module>.bias", weight drawn first.
+void state_dict_linear(StateDict *sd, int out, int in, Rng *rng, const char *module, Tensor **weight,
+                       Tensor **bias);
 // A BatchNorm2d of C channels as "<module>.weight/bias/running_mean/running_var": weight 1, bias 0,
 // mean 0, var 1 (PyTorch's defaults).
 BatchNorm2d state_dict_bn(StateDict *sd, int C, const char *module);
