@@ -13,6 +13,7 @@
 bool make_dirs(const char *path) {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return errno = ENAMETOOLONG, false;
+    if (!buf[0]) return errno = ENOENT, false; // the walk below starts after the first byte
     int failure = 0; // the first real mkdir failure (EROFS, EACCES...), so the caller can say why
     for (char *p = buf + 1;; p++) {
         if (*p && *p != '/') continue;
