@@ -44,7 +44,7 @@ typedef struct {
     int number; // file number inside the folder
     SynthSubject subject;
     Problem problem;
-    int original; // a near-duplicate: the slot whose picture it repeats (else -1)
+    int original;        // a near-duplicate: the slot whose picture it repeats (else -1)
     int unreadable_kind; // 0 truncated JPEG, 1 HTML saved as .jpg, 2 empty file
     bool png;
     char rel[64];
@@ -55,8 +55,8 @@ static const char *html_page =
     "<body><h1>Not Found</h1><p>The requested image was not found on this server.</p>"
     "</body></html>\n";
 
-static bool write_slot(const char *dir, const Slot *s, bool hard, int side, uint64_t seed, int index, char *err,
-                       size_t err_size) {
+static bool write_slot(const char *dir, const Slot *s, bool hard, int side, uint64_t seed, int index,
+                       char *err, size_t err_size) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, s->rel);
     if (s->problem == UNREADABLE && s->unreadable_kind > 0) {
@@ -164,8 +164,9 @@ int cmd_synth(int argc, char **argv) {
     Slot *slots = calloc(total, sizeof(Slot));
     int *order = malloc(sizeof(int) * total);
     for (int i = 0; i < total; i++) {
-        slots[i] =
-            (Slot){.folder = i / per_class, .number = i % per_class + 1, .subject = (SynthSubject)(i / per_class),
+        slots[i] = (Slot){.folder = i / per_class,
+                          .number = i % per_class + 1,
+                          .subject = (SynthSubject)(i / per_class),
                           .original = -1};
         slots[i].png = chance(&plan, 0.3f);
         order[i] = i;
@@ -179,7 +180,8 @@ int cmd_synth(int argc, char **argv) {
         } else if (k < n_unreadable + n_not_bear) {
             s->problem = NOT_BEAR, s->subject = chance(&plan, 0.5f) ? SYNTH_LANDSCAPE : SYNTH_DRAWING;
         } else {
-            s->problem = MISLABELED, s->subject = (SynthSubject)((s->folder + 1 + (int)rng_below(&plan, 2)) % 3);
+            s->problem = MISLABELED,
+            s->subject = (SynthSubject)((s->folder + 1 + (int)rng_below(&plan, 2)) % 3);
         }
     }
     // Near-duplicates: which slots they take first, then which good picture of the same folder each one
@@ -216,11 +218,10 @@ int cmd_synth(int argc, char **argv) {
     bool manifest_ok = f && fprintf(f, "path,problem,true_class\n") > 0;
     for (int i = 0; manifest_ok && i < total; i++)
         if (slots[i].problem != GOOD)
-            manifest_ok =
-                fprintf(f, "%s,%s,%s\n", slots[i].rel, problem_names[slots[i].problem],
-                        slots[i].problem == MISLABELED || slots[i].problem == NEAR_DUPLICATE
-                            ? class_names[slots[i].subject]
-                            : "none") > 0;
+            manifest_ok = fprintf(f, "%s,%s,%s\n", slots[i].rel, problem_names[slots[i].problem],
+                                  slots[i].problem == MISLABELED || slots[i].problem == NEAR_DUPLICATE
+                                      ? class_names[slots[i].subject]
+                                      : "none") > 0;
     if (f && fclose(f) != 0) manifest_ok = false;
     if (!manifest_ok) {
         fprintf(stderr, "bears synth: cannot write %s: %s\n", manifest, strerror(errno));

@@ -182,7 +182,8 @@ static void paint_background(Canvas *cv, Scene scene) {
         break;
     }
     case RIVER: { // where bears fish: a far bank of trees, water with ripples and wet rocks
-        Color sky = jitter_color(r, rgb(150, 185, 215), 0.15f), water = jitter_color(r, rgb(70, 100, 115), 0.3f);
+        Color sky = jitter_color(r, rgb(150, 185, 215), 0.15f),
+              water = jitter_color(r, rgb(70, 100, 115), 0.3f);
         draw_vertical_gradient(im, 0, horizon, sky, color_mix(sky, WHITE, 0.4f));
         draw_rect(im, 0, horizon - 0.12f * W, W, horizon, jitter_color(r, rgb(45, 75, 45), 0.3f));
         draw_vertical_gradient(im, horizon, W, color_scale(water, 0.8f), water);
@@ -199,8 +200,8 @@ static void paint_background(Canvas *cv, Scene scene) {
 
 static Color bear_fur(Canvas *cv, SynthSubject kind) {
     Rng *r = cv->rng;
-    if (cv->hard) // colour is not the cue: over half the black bears are brown, some grizzlies near black
-        return kind == SYNTH_BLACK && chance(r, 0.45f)
+    if (cv->hard) // colour is not the cue: a third of the black bears are brown, some grizzlies near black
+        return kind == SYNTH_BLACK && chance(r, 0.65f)
                    ? jitter_color(r, rgb(38, 33, 30), 0.35f)
                    : color_mix(kind == SYNTH_BLACK ? rgb(90, 58, 36) : rgb(48, 34, 25), rgb(175, 135, 90),
                                rng_uniform(r));
@@ -229,7 +230,8 @@ static void paint_bear_side(Canvas *cv, SynthSubject kind, float cx, float cy, f
     Rng *r = cv->rng;
     bool grizzly = kind == SYNTH_GRIZZLY;
     Color fur = bear_fur(cv, kind), far = color_scale(fur, 0.75f);
-    float ground = cy + 0.42f * u * pose.legs, leg_w = (grizzly ? 0.14f : 0.115f) * u, stride = uni(r, -0.06f, 0.06f) * u;
+    float ground = cy + 0.42f * u * pose.legs, leg_w = (grizzly ? 0.14f : 0.115f) * u,
+          stride = uni(r, -0.06f, 0.06f) * u;
     // Far legs first (behind the body), then the body, then the near legs.
     fur_limb(cv, cx + 0.27f * u, cy, cx + 0.27f * u - stride, ground, leg_w, far);
     fur_limb(cv, cx - 0.3f * u, cy, cx - 0.3f * u + stride, ground, leg_w, far);
@@ -321,9 +323,9 @@ static void paint_teddy(Canvas *cv, float cx, float cy, float u) {
                                   {85, 60, 42, 1},    {60, 55, 55, 1}};
     static const Color ribbons[] = {{200, 30, 40, 1}, {40, 80, 190, 1},  {230, 120, 170, 1},
                                     {40, 150, 70, 1}, {235, 190, 40, 1}, {120, 50, 150, 1}};
-    // The hard set's teddies are mostly the realistic browns, often without a bow: a bear's colours.
+    // The hard set's teddies are more often the realistic browns, and without a bow: a bear's colours.
     static const int browns[] = {0, 1, 6, 7};
-    int pick = cv->hard && chance(r, 0.6f) ? browns[rng_below(r, 4)] : (int)rng_below(r, 8);
+    int pick = cv->hard && chance(r, 0.45f) ? browns[rng_below(r, 4)] : (int)rng_below(r, 8);
     Color fur = jitter_color(r, plush[pick], 0.1f);
     Color pale = color_mix(fur, rgb(250, 235, 210), 0.5f), dark = rgb(25, 20, 20);
     float tilt = uni(r, -0.06f, 0.06f) * u; // the head leans a little
@@ -357,7 +359,7 @@ static void paint_teddy(Canvas *cv, float cx, float cy, float u) {
         draw_ellipse(&cv->img, ex, ey, 0.032f * u, 0.032f * u, 0, rgb(10, 10, 12));
         draw_ellipse(&cv->img, ex - 0.01f * u, ey - 0.01f * u, 0.01f * u, 0.01f * u, 0, WHITE);
     }
-    if (chance(r, cv->hard ? 0.3f : 0.7f)) { // a bow at the neck
+    if (chance(r, cv->hard ? 0.45f : 0.7f)) { // a bow at the neck
         Color ribbon = ribbons[rng_below(r, 6)];
         for (int side = -1; side <= 1; side += 2) {
             float bow[6] = {cx,
@@ -415,10 +417,12 @@ static void paint_other_animal(Canvas *cv, float cx, float cy, float u) {
     float rx = b[0] * u, ry = b[1] * u, ground = cy + 0.6f * ry + b[2] * u, leg_w = b[3] * u;
     float hx = cx + b[6] * u, hy = cy + b[7] * u;
     for (int side = -1; side <= 1; side += 2) // far legs, behind the body
-        fur_limb(cv, cx + side * 0.65f * rx + 0.03f * u, cy, cx + side * 0.65f * rx + 0.05f * u, ground, leg_w, far);
+        fur_limb(cv, cx + side * 0.65f * rx + 0.03f * u, cy, cx + side * 0.65f * rx + 0.05f * u, ground,
+                 leg_w, far);
     fur_ellipse(cv, cx, cy, rx, ry, 0, fur);
     for (int side = -1; side <= 1; side += 2)
-        fur_limb(cv, cx + side * 0.7f * rx, cy + 0.3f * ry, cx + side * 0.7f * rx - 0.03f * u, ground, leg_w, fur);
+        fur_limb(cv, cx + side * 0.7f * rx, cy + 0.3f * ry, cx + side * 0.7f * rx - 0.03f * u, ground, leg_w,
+                 fur);
     fur_limb(cv, cx + 0.75f * rx, cy - 0.2f * ry, hx - 0.05f * u, hy, 1.2f * b[5] * u, fur); // neck
     fur_ellipse(cv, hx, hy, b[4] * u, b[5] * u, kind == MOOSE ? 0.5f : 0.2f, fur);
     fur_ellipse(cv, hx - 0.04f * u, hy - b[5] * u, 0.025f * u, 0.05f * u, kind == DOG ? 0.6f : -0.4f, fur);
@@ -455,8 +459,7 @@ static void paint_clutter(Canvas *cv, Scene scene) {
             float w = 3 * s;
             draw_rect(im, x, y - 0.05f * s, x + w, y + 0.05f * s, rgb(110, 80, 55));
             for (float bx = x; bx < x + w - 0.1f * s; bx += uni(r, 0.12f, 0.25f) * s)
-                draw_rect(im, bx, y - uni(r, 0.5f, 0.9f) * s, bx + 0.1f * s, y - 0.05f * s,
-                          any_color(r));
+                draw_rect(im, bx, y - uni(r, 0.5f, 0.9f) * s, bx + 0.1f * s, y - 0.05f * s, any_color(r));
         } else if (scene == ROOM) { // a ball or a toy block
             Color c = any_color(r);
             if (what == 2)
@@ -466,7 +469,8 @@ static void paint_clutter(Canvas *cv, Scene scene) {
         } else if (what == 0) { // a rock, lit from above
             Color c = jitter_color(r, rgb(115, 110, 100), 0.35f);
             draw_ellipse(im, x, y, s, 0.6f * s, uni(r, -0.3f, 0.3f), c);
-            draw_ellipse(im, x, y - 0.25f * s, 0.6f * s, 0.25f * s, 0, with_alpha(color_scale(c, 1.3f), 0.4f));
+            draw_ellipse(im, x, y - 0.25f * s, 0.6f * s, 0.25f * s, 0,
+                         with_alpha(color_scale(c, 1.3f), 0.4f));
         } else if (what == 1) { // a dark stump
             Color c = jitter_color(r, rgb(45, 35, 28), 0.3f);
             draw_rect(im, x - 0.35f * s, y - s, x + 0.35f * s, y, c);
@@ -514,15 +518,18 @@ static void paint_foreground(Canvas *cv, Scene scene, SynthBox b) {
             draw_line(im, tx, ty, ex, ey, 0.4f * width, bark);
             for (int j = 0; j < 6; j++)
                 draw_ellipse(im, ex + uni(r, -0.08f, 0.08f) * big, ey + uni(r, -0.08f, 0.08f) * big,
-                             0.05f * big, 0.025f * big, uni(r, 0, 3.14f), color_scale(leaf, uni(r, 0.75f, 1.2f)));
+                             0.05f * big, 0.025f * big, uni(r, 0, 3.14f),
+                             color_scale(leaf, uni(r, 0.75f, 1.2f)));
         }
     } else if (pick < 0.55f) { // fence posts and rails outdoors, the bars of a cot or a chair indoors
         Color wood = indoors && chance(r, 0.5f) ? jitter_color(r, rgb(235, 232, 225), 0.05f)
                                                 : jitter_color(r, rgb(130, 100, 70), 0.35f);
         int posts = 2 + (int)rng_below(r, 4);
-        float step = uni(r, 0.25f, 0.5f) * bw, x = b.x0 + uni(r, -0.2f, 0.3f) * bw, w = uni(r, 0.04f, 0.09f) * big;
+        float step = uni(r, 0.25f, 0.5f) * bw, x = b.x0 + uni(r, -0.2f, 0.3f) * bw,
+              w = uni(r, 0.04f, 0.09f) * big;
         float top = b.y0 + uni(r, -0.3f, 0.5f) * bh;
-        for (int k = 0; k < posts; k++, x += step) draw_rect(im, x, top, x + w, cv->W, color_scale(wood, uni(r, 0.85f, 1.1f)));
+        for (int k = 0; k < posts; k++, x += step)
+            draw_rect(im, x, top, x + w, cv->W, color_scale(wood, uni(r, 0.85f, 1.1f)));
         int rails = 1 + (int)rng_below(r, 2);
         for (int k = 0; k < rails; k++) {
             float y = top + uni(r, 0.1f, 0.8f) * (b.y1 - top);
@@ -540,8 +547,8 @@ static void paint_foreground(Canvas *cv, Scene scene, SynthBox b) {
         paint_other_animal(cv, side + uni(r, -0.2f, 0.2f) * bw, b.y1 - uni(r, 0.1f, 0.4f) * bh, u);
     } else { // a cushion in the lap
         Color c = any_color(r);
-        draw_ellipse(im, b.x0 + uni(r, 0.2f, 0.8f) * bw, b.y1 - uni(r, 0, 0.3f) * bh, uni(r, 0.25f, 0.45f) * bw,
-                     uni(r, 0.15f, 0.25f) * bh, uni(r, -0.3f, 0.3f), c);
+        draw_ellipse(im, b.x0 + uni(r, 0.2f, 0.8f) * bw, b.y1 - uni(r, 0, 0.3f) * bh,
+                     uni(r, 0.25f, 0.45f) * bw, uni(r, 0.15f, 0.25f) * bh, uni(r, -0.3f, 0.3f), c);
     }
 }
 
@@ -556,27 +563,28 @@ typedef struct {
 } Window;
 
 // The labelled animal of a hard picture, and what crowds it. Real photos do not centre the subject or
-// fill the frame with it: its size is drawn on a log scale from a fifth of the frame's short edge (a
-// bear far off) to past the frame (a close-up, the body cut off), and the point kept in view is its
+// fill the frame with it: its size is drawn on a log scale from two fifths of the frame's short edge
+// (a bear further off) to past the frame (a close-up, the body cut off), and the point kept in view is its
 // middle when small and its head when close. Some bears have cubs beside them, some pictures hold
-// another animal further back, and half the subjects are partly hidden by something in front.
+// another animal further back, and two in five subjects are partly hidden by something in front.
 static SynthBox paint_hard_subject(Canvas *cv, SynthSubject kind, Scene scene, Window win) {
     Rng *r = cv->rng;
     enum { SIDE, FRONT, SITTING } pose = kind == SYNTH_TEDDY ? SITTING : chance(r, 0.6f) ? SIDE : FRONT;
     // The middle of the drawn animal and its head, relative to (cx, cy), and the geometric mean of its
     // width and height, all in units of its size: f is then how big it looks, whatever the pose.
     static const float middle[3][2] = {{0.05f, 0.07f}, {0, 0.16f}, {0, 0.06f}};
-    static const float head[3][2] = {{0.6f, -0.1f}, {0, -0.05f}, {0, -0.15f}}, extent[3] = {1.0f, 0.88f, 0.75f};
-    float f = log_uni(r, 0.25f, 1.4f), u = f * fminf(win.w, win.h) / extent[pose];
+    static const float head[3][2] = {{0.6f, -0.1f}, {0, -0.05f}, {0, -0.15f}},
+                       extent[3] = {1.0f, 0.88f, 0.75f};
+    float f = log_uni(r, 0.4f, 1.25f), u = f * fminf(win.w, win.h) / extent[pose];
     float t = fminf(1, fmaxf(0, (f - 0.5f) / 0.5f));
     float ax = middle[pose][0] + t * (head[pose][0] - middle[pose][0]);
     float ay = middle[pose][1] + t * (head[pose][1] - middle[pose][1]);
-    float cx = win.x + uni(r, 0.15f, 0.85f) * win.w - ax * u, cy = win.y + uni(r, 0.3f, 0.8f) * win.h - ay * u;
+    float cx = win.x + uni(r, 0.3f, 0.7f) * win.w - ax * u, cy = win.y + uni(r, 0.35f, 0.7f) * win.h - ay * u;
 
-    if (scene != ROOM && chance(r, 0.25f)) // something else alive, further back
+    if (scene != ROOM && chance(r, 0.2f)) // something else alive, further back
         paint_other_animal(cv, win.x + uni(r, 0, 1) * win.w, win.y + uni(r, 0.3f, 0.7f) * win.h,
                            uni(r, 0.3f, 0.7f) * u);
-    if (kind != SYNTH_TEDDY && chance(r, 0.15f)) { // a mother with her cubs
+    if (kind != SYNTH_TEDDY && chance(r, 0.1f)) { // a mother with her cubs
         int cubs = 1 + (int)rng_below(r, 2);
         for (int k = 0; k < cubs; k++) {
             float cu = uni(r, 0.35f, 0.5f) * u, side = chance(r, 0.5f) ? -1.0f : 1.0f;
@@ -591,7 +599,7 @@ static SynthBox paint_hard_subject(Canvas *cv, SynthSubject kind, Scene scene, W
     else
         paint_teddy(cv, cx, cy, u);
     SynthBox box = cv->fur_box;
-    if (chance(r, 0.5f)) paint_foreground(cv, scene, box);
+    if (chance(r, 0.4f)) paint_foreground(cv, scene, box);
     return box;
 }
 
@@ -616,12 +624,21 @@ bool synth_paint(SynthSubject subject, bool hard, int side, Rng *r, Image *out, 
     }
     float W = cv.W;
     Window win = {0, 0, W, W};
-    if (hard) win.w = 2.0f * out_w, win.h = 2.0f * out_h, win.x = uni(r, 0, W - win.w), win.y = uni(r, 0, W - win.h);
+    if (hard)
+        win.w = 2.0f * out_w, win.h = 2.0f * out_h, win.x = uni(r, 0, W - win.w),
+        win.y = uni(r, 0, W - win.h);
     Scene scene;
     float p = rng_uniform(r);
-    if (hard) // bears by rivers and in back yards, teddies outdoors as often as not
-        scene = subject == SYNTH_TEDDY ? (p < 0.45f ? ROOM : p < 0.65f ? GRASS : p < 0.8f ? FOREST : p < 0.9f ? RIVER : SNOW)
-                                       : (p < 0.3f ? FOREST : p < 0.55f ? GRASS : p < 0.72f ? SNOW : p < 0.95f ? RIVER : ROOM);
+    if (hard) // bears by rivers, now and then indoors; teddies outdoors as often as not
+        scene = subject == SYNTH_TEDDY ? (p < 0.45f  ? ROOM
+                                          : p < 0.7f ? GRASS
+                                          : p < 0.9f ? FOREST
+                                                     : SNOW)
+                                       : (p < 0.3f    ? FOREST
+                                          : p < 0.55f ? GRASS
+                                          : p < 0.72f ? SNOW
+                                          : p < 0.95f ? RIVER
+                                                      : ROOM);
     else if (subject == SYNTH_TEDDY)
         scene = p < 0.5f ? ROOM : p < 0.7f ? GRASS : p < 0.85f ? FOREST : SNOW;
     else if (subject == SYNTH_LANDSCAPE)
@@ -641,7 +658,8 @@ bool synth_paint(SynthSubject subject, bool hard, int side, Rng *r, Image *out, 
     } else if (subject == SYNTH_BLACK || subject == SYNTH_GRIZZLY) {
         if (chance(r, 0.65f)) {
             float u = uni(r, 0.45f, 0.7f) * W;
-            paint_bear_side(&cv, subject, W * uni(r, 0.36f, 0.46f), W * uni(r, 0.42f, 0.58f), u, (BearPose){0, 1});
+            paint_bear_side(&cv, subject, W * uni(r, 0.36f, 0.46f), W * uni(r, 0.42f, 0.58f), u,
+                            (BearPose){0, 1});
         } else {
             float u = uni(r, 0.5f, 0.8f) * W;
             paint_bear_front(&cv, subject, W * uni(r, 0.42f, 0.58f), W * uni(r, 0.3f, 0.42f), u);
@@ -654,8 +672,8 @@ bool synth_paint(SynthSubject subject, bool hard, int side, Rng *r, Image *out, 
 
     // Light: overall brightness, a warm or cool cast, and a gradient across the picture; the hard set
     // has dimmer, brighter and more tinted light.
-    float gain = hard ? uni(r, 0.5f, 1.35f) : uni(r, 0.65f, 1.25f), warm = uni(r, -0.08f, 0.08f) * (hard ? 2 : 1),
-          slope = uni(r, -0.25f, 0.25f) * (hard ? 1.6f : 1);
+    float gain = hard ? uni(r, 0.5f, 1.35f) : uni(r, 0.65f, 1.25f),
+          warm = uni(r, -0.08f, 0.08f) * (hard ? 2 : 1), slope = uni(r, -0.25f, 0.25f) * (hard ? 1.6f : 1);
     bool mirror = chance(r, 0.5f); // facing left or right
     for (int y = 0; y < cv.img.height; y++)
         for (int x = 0; x < cv.img.width; x++) {
@@ -681,8 +699,10 @@ bool synth_paint(SynthSubject subject, bool hard, int side, Rng *r, Image *out, 
     bool ok = image_resized_crop(&cv.img, win.x, win.y, win.w, win.h, out_w, out_h, out);
     if (found.x1 > found.x0) { // the subject's box, in the saved picture's pixels
         float sx = out_w / win.w, sy = out_h / win.h;
-        box->x0 = (int)fmaxf(0, floorf((found.x0 - win.x) * sx)), box->x1 = (int)fminf(out_w, ceilf((found.x1 - win.x) * sx));
-        box->y0 = (int)fmaxf(0, floorf((found.y0 - win.y) * sy)), box->y1 = (int)fminf(out_h, ceilf((found.y1 - win.y) * sy));
+        box->x0 = (int)fmaxf(0, floorf((found.x0 - win.x) * sx)),
+        box->x1 = (int)fminf(out_w, ceilf((found.x1 - win.x) * sx));
+        box->y0 = (int)fmaxf(0, floorf((found.y0 - win.y) * sy)),
+        box->y1 = (int)fminf(out_h, ceilf((found.y1 - win.y) * sy));
         if (box->x1 <= box->x0 || box->y1 <= box->y0) *box = (SynthBox){0, 0, 0, 0}; // out of the frame
     }
     // Sensor noise, after shrinking so it stays at the pixel level.
@@ -701,10 +721,12 @@ bool synth_near_duplicate(Image *img, Rng *r) {
     float x1 = w - uni(r, 0, 0.08f) * w, y1 = h - uni(r, 0, 0.08f) * h, scale = uni(r, 0.6f, 1.25f);
     int out_w = (int)((x1 - x0) * scale), out_h = (int)((y1 - y0) * scale);
     Image copy;
-    if (!image_resized_crop(img, x0, y0, x1 - x0, y1 - y0, out_w < 24 ? 24 : out_w, out_h < 24 ? 24 : out_h, &copy))
+    if (!image_resized_crop(img, x0, y0, x1 - x0, y1 - y0, out_w < 24 ? 24 : out_w, out_h < 24 ? 24 : out_h,
+                            &copy))
         return false;
     float gain = uni(r, 0.9f, 1.1f);
-    for (size_t i = 0; i < (size_t)copy.width * copy.height * 3; i++) copy.rgb[i] = (uint8_t)fminf(255, copy.rgb[i] * gain + 0.5f);
+    for (size_t i = 0; i < (size_t)copy.width * copy.height * 3; i++)
+        copy.rgb[i] = (uint8_t)fminf(255, copy.rgb[i] * gain + 0.5f);
     image_free(img);
     *img = copy;
     return true;
