@@ -17,7 +17,13 @@
 // after 4 epochs on the default data; see notes/bears.md).
 LearnerOptions learner_defaults(void) {
     return (LearnerOptions){
-        .data = dataset_defaults(), .bs = 32, .wd = 0.01f, .augment = true, .seed = 42, .arch = BEARNET_ARCH};
+        .data = dataset_defaults(),
+                            .bs = 32,
+                            .wd = 0.01f,
+                            .augment = true,
+                            .aug = augment_default(),
+                            .seed = 42,
+                            .arch = BEARNET_ARCH};
 }
 
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size) {
@@ -87,8 +93,9 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     l->opt_body = adamw_create(body, n_body, 0, 0.9f, 0.99f, 1e-5f, o->wd);
     l->opt_head = adamw_create(head, n_head, 0, 0.9f, 0.99f, 1e-5f, o->wd);
     l->body_lr_scale = 1;
-    l->aug = o->augment ? augment_default() : augment_none();
-    if (o->augment) l->aug.max_rotate = o->rotate;
+    l->aug = o->augment ? o->aug : augment_none();
+    l->smoothing = o->smoothing, l->mixup = o->mixup;
+    l->targets = malloc(sizeof(float) * (size_t)o->bs * (size_t)l->ds.n_classes);
     l->bs = o->bs < l->ds.n_train ? o->bs : l->ds.n_train;
     l->x = tensor_zeros(SHAPE(l->bs, 3, l->ds.size, l->ds.size));
     l->y = calloc((size_t)l->bs, sizeof(int));
@@ -104,7 +111,7 @@ void learner_free(Learner *l) {
     bear_model_free(&l->model);
     dataset_free(&l->ds);
     tensor_free(l->x);
-    free(l->y), free(l->order), free(l->before);
+    free(l->y), free(l->order), free(l->before), free(l->targets);
     tape_reset();
     memset(l, 0, sizeof *l);
 }
@@ -131,9 +138,12 @@ static Tensor *batch_view(Tensor *x, int n) {
 float learner_step(Learner *l, int b, float lr, float momentum) {
     int start = b * l->bs, n = l->ds.n_train - start < l->bs ? l->ds.n_train - start : l->bs;
     dataset_batch(&l->ds, l->order + start, n, &l->aug, &l->rng, l->x, l->y);
+    int C = l->ds.n_classes;
+    augment_targets(l->x->data, (size_t)3 * l->ds.size * l->ds.size, l->y, n, C, l->smoothing, l->mixup,
+                    &l->rng, l->targets);
     Tensor *x = batch_view(l->x, n);
     tape_reset();
-    Tensor *loss = cross_entropy(bear_model_forward(&l->model, x, true), l->y);
+    Tensor *loss = cross_entropy_soft(bear_model_forward(&l->model, x, true), l->targets);
     float value = loss->data[0];
     if (isfinite(value)) { // a NaN step would poison every weight: leave them as they were
         backward(loss);

@@ -3,7 +3,8 @@
 //
 // One training step is the lesson's loop, at scale:
 //     x, y  = a minibatch (augmented)                  dataset_batch
-//     loss  = cross_entropy(bearnet(x), y)             forward, recorded on the tape
+//     loss  = cross_entropy(bearnet(x), y)             forward, recorded on the tape (against soft
+//                                                      targets with label smoothing or mixup)
 //     backward(loss)                                   every parameter's .grad
 //     opt.step(); opt.zero_grad()                      a -= lr * grad (AdamW's version of it)
 // exactly lab06 with 307,923 numbers in place of 2.
@@ -21,8 +22,10 @@ typedef struct {
     DatasetOptions data; // folder split and size
     int bs;              // minibatch size
     float wd;            // AdamW weight decay
-    bool augment;        // flips, crops, colour jitter on the training split
-    float rotate;        // and turns of up to +-rotate degrees (0: none)
+    bool augment;        // the training split through aug (augment.h); false: the plain centre crop
+    Augment aug;         // augment_default() unless flags change it
+    float smoothing;     // label smoothing eps (0: none; fastai: 0.1)
+    float mixup;         // mixup's Beta(alpha, alpha) (0: none; fastai: 0.4)
     int seed;            // weights, batch order and augmentation
     bool quiet;          // no data summary
     const char *arch;    // one of BEAR_ARCHS (model.h)
@@ -47,6 +50,8 @@ typedef struct {
     float body_lr_scale;
     bool frozen;
     Augment aug;
+    float smoothing, mixup;
+    float *targets; // (bs, classes): what the loss aims at for each picture (augment_targets)
     Rng rng;
     int bs;
     Tensor *x; // (bs,3,S,S), reused by every batch

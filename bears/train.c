@@ -118,7 +118,7 @@ int cmd_train(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
-    bool no_augment = false, tta = false;
+    bool no_augment = false, no_flip = false, tta = false;
     const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
     int seed = 42;
     Flag flags[] = {
@@ -132,10 +132,23 @@ int cmd_train(int argc, char **argv) {
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
-        {"--rotate", FLAG_FLOAT, &o.rotate, 0, 45, false, NULL,
-         "augmentation: turn training pictures by up to +-this many degrees (fastai's default: 10)"},
+        {"--no-flip", FLAG_BOOL, &no_flip, 0, 0, false, NULL, "augmentation: never mirror a training picture"},
+        {"--crop-scale", FLAG_FLOAT, &o.aug.crop_scale, 0.08, 1, false, NULL,
+         "augmentation: random-resized crops keep at least this share of a picture's area (1: none)"},
+        {"--rotate", FLAG_FLOAT, &o.aug.max_rotate, 0, 45, false, NULL,
+         "augmentation: turn training pictures by up to +-this many degrees (0: none)"},
+        {"--zoom", FLAG_FLOAT, &o.aug.max_zoom, 1, 2, false, NULL,
+         "augmentation: zoom in by up to this factor towards a random point (1: none)"},
+        {"--warp", FLAG_FLOAT, &o.aug.max_warp, 0, 0.4, false, NULL,
+         "augmentation: perspective tilt of up to this share of the half-side (0: none)"},
+        {"--lighting", FLAG_FLOAT, &o.aug.max_lighting, 0, 0.9, false, NULL,
+         "augmentation: brightness and contrast change by up to this much (0: none)"},
+        {"--label-smoothing", FLAG_FLOAT, &o.smoothing, 0, 0.5, false, NULL,
+         "loss: this share of each target spread over all classes (fastai: 0.1; 0: none)"},
+        {"--mixup", FLAG_FLOAT, &o.mixup, 0, 4, false, NULL,
+         "loss and batch: blend pictures and targets, weights from Beta(a, a) (fastai: 0.4; 0: none)"},
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
-         "validate with test-time augmentation (each picture and its mirror, averaged)"},
+         "validate with test-time augmentation (the plain picture mixed with 8 zoomed and mirrored views)"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
          "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
@@ -167,8 +180,13 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(&cli,
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
-    if (no_augment && o.rotate > 0)
-        cli_usage_error(&cli, "--rotate is an augmentation: it cannot go with --no-augment");
+    Augment fastai = augment_default();
+    if (no_augment && (no_flip || o.aug.crop_scale != fastai.crop_scale || o.aug.max_rotate != fastai.max_rotate ||
+                       o.aug.max_zoom != fastai.max_zoom || o.aug.max_warp != fastai.max_warp ||
+                       o.aug.max_lighting != fastai.max_lighting))
+        cli_usage_error(&cli, "--no-flip, --crop-scale, --rotate, --zoom, --warp and --lighting set the "
+                              "augmentation: they cannot go with --no-augment");
+    o.aug.flip = !no_flip;
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
 
@@ -201,6 +219,10 @@ int cmd_train(int argc, char **argv) {
     printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n",
            l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
+    if (o.augment)
+        printf("augmentation: %scrop-scale %g, rotate %g, zoom %g, warp %g, lighting %g%s%s\n",
+               o.aug.flip ? "flip, " : "", o.aug.crop_scale, o.aug.max_rotate, o.aug.max_zoom, o.aug.max_warp,
+               o.aug.max_lighting, o.smoothing > 0 ? ", label smoothing" : "", o.mixup > 0 ? ", mixup" : "");
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
         printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "

@@ -246,11 +246,12 @@ Tensor *dropout(Tensor *x, float p, Rng *rng, bool training) {
 // loss = mean_n( logsumexp(z_n) - z_n[label_n] ), with logsumexp(z) = max + log(sum exp(z - max))
 // so no exp overflows. Its gradient is the softmax minus the one-hot label:
 //     dZ_n += dLoss / N * (softmax(z_n) - onehot(label_n))
-// The node saves the softmax (N,C) and the labels.
+// The node saves the softmax (N,C) and the targets (one-hot rows for labels; softer ones from
+// cross_entropy_soft), so the same backward serves both: dZ_n += dLoss / N * (softmax(z_n) - t_n).
 
 typedef struct {
     float *softmax;
-    int *labels;
+    float *targets; // N x C, each row a distribution
 } CrossEntropySaved;
 
 static void cross_entropy_backward(Node *node) {
@@ -259,35 +260,47 @@ static void cross_entropy_backward(Node *node) {
     int N = z->shape[0], C = z->shape[1];
     float g = node->out->grad->data[0] / (float)N;
     float *dz = grad_of(z);
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++)
-            dz[(size_t)n * C + c] += g * (s->softmax[(size_t)n * C + c] - (c == s->labels[n] ? 1.0f : 0.0f));
+    // d/dz of -sum_c t_c log softmax(z)_c is softmax(z) - t (the targets sum to 1)
+    for (size_t k = 0; k < (size_t)N * C; k++) dz[k] += g * (s->softmax[k] - s->targets[k]);
 }
 
-Tensor *cross_entropy(Tensor *logits, const int *labels) {
+Tensor *cross_entropy_soft(Tensor *logits, const float *targets) {
     check_rank("cross_entropy logits", logits, 2);
     int N = logits->shape[0], C = logits->shape[1];
     if (N < 1) sgd_panic("cross_entropy: empty batch");
     CrossEntropySaved *s = step_alloc(sizeof *s);
     s->softmax = step_alloc(sizeof(float) * (size_t)N * C);
-    s->labels = step_alloc(sizeof(int) * (size_t)N);
+    s->targets = step_alloc(sizeof(float) * (size_t)N * C);
+    memcpy(s->targets, targets, sizeof(float) * (size_t)N * C);
     double total = 0;
     for (int n = 0; n < N; n++) {
-        if (labels[n] < 0 || labels[n] >= C)
-            sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
-        const float *z = logits->data + (size_t)n * C;
+        const float *z = logits->data + (size_t)n * C, *t = targets + (size_t)n * C;
         float *p = s->softmax + (size_t)n * C;
         float max = -FLT_MAX;
         for (int c = 0; c < C; c++) max = fmaxf(max, z[c]);
-        double sum = 0;
+        double sum = 0, target_logit = 0;
         for (int c = 0; c < C; c++) sum += (p[c] = expf(z[c] - max));
         for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
-        total += (double)max + log(sum) - (double)z[labels[n]];
-        s->labels[n] = labels[n];
+        for (int c = 0; c < C; c++)
+            if (t[c] != 0) target_logit += (double)t[c] * z[c];
+        total += (double)max + log(sum) - target_logit; // sum_c t_c (log-sum-exp - z_c)
     }
     Tensor *loss = step_tensor(0, NULL);
     loss->data[0] = (float)(total / N);
     Node *node = tape_record("cross_entropy", loss, cross_entropy_backward, 1, &logits);
     if (node) node->saved = s;
     return loss;
+}
+
+Tensor *cross_entropy(Tensor *logits, const int *labels) {
+    check_rank("cross_entropy logits", logits, 2);
+    int N = logits->shape[0], C = logits->shape[1];
+    float *one_hot = step_alloc(sizeof(float) * (size_t)(N > 0 ? N : 1) * C);
+    memset(one_hot, 0, sizeof(float) * (size_t)N * C);
+    for (int n = 0; n < N; n++) {
+        if (labels[n] < 0 || labels[n] >= C)
+            sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
+        one_hot[(size_t)n * C + labels[n]] = 1;
+    }
+    return cross_entropy_soft(logits, one_hot);
 }
