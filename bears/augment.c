@@ -147,8 +147,8 @@ void augment_render(const uint8_t *rgb, int stored, int size, const AugmentView 
 
 AugmentView augment_tta_view(int k, int size, int stored) {
     AugmentTransforms t = augment_plain_transforms(size, stored);
-    double room = 1 - 1 / TTA_ZOOM;
-    t.zoom = TTA_ZOOM, t.zx = k & 1 ? room : -room, t.zy = k & 2 ? room : -room, t.flip = k & 4;
+    double edge = (stored - size) / 2.0; // from the centre crop to a corner crop
+    t.cx += k & 1 ? edge : -edge, t.cy += k & 2 ? edge : -edge, t.flip = k & 4;
     return augment_compose(&t, size);
 }
 

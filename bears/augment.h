@@ -73,13 +73,14 @@ void augment_render(const uint8_t *rgb, int stored, int size, const AugmentView 
                     const float std[3], float *out);
 
 // ---- test-time augmentation (fastai v1's learn.TTA()) ----
-// The prediction for a picture mixes the plain view's probabilities (weight TTA_BETA) with the mean over
-// TTA_VIEWS fixed views (weight 1 - TTA_BETA): the centre crop zoomed by TTA_ZOOM towards each of its
-// four corners, each as it is and mirrored. Fixed, not random: the same picture always gets the same
+// The prediction for a picture mixes the plain view's probabilities (weight TTA_BETA, fastai's beta)
+// with the mean over TTA_VIEWS fixed views (weight 1 - TTA_BETA): the S x S crops at the four corners
+// of the stored picture, each as it is and mirrored — views like the training crops, which also move
+// about the stored picture (fastai zooms towards the corners instead; at 32 px that cuts off more than
+// training ever did, and measured worse). Fixed, not random: the same picture always gets the same
 // answer, whoever asks and whatever else is in its batch.
 enum { TTA_VIEWS = 8 };
 #define TTA_BETA 0.4f
-#define TTA_ZOOM 1.1f
 AugmentView augment_tta_view(int k, int size, int stored); // k in [0, TTA_VIEWS)
 // probs (n x C) holds the plain view's probabilities; views_sum the sum over the TTA_VIEWS views.
 // probs becomes the TTA mixture.

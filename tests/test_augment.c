@@ -154,7 +154,7 @@ static void test_tta(void) {
         inside += x0 >= -0.5f && y0 >= -0.5f && x1 <= STORED - 0.5f && y1 <= STORED - 0.5f;
     }
     CHECK(mirrored == 4 * S * S, "view k+4 mirrors view k (%d of %d pixels)", mirrored, 4 * S * S);
-    CHECK(inside == 4, "the zoomed views stay inside the picture (%d of 4)", inside);
+    CHECK(inside == 4, "the corner crops stay inside the picture (%d of 4)", inside);
     float probs[2] = {0.2f, 0.8f}, sum[2] = {TTA_VIEWS * 0.6f, TTA_VIEWS * 0.4f};
     augment_tta_mix(probs, sum, 1, 2);
     CHECK_NEAR(probs[0], TTA_BETA * 0.2f + (1 - TTA_BETA) * 0.6f, 1e-6);
