@@ -48,7 +48,7 @@ enum { FEW_PER_CLASS = 10 };
 
 // What the numbers say, after the last epoch (the lesson's diagnosis, in words).
 static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr,
-                     float guess, const Dataset *ds) {
+                     float guess, const Dataset *ds, bool soft_targets) {
     if (ds->n_train < FEW_PER_CLASS * ds->n_classes) {
         printf("too few pictures: %d to train on and %d to validate on, for %d classes (fewer than %d per "
                "class). With this little data the numbers above say little about the learning rate or the "
@@ -63,14 +63,19 @@ static void diagnose(const float *train, const float *valid, const float *error,
     for (int e = 1; e < epochs; e++)
         if (error[e] < error[best]) best = e;
     float last_train = train[epochs - 1], last_valid = valid[epochs - 1], last_error = error[epochs - 1];
-    // A model still close to guessing (loss near ln(classes)) after all its epochs has hardly moved.
-    if (last_train > last_valid && last_train > 0.8f * guess)
+    // Label smoothing and mixup aim the training loss at soft targets, which no model can reach (their
+    // entropy is its floor), while valid_loss stays against the plain labels: the two losses no longer
+    // compare, so only the error rate speaks.
+    if (soft_targets)
+        printf("train_loss is against the smoothed / mixed targets and sits above valid_loss by design; "
+               "read the error rate instead.\n");
+    if (!soft_targets && last_train > last_valid && last_train > 0.8f * guess)
         printf(
             "lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
             "random guess; the error rate went from %.1f%% to %.1f%%. Raise the learning rate (try --lr %g) "
             "or train for more epochs.\n",
             last_train, last_valid, guess, 100 * error[0], 100 * last_error, lr * 10);
-    else if (last_train > last_valid && last_error > 0.05f)
+    else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
         printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
                "or with a higher learning rate.\n",
                last_train, last_valid);
@@ -315,7 +320,7 @@ int cmd_train(int argc, char **argv) {
     PlotConfig pc = plot_config(plot, out);
     plot_training(&pc, batch_loss, batch_lr, steps, valid, epochs_done, batches);
     if (status == 0) {
-        diagnose(train, valid, error, epochs, lr, guess, &l.ds);
+        diagnose(train, valid, error, epochs, lr, guess, &l.ds, o.smoothing > 0 || o.mixup > 0);
         // The split goes into the model, so interpret scores the same valid pictures by default.
         l.model.has_split = true, l.model.valid_pct = o.data.valid_pct, l.model.split_seed = seed;
         l.model.data_pictures = l.ds.n, l.model.data_fingerprint = dataset_fingerprint(&l.ds);
