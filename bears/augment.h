@@ -28,7 +28,7 @@
 typedef struct {
     bool flip;          // mirror left-right half the time (a bear facing left is still a bear)
     float crop_scale;   // random-resized crop: keep between crop_scale and all of the picture's area, at
-                        // an aspect ratio between 3/4 and 4/3 (fastbook's bears: 0.5); 1 = the centre crop
+                        // an aspect ratio between 3/4 and 4/3 (fastbook's bears: 0.5); 1 = no crop
     float max_rotate;   // turn by up to +-max_rotate degrees (fastai: 10)
     float max_zoom;     // zoom in by 1..max_zoom towards a random point (fastai: 1.1); 1 = none
     float max_warp;     // perspective: tilt by up to +-max_warp of the half-side (fastai: 0.2); 0 = none
@@ -37,7 +37,7 @@ typedef struct {
     float p_lighting;   // each of them happens with this chance (fastai: 0.75)
 } Augment;
 
-Augment augment_default(void); // fastai's defaults above, with crop_scale 0.5
+Augment augment_default(void); // flip, crop_scale 0.5625, lighting 0.1; no rotate, zoom or warp (why: augment.c)
 Augment augment_none(void);    // the validation transform: the centre crop, nothing random
 
 // One picture's view: where its pixels come from and how it is lit.
