@@ -134,8 +134,10 @@ void augment_render(const uint8_t *rgb, int stored, int size, const AugmentView 
             int x0 = (int)sx, y0 = (int)sy;
             int x1 = x0 + 1 < stored ? x0 + 1 : x0, y1 = y0 + 1 < stored ? y0 + 1 : y0;
             float fx = sx - (float)x0, fy = sy - (float)y0;
-            const uint8_t *p00 = rgb + ((size_t)y0 * stored + x0) * 3, *p01 = rgb + ((size_t)y0 * stored + x1) * 3;
-            const uint8_t *p10 = rgb + ((size_t)y1 * stored + x0) * 3, *p11 = rgb + ((size_t)y1 * stored + x1) * 3;
+            const uint8_t *p00 = rgb + ((size_t)y0 * stored + x0) * 3,
+                          *p01 = rgb + ((size_t)y0 * stored + x1) * 3;
+            const uint8_t *p10 = rgb + ((size_t)y1 * stored + x0) * 3,
+                          *p11 = rgb + ((size_t)y1 * stored + x1) * 3;
             for (int c = 0; c < 3; c++) {
                 float top = p00[c] + fx * (p01[c] - p00[c]), bottom = p10[c] + fx * (p11[c] - p10[c]);
                 float value = (top + fy * (bottom - top)) / 255.0f;

@@ -37,8 +37,9 @@ typedef struct {
     float p_lighting;   // each of them happens with this chance (fastai: 0.75)
 } Augment;
 
-Augment augment_default(void); // flip, crop_scale 0.5625, lighting 0.1; no rotate, zoom or warp (why: augment.c)
-Augment augment_none(void);    // the validation transform: the centre crop, nothing random
+Augment
+augment_default(void);      // flip, crop_scale 0.5625, lighting 0.1; no rotate, zoom or warp (why: augment.c)
+Augment augment_none(void); // the validation transform: the centre crop, nothing random
 
 // One picture's view: where its pixels come from and how it is lit.
 typedef struct {

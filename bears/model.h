@@ -35,7 +35,8 @@ typedef struct {
     int split_seed;
     int data_pictures;         // readable pictures in the folder then
     uint64_t data_fingerprint; // dataset_fingerprint() of the folder then
-    bool tta; // test-time augmentation (augment.h): the plain view mixed with TTA_VIEWS fixed views (not saved)
+    bool tta; // test-time augmentation (augment.h): the plain view mixed with TTA_VIEWS fixed views (not
+              // saved)
 } BearModel;
 
 // A fresh network of arch (one of BEAR_ARCHS) for m->n_classes classes; false for an unknown arch.

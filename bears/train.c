@@ -137,9 +137,11 @@ int cmd_train(int argc, char **argv) {
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
-        {"--no-flip", FLAG_BOOL, &no_flip, 0, 0, false, NULL, "augmentation: never mirror a training picture"},
+        {"--no-flip", FLAG_BOOL, &no_flip, 0, 0, false, NULL,
+         "augmentation: never mirror a training picture"},
         {"--crop-scale", FLAG_FLOAT, &o.aug.crop_scale, 0.08, 1, false, NULL,
-         "augmentation: random-resized crops keep at least this share of a picture's area (fastbook: 0.5; 1: none)"},
+         "augmentation: random-resized crops keep at least this share of a picture's area (fastbook: 0.5; 1: "
+         "none)"},
         {"--rotate", FLAG_FLOAT, &o.aug.max_rotate, 0, 45, false, NULL,
          "augmentation: turn training pictures by up to +-this many degrees (fastai: 10; 0: none)"},
         {"--zoom", FLAG_FLOAT, &o.aug.max_zoom, 1, 2, false, NULL,
@@ -186,9 +188,9 @@ int cmd_train(int argc, char **argv) {
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
     Augment fastai = augment_default();
-    if (no_augment && (no_flip || o.aug.crop_scale != fastai.crop_scale || o.aug.max_rotate != fastai.max_rotate ||
-                       o.aug.max_zoom != fastai.max_zoom || o.aug.max_warp != fastai.max_warp ||
-                       o.aug.max_lighting != fastai.max_lighting))
+    if (no_augment && (no_flip || o.aug.crop_scale != fastai.crop_scale ||
+                       o.aug.max_rotate != fastai.max_rotate || o.aug.max_zoom != fastai.max_zoom ||
+                       o.aug.max_warp != fastai.max_warp || o.aug.max_lighting != fastai.max_lighting))
         cli_usage_error(&cli, "--no-flip, --crop-scale, --rotate, --zoom, --warp and --lighting set the "
                               "augmentation: they cannot go with --no-augment");
     o.aug.flip = !no_flip;

@@ -36,7 +36,8 @@ static void test_identity_and_flip(void) {
     for (int y = 0; y < L; y++)
         for (int x = 0; x < L; x++)
             for (int c = 0; c < 3; c++) same += at(out, L, c, x, y) == rgb[(y * L + x) * 3 + c] / 255.0f;
-    CHECK(same == L * L * 3, "the identity view reproduces the picture exactly (%d of %d values)", same, L * L * 3);
+    CHECK(same == L * L * 3, "the identity view reproduces the picture exactly (%d of %d values)", same,
+          L * L * 3);
     AugmentTransforms t = augment_plain_transforms(L, L);
     t.flip = true;
     AugmentView flip = augment_compose(&t, L);
@@ -68,8 +69,8 @@ static void test_rotation_moves_a_pixel(void) {
     for (int y = 0; y < L; y++)
         for (int x = 0; x < L; x++)
             if (at(out, L, 0, x, y) > 0.5f) bright_x = x, bright_y = y, lit++;
-    CHECK(lit == 1 && bright_x == 1 && bright_y == 1, "the pixel lands at (1, 1): %d lit, last at (%d, %d)", lit,
-          bright_x, bright_y);
+    CHECK(lit == 1 && bright_x == 1 && bright_y == 1, "the pixel lands at (1, 1): %d lit, last at (%d, %d)",
+          lit, bright_x, bright_y);
     CHECK_NEAR(at(out, L, 0, 1, 1), 1, 1e-5);
     // A turned picture has no black corners: the edge is mirrored back in.
     uint8_t flat[L * L * 3];
@@ -98,7 +99,8 @@ static void test_crops_stay_inside(void) {
         smallest = fminf(smallest, area), largest = fmaxf(largest, area);
     }
     CHECK(outside == 0, "every crop and zoom stays inside the stored picture (%d outside)", outside);
-    CHECK(smallest < 0.1f && largest > 0.6f, "crops range over the areas asked for (%g .. %g)", smallest, largest);
+    CHECK(smallest < 0.1f && largest > 0.6f, "crops range over the areas asked for (%g .. %g)", smallest,
+          largest);
     // Zoom 2 towards the centre: the corners sample halfway to the edge.
     AugmentTransforms t = augment_plain_transforms(S, S);
     t.zoom = 2;
@@ -130,7 +132,8 @@ static void test_draws(void) {
         identity += memcmp(&v1, &plain, sizeof v1) == 0;
     }
     CHECK(same == 100, "the same seed draws the same views (%d of 100)", same);
-    CHECK(differ == 100 && identity == 0, "another seed, other views (%d); none is plain (%d)", differ, identity);
+    CHECK(differ == 100 && identity == 0, "another seed, other views (%d); none is plain (%d)", differ,
+          identity);
     Augment none = augment_none();
     AugmentView v = augment_draw(&none, 32, 36, &r1);
     CHECK(memcmp(&v, &plain, sizeof v) == 0, "augment_none draws the plain view");
@@ -148,7 +151,8 @@ static void test_tta(void) {
         augment_render(rgb, STORED, S, &v, zero, one, a);
         augment_render(rgb, STORED, S, &w, zero, one, b);
         for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++) mirrored += fabsf(at(a, S, 0, x, y) - at(b, S, 0, S - 1 - x, y)) < 1e-6f;
+            for (int x = 0; x < S; x++)
+                mirrored += fabsf(at(a, S, 0, x, y) - at(b, S, 0, S - 1 - x, y)) < 1e-6f;
         float x0, y0, x1, y1;
         augment_map(&v, S, 0, 0, &x0, &y0), augment_map(&v, S, S - 1, S - 1, &x1, &y1);
         inside += x0 >= -0.5f && y0 >= -0.5f && x1 <= STORED - 0.5f && y1 <= STORED - 0.5f;
@@ -169,7 +173,8 @@ static void test_targets(void) {
     Rng rng;
     rng_seed(&rng, 2, 0);
     augment_targets(x, ROW, labels, N, C, 0.1f, 0, &rng, targets);
-    CHECK_NEAR(targets[0], 0.9f + 0.025f, 1e-6); // label smoothing: eps / C everywhere, 1 - eps more on the label
+    CHECK_NEAR(targets[0], 0.9f + 0.025f,
+               1e-6); // label smoothing: eps / C everywhere, 1 - eps more on the label
     CHECK_NEAR(targets[1], 0.025f, 1e-6);
     CHECK(x[ROW] == 1, "label smoothing leaves the pictures alone");
     augment_targets(x, ROW, labels, N, C, 0, 0.4f, &rng, targets);
@@ -184,7 +189,8 @@ static void test_targets(void) {
         for (int k = 1; k < ROW; k++) consistent = consistent && x[i * ROW + k] == value;
         rows_ok += fabsf(total - 1) < 1e-5f && lam >= 0.5f - 1e-6f && consistent;
     }
-    CHECK(rows_ok == N, "mixup rows are distributions, at least half their own label, pictures blended whole (%d of %d)",
+    CHECK(rows_ok == N,
+          "mixup rows are distributions, at least half their own label, pictures blended whole (%d of %d)",
           rows_ok, N);
 }
 
@@ -219,7 +225,8 @@ static void test_soft_cross_entropy(void) {
     float hard[N * C] = {0};
     for (int n = 0; n < N; n++) hard[n * C + labels[n]] = 1;
     float soft_value = cross_entropy_soft(z, hard)->data[0], hard_value = cross_entropy(z, labels)->data[0];
-    CHECK(soft_value == hard_value, "one-hot targets give cross_entropy exactly (%g vs %g)", soft_value, hard_value);
+    CHECK(soft_value == hard_value, "one-hot targets give cross_entropy exactly (%g vs %g)", soft_value,
+          hard_value);
     tape_reset();
     SoftCtx ctx = {t};
     CHECK(gradcheck("cross_entropy_soft", soft_loss, &z, 1, &ctx, (GradCheckOptions){0}, stdout),

@@ -139,9 +139,10 @@ static void test_commands(void) {
         for (int c = 0; c < 3; c++) {
             for (int v = 1; v < VIEWS; v++) expected[c] += each[v * 3 + c] / TTA_VIEWS;
             expected[c] = TTA_BETA * each[c] + (1 - TTA_BETA) * expected[c];
-            CHECK(fabsf(plain[c] - each[c]) < 1e-6f, "without tta, the plain view (%g vs %g)", plain[c], each[c]);
-            CHECK(fabsf(tta[c] - expected[c]) < 1e-5f, "class %d: tta %g is 0.4 plain + 0.6 views' mean %g", c,
-                  tta[c], expected[c]);
+            CHECK(fabsf(plain[c] - each[c]) < 1e-6f, "without tta, the plain view (%g vs %g)", plain[c],
+                  each[c]);
+            CHECK(fabsf(tta[c] - expected[c]) < 1e-5f, "class %d: tta %g is 0.4 plain + 0.6 views' mean %g",
+                  c, tta[c], expected[c]);
             total += tta[c];
         }
         CHECK(fabsf(total - 1) < 1e-5f, "tta probabilities sum to 1 (%g)", total);

@@ -24,8 +24,12 @@ int main(int argc, char **argv) {
         {"--bs", FLAG_INT, &bs, 2, 4096, false, NULL, "minibatch size"},
         {"--runs", FLAG_INT, &runs, 1, 100, false, NULL, "passes; the fastest counts"},
     };
-    Cli cli = {"bench-augment", "seconds per 60,000 pictures for plain, augmented and mixed-up batches",
-               "data augmentation (fastai's get_transforms), measured", NULL, "bench-augment --size 32", flags,
+    Cli cli = {"bench-augment",
+               "seconds per 60,000 pictures for plain, augmented and mixed-up batches",
+               "data augmentation (fastai's get_transforms), measured",
+               NULL,
+               "bench-augment --size 32",
+               flags,
                sizeof flags / sizeof flags[0]};
     cli_parse(&cli, argc, argv, NULL, 0);
     Dataset ds = {0};
@@ -51,7 +55,8 @@ int main(int argc, char **argv) {
             double t0 = seconds();
             for (int start = 0; start + bs <= n; start += bs) {
                 dataset_batch(&ds, idx + start, bs, mode ? &fastai : NULL, &rng, x, y);
-                if (mode == 2) augment_targets(x->data, (size_t)3 * size * size, y, bs, 10, 0, 0.4f, &rng, targets);
+                if (mode == 2)
+                    augment_targets(x->data, (size_t)3 * size * size, y, bs, 10, 0, 0.4f, &rng, targets);
             }
             double t = seconds() - t0;
             if (t < best) best = t;
