@@ -155,7 +155,8 @@ int cmd_train(int argc, char **argv) {
         {"--mixup", FLAG_FLOAT, &o.mixup, 0, 4, false, NULL,
          "loss and batch: blend pictures and targets, weights from Beta(a, a) (fastai: 0.4; 0: none)"},
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
-         "validate with test-time augmentation (the plain picture mixed with 8 zoomed and mirrored views)"},
+         "validate with test-time augmentation: each picture mixed with 8 fixed views (corner crops, "
+         "mirrored); 9x the scoring time"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
          "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
