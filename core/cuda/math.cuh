@@ -36,6 +36,12 @@ SGD_HD void split_range(size_t M, int splits, int s, size_t *begin, size_t *end)
 }
 
 // ---- batchnorm ----
+// Blocks per channel: enough for the whole GPU to take part on big planes (16 values per thread at
+// least), one on small ones.
+SGD_HD int bn_splits(size_t M, int threads) {
+    size_t s = M / ((size_t)threads * 16);
+    return (int)(s < 1 ? 1 : s > 128 ? 128 : s);
+}
 // From sum(x - centre) and sum((x - centre)^2) over a channel's M values (centre: one of them, so the
 // sums do not cancel): the mean, the biased variance (normalisation) and the unbiased one (running var).
 SGD_HD void bn_stats(double s1, double s2, double M, float centre, float *mean, float *var,

@@ -244,12 +244,6 @@ typedef struct {
     float *mean, *invstd, *k, *shift; // C each, on the device
 } BatchNormSaved;
 
-// Blocks per channel: enough for the whole GPU to take part on big planes, one on small ones.
-static int bn_splits(size_t M) {
-    size_t s = M / ((size_t)THREADS * 16);
-    return (int)(s < 1 ? 1 : s > 128 ? 128 : s);
-}
-
 static __global__ void bn_stats_kernel(double2 *partial, const float *x, int N, int C, size_t HW,
                                        int splits) {
     int c = blockIdx.y, s = blockIdx.x;
@@ -352,7 +346,7 @@ static void batchnorm_op_backward(Node *node) {
     bool fresh = false, skip_fresh = false;
     float *dx = wants(x) ? grad_to_fill(x, &fresh) : NULL;
     float *dskip = wants(skip) ? grad_to_fill(skip, &skip_fresh) : NULL;
-    int splits = bn_splits(M);
+    int splits = bn_splits(M, THREADS);
     double2 *partial = (double2 *)cuda_step_alloc(sizeof(double2) * (size_t)C * splits);
     float *coef = (float *)cuda_step_alloc(sizeof(float) * 3 * (size_t)C);
     bn_grad_stats_kernel<<<dim3(splits, C), THREADS, 0, cuda_stream()>>>(partial, x->data, dy, y, fused_relu,
@@ -379,7 +373,7 @@ extern "C" Tensor *cuda_batchnorm(Tensor *x, const BatchNorm2d *bn, bool trainin
     BatchNormSaved *s = (BatchNormSaved *)step_alloc(sizeof *s);
     float *channels = (float *)cuda_step_alloc(sizeof(float) * 4 * (size_t)C);
     s->mean = channels, s->invstd = channels + C, s->k = channels + 2 * C, s->shift = channels + 3 * C;
-    int splits = bn_splits(M);
+    int splits = bn_splits(M, THREADS);
     double2 *partial = NULL;
     if (training) {
         partial = (double2 *)cuda_step_alloc(sizeof(double2) * (size_t)C * splits);

@@ -131,8 +131,12 @@ extern "C" bool cuda_init(char *err, size_t err_size) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
-        snprintf(err, err_size, "no CUDA GPU is usable here (%s); train with --device cpu",
-                 e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports 0 devices");
+        snprintf(
+            err, err_size,
+            "no usable CUDA GPU here: the CUDA runtime says \"%s\" (no NVIDIA GPU or driver, or a driver "
+            "older than the CUDA %d.%d this was built with; nvidia-smi shows what the machine has)",
+            e != cudaSuccess ? cudaGetErrorString(e) : "0 devices", CUDART_VERSION / 1000,
+            CUDART_VERSION % 1000 / 10);
         return false;
     }
     cudaDeviceProp prop;
