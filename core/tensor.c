@@ -131,6 +131,13 @@ void tensor_copy_(Tensor *dst, const Tensor *src) {
         cuda_copy(dst->data, dst->device, src->data, src->device, src->numel);
 }
 
+void tensor_read(const Tensor *t, float *out) {
+    if (t->device == DEVICE_CPU)
+        memcpy(out, t->data, t->numel * sizeof(float));
+    else
+        cuda_copy(out, DEVICE_CPU, t->data, t->device, t->numel);
+}
+
 float tensor_item(const Tensor *t) {
     if (t->device == DEVICE_CPU) return t->data[0];
     float v;

@@ -98,6 +98,7 @@ bool device_select(const char *name, Device *device, char *err, size_t err_size)
 Tensor *tensor_zeros_on(Device device, int rank, const int *shape);
 Tensor *tensor_to(const Tensor *t, Device device); // a copy on device (the GPU copy of a batch, a model)
 void tensor_copy_(Tensor *dst, const Tensor *src); // dst's values = src's, whatever their devices
+void tensor_read(const Tensor *t, float *out);     // all numel values into host memory, from any device
 float tensor_item(const Tensor *t);                // element 0, fetched from the device if need be
 
 // Abort with a message: used for programming errors (wrong shapes), never for user input.

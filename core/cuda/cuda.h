@@ -36,7 +36,7 @@ const char *cuda_device_name(void);
 // TF32 tensor cores for fp32 convolutions and products (on by default: 10 mantissa bits in the
 // products, fp32 sums). Off plus exact conv algorithms (no Winograd/FFT) for parity tests.
 void cuda_set_reference_math(bool reference);
-// Wait for every queued kernel (the host then sees their results).
+// Wait for every queued kernel (the host then sees their results); nothing to wait for before cuda_init.
 void cuda_synchronize(void);
 
 // ---- memory ----

@@ -187,7 +187,7 @@ cudnnHandle_t cuda_cudnn(void) {
 }
 
 extern "C" void cuda_synchronize(void) {
-    CUDA_CHECK(cudaStreamSynchronize(rt.stream));
+    if (rt.open) CUDA_CHECK(cudaStreamSynchronize(rt.stream));
 }
 
 void *cuda_workspace(size_t bytes) {
