@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run bench-bearnet and the same model in PyTorch, one after the other, and print the ratios.
 #   tests/bench/run_bench.sh [--size 64] [--bs 64] [--steps 10] [--threads 2] [--rounds 3] [--device cpu|cuda]
+#                            [--skip-compile]
 # With --device cuda (a build with CUDA, a GPU, a PyTorch that sees it): ours eager and with --cuda-graph,
-# against PyTorch fp32 NCHW, channels_last, bf16 autocast + channels_last, and torch.compile; TF32 on both.
+# against PyTorch fp32 NCHW, channels_last, bf16 autocast + channels_last, and torch.compile (a minute of
+# compiling per size: --skip-compile leaves it out); TF32 on both.
 # (build/bin/bench-bearnet must exist). The machines are shared and their speed drifts, so every
 # mode runs once per round, the modes interleaved, and the table gives each mode's median.
 # PyTorch runs three ways: as installed; with glibc malloc tuned to keep freed memory instead of
@@ -12,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${BENCH_BEARNET:-$root/build/bin/bench-bearnet}"
-size=64 bs=64 steps=10 threads=2 rounds=3 device=cpu
+size=64 bs=64 steps=10 threads=2 rounds=3 device=cpu compile=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) size="$2"; shift 2 ;;
@@ -21,7 +23,8 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --device) device="$2"; shift 2 ;;
-    *) echo "run_bench.sh: unknown argument $1 (accepted: --size --bs --steps --threads --rounds --device)" >&2; exit 2 ;;
+    --skip-compile) compile=0; shift ;;
+    *) echo "run_bench.sh: unknown argument $1 (accepted: --size --bs --steps --threads --rounds --device --skip-compile)" >&2; exit 2 ;;
   esac
 done
 [ -x "$bench" ] || { echo "run_bench.sh: $bench not found; build first (cmake --build build)" >&2; exit 1; }
@@ -44,7 +47,8 @@ median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END
 declare -A train best infer
 torch_bench=("$torch_py" "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}")
 if [ "$device" = cuda ]; then
-  ours_modes=(ours ours-graph) torch_modes=(torch torch-cl torch-amp-cl torch-compile)
+  ours_modes=(ours ours-graph) torch_modes=(torch torch-cl torch-amp-cl)
+  [ "$compile" = 1 ] && torch_modes+=(torch-compile)
 else
   ours_modes=(ours ours-tunables) torch_modes=(torch torch-tunables torch-tunables-cl)
 fi
@@ -55,7 +59,7 @@ for round in $(seq "$rounds"); do
     run torch "${torch_bench[@]}" --device cuda
     run torch-cl "${torch_bench[@]}" --device cuda --channels-last
     run torch-amp-cl "${torch_bench[@]}" --device cuda --channels-last --amp
-    run torch-compile "${torch_bench[@]}" --device cuda --compile
+    [ "$compile" = 1 ] && run torch-compile "${torch_bench[@]}" --device cuda --compile
   else
     run ours "$bench" "${args[@]}"
     run ours-tunables env GLIBC_TUNABLES="$tunables" "$bench" "${args[@]}"
