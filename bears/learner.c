@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "autograd.h"
-#include "cli.h"
 #include "layers.h"
 #include "ops.h"
 
@@ -34,17 +33,15 @@ bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size) {
     return false;
 }
 
-int learner_select_device(LearnerOptions *o, const char *name, char *err, size_t err_size) {
+int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli) {
     // The GPU backend has the ops bearnet-s is made of; the ResNets' stem needs max_pool2d too.
-    if (strcmp(name, "cuda") == 0 && strcmp(o->arch, BEARNET_ARCH) != 0) {
-        snprintf(err, err_size,
-                 "--device cuda trains %s only (the GPU backend has no max_pool2d, which %s needs)",
-                 BEARNET_ARCH, o->arch);
-        return CLI_EXIT_USAGE;
-    }
+    if (strcmp(name, "cuda") == 0 && strcmp(o->arch, BEARNET_ARCH) != 0)
+        cli_usage_error(cli,
+                        "--device cuda trains %s only (the GPU backend has no max_pool2d, which %s needs)",
+                        BEARNET_ARCH, o->arch);
     char why[512];
     if (device_select(name, &o->device, why, sizeof why)) return 0;
-    snprintf(err, err_size, "--device %s: %s", name, why);
+    fprintf(stderr, "%s: --device %s: %s\n", cli->program, name, why);
     return 1;
 }
 

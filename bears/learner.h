@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
@@ -38,9 +39,10 @@ LearnerOptions learner_defaults(void); // bearnet-s, bs 32, wd 0.01, augment on,
 // false with why set when the size does not suit the arch.
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size);
 
-// --device NAME into o->device, opening the GPU for "cuda": 0, or an exit code with err saying why
-// (CLI_EXIT_USAGE: an arch the GPU backend cannot train; 1: no usable GPU, or a build without CUDA).
-int learner_select_device(LearnerOptions *o, const char *name, char *err, size_t err_size);
+// --device NAME into o->device, opening the GPU for "cuda". An arch the GPU backend cannot train is a usage
+// error (cli_usage_error exits 2); no usable GPU, or a build without CUDA, prints why as cli's program
+// and returns 1 (the exit code); else 0.
+int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli);
 
 typedef struct {
     Dataset ds;

@@ -58,12 +58,7 @@ int cmd_lr_find(int argc, char **argv) {
     o.data.seed = (uint64_t)seed;
 
     char err[1024];
-    int bad_device = learner_select_device(&o, device, err, sizeof err);
-    if (bad_device == CLI_EXIT_USAGE) cli_usage_error(&cli, "%s", err);
-    if (bad_device) {
-        fprintf(stderr, "bears lr-find: %s\n", err);
-        return bad_device;
-    }
+    if (learner_select_device(&o, device, &cli)) return 1;
     Learner l;
     if (!learner_init(&l, dir, &o, err, sizeof err)) {
         fprintf(stderr, "bears lr-find: %s\n", err);

@@ -176,12 +176,7 @@ int cmd_train(int argc, char **argv) {
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
     char err[1024];
-    int bad_device = learner_select_device(&o, device, err, sizeof err);
-    if (bad_device == CLI_EXIT_USAGE) cli_usage_error(&cli, "%s", err);
-    if (bad_device) {
-        fprintf(stderr, "bears train: %s\n", err);
-        return bad_device;
-    }
+    if (learner_select_device(&o, device, &cli)) return 1;
 
     if (log_path && same_file(log_path, model_path))
         cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
