@@ -33,7 +33,7 @@ struct ConvPlan {
     bool backward_found; // backward algorithms are timed on the first backward (inference never needs them)
     size_t workspace;    // the largest any chosen algorithm needs
 };
-enum { MAX_PLANS = 64 }; // bearnet-s has 11 conv shapes per input size
+enum { MAX_PLANS = 128 }; // bearnet-s has 11 conv shapes per batch shape; training meets about 4
 ConvPlan plans[MAX_PLANS];
 int n_plans;
 
