@@ -11,6 +11,7 @@
 // The whole step is held to 1e-3 for gradients: twenty layers of sums in different orders, and batchnorm
 // dividing by small variances, compound the op-level error; the weights after the step to 1e-4.
 //
+// Last, three steps through a CUDA graph (recorded once, replayed) against the same steps run eagerly.
 // Without a GPU (or in a build without CUDA) there is nothing to compare: the test says why and exits 77,
 // which ctest reports as skipped.
 #include <stdlib.h>
@@ -294,6 +295,59 @@ static void test_bearnet_step(void) {
     bearnet_free(m[0]), bearnet_free(m[1]);
 }
 
+// The same three SGD steps of bearnet-s on the GPU, eagerly and through a CUDA graph (run, record, replay):
+// a replay must do exactly what the recorded step did, from the same step-arena addresses.
+typedef struct {
+    BearNet *m;
+    Optimizer *opt;
+    Tensor *x;
+    const int *labels;
+    Tensor *loss;
+} GraphStep;
+
+static void graph_step(void *ctx) {
+    GraphStep *s = ctx;
+    tape_reset();
+    s->loss = cross_entropy(bearnet_forward(s->m, s->x), s->labels);
+    backward(s->loss);
+    optimizer_step(s->opt);
+    optimizer_zero_grad(s->opt);
+}
+
+static void test_graph_replay(void) {
+    enum { N = 4, S = 16 };
+    Tensor *x_host = randn(SHAPE(N, 3, S, S)), *x = tensor_to(x_host, DEVICE_CUDA);
+    int labels[N];
+    for (int n = 0; n < N; n++) labels[n] = (int)rng_below(&rng, 3);
+    GraphStep steps[2];
+    float loss[2];
+    for (int k = 0; k < 2; k++) {
+        Rng init;
+        rng_seed(&init, 9, 0);
+        BearNet *m = bearnet_new(3, &init);
+        state_dict_to(&m->sd, DEVICE_CUDA);
+        steps[k] =
+            (GraphStep){m, sgd_create(m->sd.params, m->sd.n_params, 0.05f, 0.9f, 5e-4f), x, labels, NULL};
+        CudaGraph *g = k ? cuda_graph_new(graph_step, &steps[k]) : NULL;
+        for (int step = 0; step < 3; step++) g ? cuda_graph_run(g) : graph_step(&steps[k]);
+        if (g) CHECK(cuda_graph_captured(g), "the second run recorded the step as a graph");
+        loss[k] = tensor_item(steps[k].loss);
+        cuda_graph_free(g);
+    }
+    CHECK_NEAR(loss[1], loss[0], 1e-5 * loss[0]);
+    for (int i = 0; i < steps[0].m->sd.n_state; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "graph replay %s", steps[0].m->sd.names[i]);
+        Tensor *a = tensor_to(steps[1].m->sd.state[i], DEVICE_CPU),
+               *b = tensor_to(steps[0].m->sd.state[i], DEVICE_CPU);
+        compare_within(what, a, b, PARITY_TOL);
+        tensor_free(a), tensor_free(b);
+    }
+    tape_reset();
+    for (int k = 0; k < 2; k++) optimizer_free(steps[k].opt), bearnet_free(steps[k].m);
+    tensor_free(x), tensor_free(x_host);
+}
+
 int main(void) {
     char why[256];
     if (!cuda_init(why, sizeof why)) {
@@ -308,5 +362,6 @@ int main(void) {
     test_small_ops();
     test_optimizers();
     test_bearnet_step();
+    test_graph_replay();
     return check_done("test_cuda_parity");
 }
