@@ -45,7 +45,9 @@ nproc; uptime
 pip_lib() { "$py" -c "import importlib, sys; m = importlib.import_module('nvidia.$1'); print(list(m.__path__)[0])" 2>/dev/null; }
 cudnn_root=""
 if [ ! -e /usr/local/cuda/include/cudnn.h ]; then cudnn_root=$(pip_lib cudnn); fi
-for lib in cudnn cublas; do
+# The toolkit's libraries first, then the wheels' (the CUDA runtime, cuBLAS and cuDNN our binaries load).
+[ -d /usr/local/cuda/lib64 ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64"
+for lib in cuda_runtime cublas cudnn; do
   dir=$(pip_lib $lib) && [ -d "$dir/lib" ] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$dir/lib"
 done
 echo "cuDNN root: ${cudnn_root:-/usr/local/cuda}; LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
