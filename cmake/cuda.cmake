@@ -52,6 +52,7 @@ if(NOT SGDLAB_CUDA STREQUAL "OFF")
   endif()
   if(missing STREQUAL "")
     set(SGDLAB_HAVE_CUDA ON)
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared) # one CUDA runtime, the one sgdcore links (not also a static copy)
     set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     # The host compiler gets the C build's warnings; device code's own warnings are errors too in CI.
