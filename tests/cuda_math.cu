@@ -3,7 +3,8 @@
 // this checks (each element's channel, the splits of a channel covering it once, the order of an
 // update's terms, which row a label belongs to) is what the kernels compute, short of the launch itself.
 // Each check loops over every index the way a grid-stride kernel would, with the same arguments the op
-// passes. Odd shapes throughout, so a swapped H and W or C and N lands on other numbers.
+// passes; linear's cuBLAS products run through cblas_sgemm in column-major order, the same call on the CPU.
+// Odd shapes throughout, so a swapped H and W or C and N lands on other numbers.
 #include <initializer_list>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "math.cuh"
 
 extern "C" {
+#include <cblas.h>
+
 #include "autograd.h"
 #include "check.h"
 #include "layers.h"
@@ -192,6 +195,32 @@ static void test_linear_bias(void) {
     for (Tensor *t : all) tensor_free(t);
 }
 
+// cblas_sgemm in column-major order means what cublasSgemm means: the same Gemm, run on the CPU.
+static void run_gemm(const Gemm &g, const float *A, const float *B, float *C, float beta) {
+    cblas_sgemm(CblasColMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans,
+                g.m, g.n, g.k, 1.0f, A, g.lda, B, g.ldb, beta, C, g.ldc);
+}
+
+// linear's three products as the GPU asks for them (transposes, leading dimensions) against the CPU op.
+static void test_linear_gemms(void) {
+    enum { N = 5, IN = 7, OUT = 3 };
+    int xs[2] = {N, IN}, ws[2] = {OUT, IN};
+    Tensor *x = normal(2, xs, 0, 1), *w = normal(2, ws, 0, 1);
+    x->requires_grad = w->requires_grad = true;
+    Tensor *y = linear(x, w, NULL), *dy = normal(2, y->shape, 0, 1);
+    Tensor *gy = like(y), *gdx = like(x), *gdw = like(w);
+    run_gemm(linear_forward_gemm(N, IN, OUT), w->data, x->data, gy->data, 0.0f);
+    run_gemm(linear_dx_gemm(N, IN, OUT), w->data, dy->data, gdx->data, 0.0f);
+    run_gemm(linear_dw_gemm(N, IN, OUT), x->data, dy->data, gdw->data, 1.0f);
+    compare_within("linear forward as cuBLAS asks", gy, y, 1e-6);
+    backward_with(y, dy);
+    compare_within("linear dx as cuBLAS asks", gdx, x->grad, 1e-6);
+    compare_within("linear dw as cuBLAS asks", gdw, w->grad, 1e-6);
+    tape_reset();
+    Tensor *all[] = {x, w, dy, gy, gdx, gdw};
+    for (Tensor *t : all) tensor_free(t);
+}
+
 static void test_cross_entropy(void) {
     enum { N = 9, C = 4 };
     int shape[2] = {N, C}, labels[N];
@@ -275,6 +304,7 @@ int main(void) {
     test_batchnorm(64, 3, 17, 19); // several splits per channel
     test_relu_pool();
     test_linear_bias();
+    test_linear_gemms();
     test_cross_entropy();
     test_optimizers();
     return check_done("test_cuda_math");

@@ -100,6 +100,27 @@ SGD_HD float avg_pool_grad_at(size_t i, const float *dy, size_t HW) {
 }
 
 // ---- linear ----
+// Its three products as column-major GEMMs, cuBLAS's convention: C (m,n) = op(A) (m,k) @ op(B) (k,n), each
+// matrix with its leading dimension. A row-major (R,C) matrix is, read column-major, the (C,R) matrix: its
+// transpose. So y = x @ w^T is asked for as y^T (OUT,N) = op_T(w read as (IN,OUT)) @ (x read as (IN,N)).
+// The host test runs these with cblas_sgemm(CblasColMajor, ...), which means the same thing.
+struct Gemm {
+    bool trans_a, trans_b;
+    int m, n, k, lda, ldb, ldc;
+};
+// y (N,OUT) = x (N,IN) @ w^T: A = w, B = x, C = y
+SGD_HD Gemm linear_forward_gemm(int N, int IN, int OUT) {
+    return Gemm{true, false, OUT, N, IN, IN, IN, OUT};
+}
+// dX (N,IN) (+)= dY @ W, as dX^T (IN,N) = (w read as (IN,OUT)) @ (dY read as (OUT,N)): A = w, B = dY, C = dX
+SGD_HD Gemm linear_dx_gemm(int N, int IN, int OUT) {
+    return Gemm{false, false, IN, N, OUT, IN, OUT, IN};
+}
+// dW (OUT,IN) += dY^T @ X, as dW^T (IN,OUT) = (x read as (IN,N)) @ op_T(dY read as (OUT,N)): A = x, B = dY, C
+// = dW
+SGD_HD Gemm linear_dw_gemm(int N, int IN, int OUT) {
+    return Gemm{false, true, IN, OUT, N, IN, OUT, IN};
+}
 SGD_HD float bias_row_at(size_t i, const float *b, int OUT) {
     return b[i % (size_t)OUT];
 }

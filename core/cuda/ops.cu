@@ -124,11 +124,15 @@ extern "C" Tensor *cuda_global_avg_pool(Tensor *x) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// linear: y (N,OUT) = x (N,IN) @ w^T + b, through cuBLAS
-//
-// cuBLAS is column-major: a row-major (R,C) matrix is, to it, the column-major (C,R) matrix, its
-// transpose. So y^T = w @ x^T is asked for as C (OUT,N) = op_T(w as (IN,OUT)) @ (x as (IN,N)), and the
-// backward products likewise; each call names its shapes.
+// linear: y (N,OUT) = x (N,IN) @ w^T + b, through cuBLAS (math.cuh's Gemm says how each product is asked)
+
+// C = op(A) @ op(B) + beta * C, as g describes it
+static void gemm(const Gemm &g, const float *A, const float *B, float *C, float beta) {
+    const float one = 1.0f;
+    CUBLAS_CHECK(cublas.sgemm(cuda_cublas(), g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                              g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k, &one, A, g.lda, B, g.ldb,
+                              &beta, C, g.ldc));
+}
 
 static __global__ void bias_rows_kernel(float *y, const float *b, size_t n, int OUT) {
     GRID_STRIDE_LOOP(i, n) y[i] = bias_row_at(i, b, OUT);
@@ -143,16 +147,12 @@ static void linear_op_backward(Node *node) {
     Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
     int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
     const float *dy = node->out->grad->data;
-    const float one = 1.0f, zero = 0.0f;
-    if (wants(x)) { // dX (N,IN) += dY @ W: column-major dX^T (IN,N) = (w as (IN,OUT)) @ (dY as (OUT,N))
+    if (wants(x)) { // dX (N,IN) += dY @ W
         bool fresh;
         float *dx = grad_to_fill(x, &fresh);
-        CUBLAS_CHECK(cublas.sgemm(cuda_cublas(), CUBLAS_OP_N, CUBLAS_OP_N, IN, N, OUT, &one, w->data, IN, dy,
-                                  OUT, fresh ? &zero : &one, dx, IN));
+        gemm(linear_dx_gemm(N, IN, OUT), w->data, dy, dx, fresh ? 0.0f : 1.0f);
     }
-    if (wants(w)) // dW (OUT,IN) += dY^T @ X: column-major dW^T (IN,OUT) = (x as (IN,N)) @ op_T(dY as (OUT,N))
-        CUBLAS_CHECK(cublas.sgemm(cuda_cublas(), CUBLAS_OP_N, CUBLAS_OP_T, IN, OUT, N, &one, x->data, IN, dy,
-                                  OUT, &one, grad_of(w), IN));
+    if (wants(w)) gemm(linear_dw_gemm(N, IN, OUT), x->data, dy, grad_of(w), 1.0f); // dW (OUT,IN) += dY^T @ X
     if (wants(b)) { // db += the column sums of dY
         column_sum_kernel<<<(OUT + THREADS - 1) / THREADS, THREADS, 0, cuda_stream()>>>(grad_of(b), dy, N,
                                                                                         OUT);
@@ -166,15 +166,12 @@ extern "C" Tensor *cuda_linear(Tensor *x, Tensor *w, Tensor *b) {
     int N = x->shape[0], IN = x->shape[1], OUT = w->shape[0];
     int shape[2] = {N, OUT};
     Tensor *y = step_tensor_on(DEVICE_CUDA, 2, shape);
-    const float one = 1.0f, zero = 0.0f;
     if (b) { // every row starts as b, and the product is added onto it
         bias_rows_kernel<<<blocks_for(y->numel), THREADS, 0, cuda_stream()>>>(y->data, b->data, y->numel,
                                                                               OUT);
         LAUNCH_CHECK();
     }
-    // column-major y^T (OUT,N) = op_T(w as (IN,OUT)) @ (x as (IN,N))
-    CUBLAS_CHECK(cublas.sgemm(cuda_cublas(), CUBLAS_OP_T, CUBLAS_OP_N, OUT, N, IN, &one, w->data, IN, x->data,
-                              IN, b ? &one : &zero, y->data, OUT));
+    gemm(linear_forward_gemm(N, IN, OUT), w->data, x->data, y->data, b ? 1.0f : 0.0f);
     Tensor *in[3] = {x, w, b};
     tape_record("linear", y, linear_op_backward, 3, in);
     return y;
