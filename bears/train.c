@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cuda/cuda.h"
 #include "learner.h"
 #include "outfile.h"
 #include "plot.h"
@@ -124,7 +125,8 @@ int cmd_train(int argc, char **argv) {
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
     bool no_augment = false, no_flip = false, tta = false;
-    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
+    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out",
+               *device = "cpu";
     int seed = 42;
     Flag flags[] = {
         {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
@@ -170,6 +172,8 @@ int cmd_train(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the training curves go (losses and lr, as fastai's recorder plots them)"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG (OUT/bears-train.png)"},
+        {"--device", FLAG_CHOICE, &device, 0, 0, false, "cpu|cuda",
+         "where to train: the CPU, or an NVIDIA GPU (a build with CUDA); the model file is the same"},
     };
     Cli cli = {
         "bears train",
@@ -188,19 +192,23 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(&cli,
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
-    Augment fastai = augment_default();
-    if (no_augment && (no_flip || o.aug.crop_scale != fastai.crop_scale ||
-                       o.aug.max_rotate != fastai.max_rotate || o.aug.max_zoom != fastai.max_zoom ||
-                       o.aug.max_warp != fastai.max_warp || o.aug.max_lighting != fastai.max_lighting))
+    Augment defaults = augment_default();
+    if (no_augment && (no_flip || o.aug.crop_scale != defaults.crop_scale ||
+                       o.aug.max_rotate != defaults.max_rotate || o.aug.max_zoom != defaults.max_zoom ||
+                       o.aug.max_warp != defaults.max_warp || o.aug.max_lighting != defaults.max_lighting))
         cli_usage_error(&cli, "--no-flip, --crop-scale, --rotate, --zoom, --warp and --lighting set the "
                               "augmentation: they cannot go with --no-augment");
     o.aug.flip = !no_flip;
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
+    if (strcmp(device, "cuda") == 0 && (o.smoothing > 0 || o.mixup > 0))
+        cli_usage_error(&cli, "--label-smoothing and --mixup train on the CPU only (the GPU backend's "
+                              "cross-entropy takes labels, not soft targets)");
+    char err[1024];
+    if (learner_select_device(&o, device, &cli)) return 1;
 
     if (log_path && same_file(log_path, model_path))
         cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
-    char err[1024];
     if (!can_write_next_to(model_path, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
@@ -231,6 +239,7 @@ int cmd_train(int argc, char **argv) {
         printf("augmentation: %scrop-scale %g, rotate %g, zoom %g, warp %g, lighting %g%s%s\n",
                o.aug.flip ? "flip, " : "", o.aug.crop_scale, o.aug.max_rotate, o.aug.max_zoom, o.aug.max_warp,
                o.aug.max_lighting, o.smoothing > 0 ? ", label smoothing" : "", o.mixup > 0 ? ", mixup" : "");
+    if (o.device == DEVICE_CUDA) printf("training on the GPU: %s\n", cuda_device_name());
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
         printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "

@@ -18,6 +18,7 @@ expect_exit 2 "--label-smoothing" "$BIN/bears" train "$data" --label-smoothing 0
 expect_exit 2 "--mixup" "$BIN/bears" train "$data" --mixup -1 --model "$model"
 expect_exit 2 "cannot go with --no-augment" "$BIN/bears" train "$data" --no-augment --rotate 5 --model "$model"
 expect_exit 2 "cannot go with --no-augment" "$BIN/bears" train "$data" --no-augment --no-flip --model "$model"
+expect_exit 2 "train on the CPU only" "$BIN/bears" train "$data" --device cuda --mixup 0.4 --model "$model"
 check "no model written by any of them" test ! -e "$model"
 
 run() { # seed, csv: two epochs with every augmentation on
