@@ -36,9 +36,9 @@
 // input. (A tap's start can lie before its plane, or a shifted dY row past the last one: such
 // addresses are only formed, never read, as their lanes are masked off.)
 
-// Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time, K in slices of 128 (see
-// product_cols).
-enum { COL_BLOCK = 48, ROW_BLOCK = 8, K_BLOCK = 128 };
+// Column blocks are 48 wide (3 vectors); M is taken 8 rows at a time, K in slices of at most 160
+// (a 30 KB panel, in L1 beside the weights it meets; see product_cols).
+enum { COL_BLOCK = 48, ROW_BLOCK = 8, K_BLOCK = 160 };
 
 // The first n lanes of a vector (all 16 for n >= 16, none for n <= 0).
 static __mmask16 lanes(int n) {
@@ -192,15 +192,25 @@ static void product_cols(float *out, const float *wt, const Tap *taps, int M, in
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
-        // A long K goes in slices of K_BLOCK, so that the panel stays in L1 for every row tile.
-        // (K = 0, a dX phase no tap reads, still makes one pass: it writes the zeros.)
-        for (int k0 = 0; k0 == 0 || k0 < K; k0 += K_BLOCK) {
-            int kn = K - k0 < K_BLOCK ? K - k0 : K_BLOCK;
-            for (int k = 0; k < kn; k++)
+        // A long K goes in equal slices of at most K_BLOCK, so that the panel stays in L1 for every
+        // row tile and no slice is a short rest that pays a pass over out for a few k (K = 144, a
+        // 16-channel 3x3, is one slice). (K = 0, a dX phase no tap reads, still makes one pass: it
+        // writes the zeros.)
+        int slices = K > K_BLOCK ? (K + K_BLOCK - 1) / K_BLOCK : 1;
+        int slice = K > 0 ? (K + slices - 1) / slices : 1;
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
+            int kn = K - k0 < slice ? K - k0 : slice;
+            for (int k = 0; k < kn; k++) {
                 for (int j = 0; j < nv; j++)
                     _mm512_store_ps(
                         panel + k * COL_BLOCK + 16 * j,
                         _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
+                // The next block's pixels of this tap, asked for now: with 16 or 32 channels a panel
+                // feeds only 2-4 row tiles, and waiting for its lines to come from L2 took a third
+                // of the product's time (perf annotate of bench-conv --c 16 --size 64 --oc 16).
+                for (int j = 0; j < 3; j++)
+                    _mm_prefetch((const char *)(taps[k0 + k].src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
+            }
             product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
                          accumulate || k0 > 0, k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
@@ -218,32 +228,55 @@ static void product(float *out, const float *wt, const Tap *taps, int M, int K, 
 // accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
 // pixels in L1 while every row of dY passes over them. The 6 taps are one (kh,kw) of 6
 // channels, so one lane mask serves all 10 loads (dY's lanes outside the image add nothing).
+// The last tile of a row of taps is 4 or 2 wide when fewer channels are left: 16 channels go as
+// 6 + 6 + 4, not 6 + 6 + 6 with two columns of zeros (11% of the multiply-adds of bearnet-s's
+// 16- and 32-channel layers, which hold half its work at 64 px).
 enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
 static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or C in the last tiles
 
-// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set.
+// Lane j of the result is the sum of the 16 lanes of v[j], for n <= 16 vectors (the rest read as 0).
+// One reduction per vector costs 8 shuffles and adds on the same pipes as the multiply-adds, about
+// 13% of a chunk's work on 14x14 planes; the tree below adds pairs of vectors, each level after one
+// shuffle that lines up their halves, so 16 sums cost 45 operations instead of 128.
+static inline __attribute__((always_inline)) __m512 sum_lanes16(const __m512 *v, int n) {
+    __m512 t[8], u[4], w[2];
+    const __m512 z = _mm512_setzero_ps();
+    for (int k = 0; k < 8; k++) { // in each 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3)
+        __m512 a = 2 * k < n ? v[2 * k] : z, b = 2 * k + 1 < n ? v[2 * k + 1] : z;
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    }
+    for (int k = 0; k < 4; k++) // in each 128-bit lane: the partial sums of v[4k .. 4k+3]
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44),
+                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xee));
+    for (int k = 0; k < 2; k++) // 128-bit lanes 0,1 and 2,3 added: half sums of v[8k .. 8k+7]
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88),
+                             _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+}
+
+// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set, for i < mo and
+// j < mk <= nc (nc: 6, 4 or 2, a constant at each call).
 static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
-                                                             const float **y, const float **c,
+                                                             int nc, const float **y, const float **c,
                                                              const uint16_t *mask, int n) {
-    __m512 acc[WG_ROWS][WG_COLS];
-    for (int i = 0; i < WG_ROWS; i++)
-        for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_setzero_ps();
+    __m512 acc[WG_ROWS * WG_COLS]; // acc[i * nc + j]
+    for (int k = 0; k < WG_ROWS * nc; k++) acc[k] = _mm512_setzero_ps();
     for (int q = 0; q < n; q += 16) {
         __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
         __m512 b[WG_COLS];
-        for (int j = 0; j < WG_COLS; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
+        for (int j = 0; j < nc; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
         for (int i = 0; i < WG_ROWS; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
-            for (int j = 0; j < WG_COLS; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+            for (int j = 0; j < nc; j++) acc[i * nc + j] = _mm512_fmadd_ps(a, b[j], acc[i * nc + j]);
         }
     }
     // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
     // keep acc in memory and store all 24 accumulators on every step of the loop above.
-    float sum[WG_ROWS][WG_COLS];
-    for (int i = 0; i < WG_ROWS; i++)
-        for (int j = 0; j < WG_COLS; j++) sum[i][j] = _mm512_reduce_add_ps(acc[i][j]);
+    float sum[32];
+    _mm512_storeu_ps(sum, sum_lanes16(acc, WG_ROWS * nc < 16 ? WG_ROWS * nc : 16));
+    if (WG_ROWS * nc > 16) _mm512_storeu_ps(sum + 16, sum_lanes16(acc + 16, WG_ROWS * nc - 16));
     for (int i = 0; i < mo; i++)
-        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i][j];
+        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i * nc + j];
 }
 
 // dw (M,K) += dy (M,Q) @ col^T, col given as K = C*KK taps in (c, kh, kw) order.
@@ -262,7 +295,13 @@ static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, in
                     const float *y[WG_ROWS];
                     for (int i = 0; i < WG_ROWS; i++)
                         y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
-                    wgrad_tile(dw + (size_t)m * K + c0 * KK + t, K, KK, mo, mk, y, c, mask, n);
+                    float *d = dw + (size_t)m * K + c0 * KK + t;
+                    if (mk > 4)
+                        wgrad_tile(d, K, KK, mo, mk, 6, y, c, mask, n);
+                    else if (mk > 2)
+                        wgrad_tile(d, K, KK, mo, mk, 4, y, c, mask, n);
+                    else
+                        wgrad_tile(d, K, KK, mo, mk, 2, y, c, mask, n);
                 }
             }
     }
