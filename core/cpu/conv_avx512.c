@@ -564,6 +564,25 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     return true;
 }
 
+// dx (+)= the phases of dX in tmp[a,b] (C, nb*P), each pixel (i*st + a, j*st + b) from its phase; rows
+// [r0, r1) of the nb*C*st*OH rows (n, c, a, i) that the phases fill, so that threads can share them.
+static void phases_to_pixels(float *dx, const float *tmp, int nb, const ConvShape *s, bool overwrite_dx,
+                             size_t r0, size_t r1) {
+    int st = s->stride, P = s->OH * s->OW;
+    size_t phase = (size_t)s->C * nb * P;
+    for (size_t r = r0; r < r1; r++) {
+        int i = (int)(r % s->OH), a = (int)(r / s->OH % st), c = (int)(r / s->OH / st % s->C),
+            n = (int)(r / s->OH / st / s->C);
+        float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
+        const float *v = tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
+        if (st == 2) {
+            join_pairs(d, v, v + phase, s->OW, !overwrite_dx);
+            continue;
+        }
+        for (int j = 0; j < s->W; j++) d[j] = (overwrite_dx ? 0.0f : d[j]) + v[(size_t)(j % st) * phase + j / st];
+    }
+}
+
 // dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T over the forward's taps;
 // dX one phase at a time, written straight into dx for a stride-1 conv of one image.
 static void implicit_backward(float *dx, float *dw, const float *x, const float *dy, int nb, const float *wdx,
@@ -593,20 +612,47 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
                     z->panel);
             wdx += (size_t)KT * s->C;
         }
-    for (int n = 0; n < nb; n++)
-        for (int c = 0; c < s->C; c++)
-            for (int a = 0; a < st; a++)
-                for (int i = 0; i < s->OH; i++) {
-                    float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
-                    const float *v =
-                        z->tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
-                    if (st == 2) {
-                        join_pairs(d, v, v + phase, s->OW, !overwrite_dx);
-                        continue;
-                    }
-                    for (int j = 0; j < s->W; j++)
-                        d[j] = (overwrite_dx ? 0.0f : d[j]) + v[(size_t)(j % st) * phase + j / st];
-                }
+    phases_to_pixels(dx, z->tmp, nb, s, overwrite_dx, 0, (size_t)nb * s->C * st * s->OH);
+}
+
+// Batch 1 (fine-tuning on one picture) has no images to share out, so the threads split one image's
+// work, as the batch-1 forward splits its pixels: dW by rows (output channels, whole tiles of
+// WG_ROWS: no partial sums to add), dX by column blocks of each phase, then by rows back to pixels.
+// For strides up to SPLIT_STRIDE_MAX (ResNet's are 1 and 2); a larger one takes the path of batches.
+enum { SPLIT_STRIDE_MAX = 4 };
+static void single_image_backward(float *dx, float *dw, const float *x, const float *dy, const float *w,
+                                  const ConvShape *s, int threads, bool overwrite_dx) {
+    int P = s->OH * s->OW, st = s->stride, KK = s->KH * s->KW, K = s->C * KK;
+    int blocks = (P + COL_BLOCK - 1) / COL_BLOCK, tiles = (s->OC + WG_ROWS - 1) / WG_ROWS;
+    Masks mf = masks_build_for(s, 1, false), mb = masks_build_for(s, 1, true);
+    Scratch *z = scratch_alloc(1, s, 1); // one copy of the phases and taps; a panel per thread
+    float *panels = step_alloc(sizeof(float) * (size_t)threads * K_BLOCK * COL_BLOCK);
+    if (dw) forward_taps(z->taps, phase_planes(z->xq, x, 1, s), 1, s, &mf);
+    // every phase's dX taps and weights, side by side: phase f has taps[f0[f], f0[f+1])
+    Tap *dtaps = step_alloc(sizeof(Tap) * (size_t)s->OC * KK);
+    int f0[SPLIT_STRIDE_MAX * SPLIT_STRIDE_MAX + 1] = {0};
+    const float *wdx = dx ? dx_weights(w, s) : NULL;
+    for (int f = 0; dx && f < st * st; f++)
+        f0[f + 1] = f0[f] + dx_taps(dtaps + f0[f], dy, 1, f / st, f % st, s, &mb);
+    size_t phase = (size_t)s->C * P;
+#pragma omp parallel num_threads(threads)
+    { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
+        int t = omp_get_thread_num(), team = omp_get_num_threads();
+        int m0 = tiles * t / team * WG_ROWS, m1 = tiles * (t + 1) / team * WG_ROWS;
+        if (dw && m0 < s->OC)
+            wgrad_product(dw + (size_t)m0 * K, dy + (size_t)m0 * P, z->taps, (m1 < s->OC ? m1 : s->OC) - m0,
+                          s->C, KK, P);
+        int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
+        float *panel = panels + (size_t)t * K_BLOCK * COL_BLOCK;
+        for (int f = 0; dx && f < st * st; f++) // stride 1: straight into dx
+            product_cols(st == 1 ? dx : z->tmp + f * phase, wdx + (size_t)f0[f] * s->C, dtaps + f0[f], s->C,
+                         f0[f + 1] - f0[f], P, p0, p1 < P ? p1 : P, st == 1 && !overwrite_dx, NULL, panel);
+        if (dx && st > 1) {
+#pragma omp barrier
+            size_t rows = (size_t)s->C * st * s->OH;
+            phases_to_pixels(dx, z->tmp, 1, s, overwrite_dx, rows * t / team, rows * (t + 1) / team);
+        }
+    }
 }
 
 void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float *x, const float *w,
@@ -616,7 +662,10 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
     bool implicit = aligned_conv(s); // the weight-gradient kernel takes any shape
     bool implicit_dx = dx && implicit && fast_rows(s->C);
     *did_dw = dws && implicit, *did_dx = implicit_dx;
-    if (implicit && (dws || implicit_dx)) {
+    if (implicit && (dws || implicit_dx) && s->N == 1 && threads == 1 && omp_get_max_threads() > 1 &&
+        s->stride <= SPLIT_STRIDE_MAX) {
+        single_image_backward(implicit_dx ? dx : NULL, dws, x, dout, w, s, omp_get_max_threads(), overwrite_dx);
+    } else if (implicit && (dws || implicit_dx)) {
         int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
         Masks mf[2], mb[2];
         conv_masks(mf, s, most, false), conv_masks(mb, s, most, true);
