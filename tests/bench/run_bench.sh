@@ -2,7 +2,9 @@
 # Run bench-bearnet and the same model in PyTorch, one after the other, and print the ratios.
 #   tests/bench/run_bench.sh [--arch bearnet-s] [--size 64] [--bs 64] [--steps 10] [--frozen-steps 0]
 #                            [--warmup 3] [--infer-runs 50] [--threads 2] [--rounds 3]
-# (build/bin/bench-bearnet must exist; tests/bench/resnet_bench.sh runs it for the ResNets). The machines are shared and their speed drifts, so every
+# (build/bin/bench-bearnet must exist; tests/bench/resnet_bench.sh runs it for the ResNets).
+# BENCH_BEARNET=path runs another build as ours; BENCH_BEARNET_BEFORE=path adds that build (an older
+# one, say) as one more mode of each round, for before/after figures from one run. The machines are shared and their speed drifts, so every
 # mode runs once per round, the modes interleaved, and the table gives each mode's median.
 # PyTorch runs three ways: as installed; with glibc malloc tuned to keep freed memory instead of
 # handing it back to the kernel (its big activation buffers are otherwise faulted in afresh each
@@ -48,6 +50,7 @@ declare -A train best frozen infer
 for round in $(seq "$rounds"); do
   run ours "$bench" "${args[@]}"
   run ours-tunables env GLIBC_TUNABLES="$tunables" "$bench" "${args[@]}"
+  [ -n "${BENCH_BEARNET_BEFORE:-}" ] && run before "$BENCH_BEARNET_BEFORE" "${args[@]}"
   run torch /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
   run torch-tunables env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}"
   run torch-tunables-cl env GLIBC_TUNABLES="$tunables" /usr/bin/python3 "$root/tests/bench/bench_bearnet_torch.py" "${args[@]}" --channels-last
@@ -72,6 +75,8 @@ row() { # mode, ratio against ours or "" for our own rows
 header="$(printf "%-20s %10s %8s %10s %8s" "mode" "img/s" "ours/it" "best img/s" "ours/it")"
 [ "$frozen" -gt 0 ] && header+="$(printf " %10s %8s" "frozen" "ours/it")"
 echo "$header $(printf "%10s" "infer ms")"
-for mode in torch torch-tunables torch-tunables-cl; do row "$mode" yes "$mode"; done
+modes="torch torch-tunables torch-tunables-cl"
+[ -n "${BENCH_BEARNET_BEFORE:-}" ] && modes+=" before"
+for mode in $modes; do row "$mode" yes "$mode"; done
 row ours "" ours
 row ours-tunables "" "ours (tunables)"
