@@ -82,7 +82,8 @@ int main(int argc, char **argv) {
     cli_parse(&cli, argc, argv, NULL, 0);
     if (size % 8 != 0) cli_usage_error(&cli, "--size %d must be a multiple of 8", size);
     if (size < bear_arch_min_size(arch))
-        cli_usage_error(&cli, "--size %d is below %s's smallest input, %d", size, arch, bear_arch_min_size(arch));
+        cli_usage_error(&cli, "--size %d is below %s's smallest input, %d", size, arch,
+                        bear_arch_min_size(arch));
     if (threads > 0) omp_set_num_threads(threads);
 #ifdef SGDLAB_OPENBLAS
     if (threads > 0) openblas_set_num_threads(threads);

@@ -54,19 +54,22 @@ int main(int argc, char **argv) {
         {"--k", FLAG_INT, &k, 1, 11, false, NULL, "kernel side (7: ResNet's stem, 1: its downsample)"},
         {"--stride", FLAG_INT, &stride, 1, 4, false, NULL, "stride"},
         {"--padding", FLAG_INT, &padding, -1, 10, false, NULL, "padding (-1: k/2, the same-size padding)"},
-        {"--threads", FLAG_INT, &threads, 1, 256, false, NULL, "OpenMP threads (above 1: timed by the wall clock)"},
+        {"--threads", FLAG_INT, &threads, 1, 256, false, NULL,
+         "OpenMP threads (above 1: timed by the wall clock)"},
         {"--runs", FLAG_INT, &runs, 1, 1000, false, NULL, "timed calls of each product (the fastest counts)"},
     };
     Cli cli = {"bench-conv",
                "GFLOP/s of a conv's forward, weight-gradient and input-gradient products",
                "the matrix products under every layer of the bears notebook's model",
                NULL,
-               "bench-conv --n 32 --c 64 --size 16 --oc 64 (ResNet's stem: --c 3 --size 224 --oc 64 --k 7 --stride 2)",
+               "bench-conv --n 32 --c 64 --size 16 --oc 64 (ResNet's stem: --c 3 --size 224 --oc 64 --k 7 "
+               "--stride 2)",
                flags,
                sizeof flags / sizeof *flags};
     cli_parse(&cli, argc, argv, NULL, 0);
     if (padding < 0) padding = k / 2;
-    if (size + 2 * padding < k) cli_usage_error(&cli, "--k %d does not fit a %d px input padded by %d", k, size, padding);
+    if (size + 2 * padding < k)
+        cli_usage_error(&cli, "--k %d does not fit a %d px input padded by %d", k, size, padding);
     omp_set_num_threads(threads);
     if (threads > 1) clock_used = CLOCK_MONOTONIC;
     ConvShape s = conv_shape(N, C, size, size, OC, k, k, stride, padding);
