@@ -486,10 +486,16 @@ static float *dx_weights(const float *w, const ConvShape *s) {
     return t;
 }
 
-// t (cols, rows) = a (rows, cols)^T: the forward kernel wants W^T. Returns t.
+// t (cols, rows) = a (rows, cols)^T: the forward kernel wants W^T. Returns t. In 16 x 16 tiles, so that
+// reads and writes both stay on a few cache lines: row by row, each write went to a new line (2 KB
+// apart for 512 channels), and ResNet-34's forward at batch 1 spent as long on this as on its products.
 static float *transpose(float *t, const float *a, int rows, int cols) {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+    enum { TILE = 16 };
+    for (int r0 = 0; r0 < rows; r0 += TILE)
+        for (int c0 = 0; c0 < cols; c0 += TILE)
+            for (int c = c0; c < c0 + TILE && c < cols; c++)
+                for (int r = r0; r < r0 + TILE && r < rows; r++)
+                    t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
     return t;
 }
 
