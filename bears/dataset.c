@@ -179,13 +179,6 @@ DatasetOptions dataset_defaults(void) {
     return (DatasetOptions){.size = 64, .valid_pct = 0.2f, .seed = 42};
 }
 
-Augment augment_default(void) {
-    return (Augment){.flip = true, .min_scale = 0.75f, .jitter = 0.1f};
-}
-Augment augment_none(void) {
-    return (Augment){.flip = false, .min_scale = 1, .jitter = 0};
-}
-
 int dataset_stored_size(int size) {
     return size + (size + 7) / 8;
 }
@@ -378,88 +371,37 @@ done:
 
 // ---- cutting batches ----
 
-// Where one picture's crop comes from in the stored L x L picture, and how it is coloured.
-typedef struct {
-    float x0, y0, side; // the crop, in stored pixels
-    bool flip;
-    float brightness, contrast;
-    float cos_a, sin_a; // the crop turned by angle a about its centre (1, 0: not turned)
-} View;
-
-static View centre_view(int size, int stored) {
-    float x0 = (stored - size) / 2.0f;
-    return (View){x0, x0, (float)size, false, 1, 1, 1, 0};
-}
-
-// Bilinear sampling of the crop into S x S, then jitter, then (v - mean) / std, written C, H, W.
-static void render_view(const uint8_t *pixels, int stored, int size, const View *v, const float mean[3],
-                        const float std[3], float *out) {
-    float step = v->side / (float)size, half = v->side / 2;
-    for (int oy = 0; oy < size; oy++) {
-        for (int ox = 0; ox < size; ox++) {
-            float u = ((v->flip ? size - 1 - ox : ox) + 0.5f) * step, w = (oy + 0.5f) * step; // in the crop
-            float sx = v->x0 + u - 0.5f, sy = v->y0 + w - 0.5f;
-            if (v->sin_a != 0) { // turn the sampling grid about the crop's centre; past the edge, the edge
-                sx = v->x0 + half + v->cos_a * (u - half) - v->sin_a * (w - half) - 0.5f;
-                sy = v->y0 + half + v->sin_a * (u - half) + v->cos_a * (w - half) - 0.5f;
-            }
-            sx = sx < 0 ? 0 : sx > stored - 1 ? (float)(stored - 1) : sx;
-            sy = sy < 0 ? 0 : sy > stored - 1 ? (float)(stored - 1) : sy;
-            int y0 = (int)sy, y1 = y0 + 1 < stored ? y0 + 1 : y0;
-            float fy = sy - (float)y0;
-            int x0 = (int)sx, x1 = x0 + 1 < stored ? x0 + 1 : x0;
-            float fx = sx - (float)x0;
-            const uint8_t *p00 = pixels + ((size_t)y0 * stored + x0) * 3,
-                          *p01 = pixels + ((size_t)y0 * stored + x1) * 3;
-            const uint8_t *p10 = pixels + ((size_t)y1 * stored + x0) * 3,
-                          *p11 = pixels + ((size_t)y1 * stored + x1) * 3;
-            for (int c = 0; c < 3; c++) {
-                float top = p00[c] + fx * (p01[c] - p00[c]), bottom = p10[c] + fx * (p11[c] - p10[c]);
-                float value = (top + fy * (bottom - top)) / 255.0f;
-                value = ((value - 0.5f) * v->contrast + 0.5f) * v->brightness;
-                out[(size_t)c * size * size + (size_t)oy * size + ox] = (value - mean[c]) / std[c];
-            }
-        }
-    }
-}
-
-void dataset_batch(const Dataset *ds, const int *idx, int n, const Augment *aug, Rng *rng, Tensor *x,
-                   int *y) {
+// Render picture idx[i] through views[i] into row i of x (both cores; the views are drawn already).
+static void render_batch(const Dataset *ds, const int *idx, int n, const AugmentView *views, Tensor *x) {
     int S = ds->size, L = ds->stored;
     if (x->rank != 4 || x->shape[0] < n || x->shape[1] != 3 || x->shape[2] != S || x->shape[3] != S) {
         char shape[64];
         sgd_panic("dataset_batch: x has shape %s, needs (>=%d, 3, %d, %d)",
                   tensor_shape_str(x, shape, sizeof shape), n, S, S);
     }
-    Augment none = augment_none();
-    if (!aug) aug = &none;
-    // Draw every random number first, in order, so the parallel loop below cannot change the result.
-    View *views = malloc(sizeof(View) * (n > 0 ? n : 1));
-    for (int i = 0; i < n; i++) {
-        View v = centre_view(S, L);
-        if (aug->min_scale < 1) {
-            v.side = L * (aug->min_scale + (1 - aug->min_scale) * rng_uniform(rng));
-            v.x0 = (L - v.side) * rng_uniform(rng);
-            v.y0 = (L - v.side) * rng_uniform(rng);
-        }
-        if (aug->flip) v.flip = rng_uniform(rng) < 0.5f;
-        if (aug->max_rotate > 0) {
-            float a = aug->max_rotate * (2 * rng_uniform(rng) - 1) * 3.14159265f / 180;
-            v.cos_a = cosf(a), v.sin_a = sinf(a);
-        }
-        if (aug->jitter > 0) {
-            v.brightness = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);
-            v.contrast = 1 + aug->jitter * (2 * rng_uniform(rng) - 1);
-        }
-        views[i] = v;
-    }
     size_t per_image = (size_t)L * L * 3, per_row = (size_t)3 * S * S;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++)
-        render_view(ds->pixels + (size_t)idx[i] * per_image, L, S, &views[i], ds->mean, ds->std,
-                    x->data + i * per_row);
+        augment_render(ds->pixels + (size_t)idx[i] * per_image, L, S, &views[i], ds->mean, ds->std,
+                       x->data + i * per_row);
+}
+
+void dataset_batch(const Dataset *ds, const int *idx, int n, const Augment *aug, Rng *rng, Tensor *x,
+                   int *y) {
+    // Draw every random number first, in order, so the parallel loop cannot change the result.
+    AugmentView *views = calloc((size_t)(n > 0 ? n : 1), sizeof(AugmentView));
+    for (int i = 0; i < n; i++)
+        views[i] = aug ? augment_draw(aug, ds->size, ds->stored, rng) : augment_plain(ds->size, ds->stored);
+    render_batch(ds, idx, n, views, x);
     if (y)
         for (int i = 0; i < n; i++) y[i] = ds->labels[idx[i]];
+    free(views);
+}
+
+void dataset_batch_tta(const Dataset *ds, const int *idx, int n, int view, Tensor *x) {
+    AugmentView *views = calloc((size_t)(n > 0 ? n : 1), sizeof(AugmentView));
+    for (int i = 0; i < n; i++) views[i] = augment_tta_view(view, ds->size, ds->stored);
+    render_batch(ds, idx, n, views, x);
     free(views);
 }
 
@@ -477,12 +419,15 @@ Tensor *dataset_split_tensor(const Dataset *ds, bool valid, int **labels) {
     return x;
 }
 
-bool dataset_prepare_image(const Image *img, int size, const float mean[3], const float std[3], float *out) {
+bool dataset_prepare_image(const Image *img, int size, const float mean[3], const float std[3], int views,
+                           float *out) {
     int stored = dataset_stored_size(size);
     Image square;
     if (!image_center_square(img, stored, &square)) return false;
-    View v = centre_view(size, stored);
-    render_view(square.rgb, stored, size, &v, mean, std, out);
+    for (int k = 0; k < views; k++) {
+        AugmentView v = k == 0 ? augment_plain(size, stored) : augment_tta_view(k - 1, size, stored);
+        augment_render(square.rgb, stored, size, &v, mean, std, out + (size_t)k * 3 * size * size);
+    }
     image_free(&square);
     return true;
 }

@@ -15,8 +15,8 @@
 // off a validation set with a seed (same seed, same split: the lesson's np.random.seed(42) before
 // valid_pct=0.2), decodes every picture once (both cores, OpenMP) into memory at a little more than
 // the training size, and computes the per-channel mean and std of the training split for normalisation.
-// Each batch is then cut from memory: random crop + flip + light colour jitter for training, a centre
-// crop for validation, so epochs never decode a file again.
+// Each batch is then cut from memory: a random view (augment.h) for training, the centre crop for
+// validation, so epochs never decode a file again.
 //
 //     Dataset ds;
 //     char err[256];
@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment.h"
 #include "image.h"
 #include "rng.h"
 #include "tensor.h"
@@ -108,26 +109,20 @@ Image dataset_image(const Dataset *ds, int i);
 
 // ---- batches ----
 
-typedef struct {
-    bool flip;        // mirror left-right half the time (a bear facing left is still a bear)
-    float min_scale;  // crops cover between min_scale and all of the stored side (zoom); 1 = no zoom
-    float jitter;     // brightness and contrast each vary by up to +-jitter (0 = none)
-    float max_rotate; // turn the crop by up to +-max_rotate degrees (fastai: 10; 0 = none)
-} Augment;
-
-Augment augment_default(void); // flip, min_scale 0.75, jitter 0.1
-Augment augment_none(void);    // the validation transform: a centre crop, nothing random
-
 // Pictures idx[0..n) into the first n rows of x, shape (>= n, 3, S, S), normalised with ds->mean/std;
-// their labels into y (may be NULL). aug NULL means augment_none(). rng is only drawn from when aug
-// has something random, in a fixed order, so the same seed gives the same batches.
+// their labels into y (may be NULL). aug NULL means the plain centre crop. rng is only drawn from when
+// aug has something random, in a fixed order, so the same seed gives the same batches.
 void dataset_batch(const Dataset *ds, const int *idx, int n, const Augment *aug, Rng *rng, Tensor *x, int *y);
+// The same pictures through TTA view `view` (augment_tta_view) instead.
+void dataset_batch_tta(const Dataset *ds, const int *idx, int n, int view, Tensor *x);
 // A whole split, no augmentation: a new (n, 3, S, S) tensor and, when labels is not NULL, a new array
 // of labels that the caller frees. NULL when the split is empty.
 Tensor *dataset_split_tensor(const Dataset *ds, bool valid, int **labels);
 
 // Predict's pre-processing, identical to validation: centre square, stored size, centre crop S,
-// normalised. out holds 3 * size * size floats (C, H, W order).
-bool dataset_prepare_image(const Image *img, int size, const float mean[3], const float std[3], float *out);
+// normalised, into out's first 3 * size * size floats (C, H, W order); views > 1 adds TTA views
+// 0..views-2 after it (views is 1 or 1 + TTA_VIEWS).
+bool dataset_prepare_image(const Image *img, int size, const float mean[3], const float std[3], int views,
+                           float *out);
 
 #endif

@@ -266,7 +266,7 @@ int cmd_interpret(int argc, char **argv) {
          "where the confusion matrix goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNGs"},
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
-         "test-time augmentation: average each picture and its mirror"},
+         "test-time augmentation: mix each picture's prediction with 8 fixed views (corner crops, mirrored)"},
     };
     Cli cli = {"bears interpret",
                "confusion matrix, most confused pairs and the top losses of a trained model on DIR",

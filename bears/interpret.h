@@ -33,7 +33,7 @@ typedef enum { RANK_BY_LOSS, RANK_BY_UNSURE } RankBy;
 // (0.2 and 42 for an older model that stored none, with a warning); other values are used as given,
 // with a warning when they differ from the model's. Warns on stderr when DIR has changed since training
 // (its "valid" pictures may then include training ones). Refuses a model whose classes differ from DIR's.
-// tta: score each picture by the mean of it and its mirror image (model.h).
+// tta: score each picture with test-time augmentation (model.h, augment.h).
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
                      bool tta, Interpretation *out, char *err, size_t err_size);
 void interpret_free(Interpretation *in);

@@ -3,7 +3,8 @@
 //
 // One training step is the lesson's loop, at scale:
 //     x, y  = a minibatch (augmented)                  dataset_batch
-//     loss  = cross_entropy(bearnet(x), y)             forward, recorded on the tape
+//     loss  = cross_entropy(bearnet(x), y)             forward, recorded on the tape (against soft
+//                                                      targets with label smoothing or mixup)
 //     backward(loss)                                   every parameter's .grad
 //     opt.step(); opt.zero_grad()                      a -= lr * grad (AdamW's version of it)
 // exactly lab06 with 307,923 numbers in place of 2.
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
@@ -21,8 +23,10 @@ typedef struct {
     DatasetOptions data; // folder split and size
     int bs;              // minibatch size
     float wd;            // AdamW weight decay
-    bool augment;        // flips, crops, colour jitter on the training split
-    float rotate;        // and turns of up to +-rotate degrees (0: none)
+    bool augment;        // the training split through aug (augment.h); false: the plain centre crop
+    Augment aug;         // augment_default() unless flags change it
+    float smoothing;     // label smoothing eps (0: none; fastai: 0.1)
+    float mixup;         // mixup's Beta(alpha, alpha) (0: none; fastai: 0.4)
     int seed;            // weights, batch order and augmentation
     bool quiet;          // no data summary
     const char *arch;    // one of BEAR_ARCHS (model.h)
@@ -30,12 +34,18 @@ typedef struct {
     // kept, the head is new for the data's classes, and pictures are normalised with ImageNet's
     // statistics, the ones the body learned with. NULL: every weight starts random.
     const char *pretrained;
+    Device device; // where the model trains: the CPU, or an NVIDIA GPU (core/cuda/)
 } LearnerOptions;
 
 LearnerOptions learner_defaults(void); // bearnet-s, bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
 // Set o->data.size from --size (0 when not given: 64 for bearnet-s, 224, ImageNet's, for the ResNets).
 // false with why set when the size does not suit the arch.
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size);
+
+// --device NAME into o->device, opening the GPU for "cuda". An arch the GPU backend cannot train is a usage
+// error (cli_usage_error exits 2); no usable GPU, or a build without CUDA, prints why as cli's program
+// and returns 1 (the exit code); else 0.
+int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli);
 
 typedef struct {
     Dataset ds;
@@ -47,13 +57,16 @@ typedef struct {
     float body_lr_scale;
     bool frozen;
     Augment aug;
+    float smoothing, mixup;
+    float *targets; // (bs, classes): what the loss aims at for each picture (augment_targets)
     Rng rng;
     int bs;
-    Tensor *x; // (bs,3,S,S), reused by every batch
+    Tensor *x;        // (bs,3,S,S), reused by every batch
+    Tensor *x_device; // its copy on the GPU when training there (NULL on the CPU)
     int *y;
-    int *order;         // the training indices, reshuffled each epoch
-    float *before;      // the weights before the last step, to measure how far it moved them
-    float update_ratio; // ||w_after - w_before|| / ||w_before|| of the last step
+    int *order;            // the training indices, reshuffled each epoch
+    float *before, *after; // the weights around the last step, to measure how far it moved them
+    float update_ratio;    // ||w_after - w_before|| / ||w_before|| of the last step
 } Learner;
 
 // Load the folder, build the arch (from o->pretrained's body when set) and the AdamW optimisers.

@@ -221,40 +221,33 @@ void softmax_rows(const Tensor *logits, float *probs) {
     }
 }
 
-// Each row of every plane reversed: the picture as a mirror shows it (what the flip augmentation does).
-static void mirror_images(const Tensor *x, Tensor *out) {
-    int W = x->shape[3];
-    size_t rows = x->numel / (size_t)W;
-    for (size_t r = 0; r < rows; r++)
-        for (int j = 0; j < W; j++) out->data[r * W + j] = x->data[r * W + (W - 1 - j)];
-}
-
 int bear_model_n_features(const BearModel *m) {
     return m->resnet ? RESNET_FEATURES : BEARNET_FEATURES;
 }
 
+// t itself when it is on device, else a step copy there: a GPU-trained model validates on the GPU.
+static Tensor *on_device(Tensor *t, Device device) {
+    if (t->device == device) return t;
+    Tensor *copy = step_tensor_on(device, t->rank, t->shape);
+    tensor_copy_(copy, t);
+    return copy;
+}
+
 // One batch in eval mode without the tape; features (N x bear_model_n_features) may be NULL. A loaded
-// model is already in eval mode and is then only read, so server threads may share it.
+// model is already in eval mode and is then only read, so server threads may share it. x is on the host;
+// the model may be on the GPU (the learner's, validating).
 static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
     bool grad = set_grad_enabled(false);
     set_training(m, false);
-    Tensor *h = m->resnet ? resnet_features(m->resnet, x) : bearnet_features(m->bearnet, x);
-    if (features) memcpy(features, h->data, sizeof(float) * h->numel);
-    softmax_rows(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
-                           : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+    Device device = state_dict_device(m->sd);
+    Tensor *in = on_device(x, device);
+    Tensor *h = m->resnet ? resnet_features(m->resnet, in) : bearnet_features(m->bearnet, in);
+    if (features) tensor_read(h, features);
+    softmax_rows(on_device(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
+                                     : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+                           DEVICE_CPU),
                  probs);
     tape_reset();
-    if (m->tta) { // fastai's TTA, reduced to its deterministic part: the mean of both views' probabilities
-        Tensor *mirrored = step_tensor(x->rank, x->shape);
-        mirror_images(x, mirrored);
-        Tensor *logits = bear_model_forward(m, mirrored, false);
-        size_t n = logits->numel;
-        float *other = malloc(sizeof(float) * n);
-        softmax_rows(logits, other);
-        for (size_t i = 0; i < n; i++) probs[i] = 0.5f * (probs[i] + other[i]);
-        free(other);
-        tape_reset();
-    }
     set_grad_enabled(grad);
 }
 
@@ -264,24 +257,45 @@ void bear_model_predict(BearModel *m, Tensor *x, float *probs) {
 
 void bear_model_predict_pictures(BearModel *m, const Dataset *ds, const int *idx, int n, Tensor *x,
                                  float *probs, int *labels, float *features) {
-    int bs = x->shape[0];
+    int bs = x->shape[0], C = m->n_classes;
+    float *view = m->tta ? malloc(sizeof(float) * (size_t)bs * C) : NULL,
+          *views_sum = m->tta ? malloc(sizeof(float) * (size_t)bs * C) : NULL;
     for (int start = 0; start < n; start += bs) {
         int k = n - start < bs ? n - start : bs;
+        Tensor *rows = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
+        float *p = probs + (size_t)start * C;
         dataset_batch(ds, idx + start, k, NULL, NULL, x, labels + start);
-        Tensor *view = k == bs ? x : tensor_rows(x, 0, k); // the last batch may be short
-        predict_batch(m, view, probs + (size_t)start * m->n_classes,
-                      features ? features + (size_t)start * bear_model_n_features(m) : NULL);
-        if (view != x) tensor_free(view);
+        predict_batch(m, rows, p, features ? features + (size_t)start * bear_model_n_features(m) : NULL);
+        if (m->tta) { // fastai's TTA: the plain view mixed with the mean over fixed augmented views
+            memset(views_sum, 0, sizeof(float) * (size_t)k * C);
+            for (int v = 0; v < TTA_VIEWS; v++) {
+                dataset_batch_tta(ds, idx + start, k, v, x);
+                predict_batch(m, rows, view, NULL);
+                for (size_t i = 0; i < (size_t)k * C; i++) views_sum[i] += view[i];
+            }
+            augment_tta_mix(p, views_sum, k, C);
+        }
+        if (rows != x) tensor_free(rows);
     }
+    free(view), free(views_sum);
 }
 
 bool bear_model_predict_image(BearModel *m, const Image *img, float *probs, char *err, size_t err_size) {
-    Tensor *x = tensor_zeros(SHAPE(1, 3, m->size, m->size));
-    bool ok = dataset_prepare_image(img, m->size, m->mean, m->std, x->data);
-    if (ok)
+    int views = m->tta ? 1 + TTA_VIEWS : 1, C = m->n_classes;
+    Tensor *x = tensor_zeros(SHAPE(views, 3, m->size, m->size));
+    bool ok = dataset_prepare_image(img, m->size, m->mean, m->std, views, x->data);
+    if (ok && views == 1) {
         bear_model_predict(m, x, probs);
-    else
-        snprintf(err, err_size, "the picture is too small or empty (%dx%d)", img->width, img->height);
+    } else if (ok) { // row 0 the plain view, rows 1.. the TTA views, all in one batch
+        float *all = malloc(sizeof(float) * (size_t)views * C), *views_sum = calloc((size_t)C, sizeof(float));
+        bear_model_predict(m, x, all);
+        for (int v = 1; v < views; v++)
+            for (int c = 0; c < C; c++) views_sum[c] += all[(size_t)v * C + c];
+        memcpy(probs, all, sizeof(float) * C);
+        augment_tta_mix(probs, views_sum, 1, C);
+        free(all), free(views_sum);
+    }
+    if (!ok) snprintf(err, err_size, "the picture is too small or empty (%dx%d)", img->width, img->height);
     tensor_free(x);
     return ok;
 }

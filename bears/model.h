@@ -35,7 +35,8 @@ typedef struct {
     int split_seed;
     int data_pictures;         // readable pictures in the folder then
     uint64_t data_fingerprint; // dataset_fingerprint() of the folder then
-    bool tta; // test-time augmentation: predictions average each picture and its mirror image (not saved)
+    bool tta; // test-time augmentation (augment.h): the plain view mixed with TTA_VIEWS fixed views (not
+              // saved)
 } BearModel;
 
 // A fresh network of arch (one of BEAR_ARCHS) for m->n_classes classes; false for an unknown arch.
@@ -55,7 +56,8 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
 void bear_model_free(BearModel *m);
 
 // Class probabilities for a batch x (N,3,S,S) already normalised: probs is N x n_classes.
-// Eval mode, no tape: the answer for a picture does not depend on its batch-mates.
+// Eval mode, no tape: the answer for a picture does not depend on its batch-mates. No TTA here: its
+// views are cut from the picture itself (the two functions below).
 void bear_model_predict(BearModel *m, Tensor *x, float *probs);
 // The same for pictures idx[0..n) of a data set, in batches through x (bs,3,S,S), a tensor the
 // caller reuses: probs gets n x n_classes, labels the n labels, and features (NULL: not wanted) the n x

@@ -15,7 +15,7 @@ int cmd_predict(int argc, char **argv) {
     bool tta = false;
     Flag flags[] = {
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
-         "test-time augmentation: average the picture and its mirror"},
+         "test-time augmentation: mix the picture's prediction with 8 fixed views (corner crops, mirrored)"},
     };
     Cli cli = {"bears predict",
                "classify pictures with a trained model: the class and each class's probability",

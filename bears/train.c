@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cuda/cuda.h"
 #include "learner.h"
 #include "outfile.h"
 #include "plot.h"
@@ -48,7 +49,7 @@ enum { FEW_PER_CLASS = 10 };
 
 // What the numbers say, after the last epoch (the lesson's diagnosis, in words).
 static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr,
-                     float guess, const Dataset *ds) {
+                     float guess, const Dataset *ds, bool soft_targets) {
     if (ds->n_train < FEW_PER_CLASS * ds->n_classes) {
         printf("too few pictures: %d to train on and %d to validate on, for %d classes (fewer than %d per "
                "class). With this little data the numbers above say little about the learning rate or the "
@@ -63,14 +64,19 @@ static void diagnose(const float *train, const float *valid, const float *error,
     for (int e = 1; e < epochs; e++)
         if (error[e] < error[best]) best = e;
     float last_train = train[epochs - 1], last_valid = valid[epochs - 1], last_error = error[epochs - 1];
-    // A model still close to guessing (loss near ln(classes)) after all its epochs has hardly moved.
-    if (last_train > last_valid && last_train > 0.8f * guess)
+    // Label smoothing and mixup aim the training loss at soft targets, which no model can reach (their
+    // entropy is its floor), while valid_loss stays against the plain labels: the two losses no longer
+    // compare, so only the error rate speaks.
+    if (soft_targets)
+        printf("train_loss is against the smoothed / mixed targets and sits above valid_loss by design; "
+               "read the error rate instead.\n");
+    if (!soft_targets && last_train > last_valid && last_train > 0.8f * guess)
         printf(
             "lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
             "random guess; the error rate went from %.1f%% to %.1f%%. Raise the learning rate (try --lr %g) "
             "or train for more epochs.\n",
             last_train, last_valid, guess, 100 * error[0], 100 * last_error, lr * 10);
-    else if (last_train > last_valid && last_error > 0.05f)
+    else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
         printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
                "or with a higher learning rate.\n",
                last_train, last_valid);
@@ -118,8 +124,9 @@ int cmd_train(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
-    bool no_augment = false, tta = false;
-    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
+    bool no_augment = false, no_flip = false, tta = false;
+    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out",
+               *device = "cpu";
     int seed = 42;
     Flag flags[] = {
         {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
@@ -132,10 +139,26 @@ int cmd_train(int argc, char **argv) {
          "share of each class held out"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order, augmentation"},
         {"--no-augment", FLAG_BOOL, &no_augment, 0, 0, false, NULL, "train on the pictures as they are"},
-        {"--rotate", FLAG_FLOAT, &o.rotate, 0, 45, false, NULL,
-         "augmentation: turn training pictures by up to +-this many degrees (fastai's default: 10)"},
+        {"--no-flip", FLAG_BOOL, &no_flip, 0, 0, false, NULL,
+         "augmentation: never mirror a training picture"},
+        {"--crop-scale", FLAG_FLOAT, &o.aug.crop_scale, 0.08, 1, false, NULL,
+         "augmentation: random-resized crops keep at least this share of a picture's area (fastbook: 0.5; 1: "
+         "none)"},
+        {"--rotate", FLAG_FLOAT, &o.aug.max_rotate, 0, 45, false, NULL,
+         "augmentation: turn training pictures by up to +-this many degrees (fastai: 10; 0: none)"},
+        {"--zoom", FLAG_FLOAT, &o.aug.max_zoom, 1, 2, false, NULL,
+         "augmentation: zoom in by up to this factor towards a random point (fastai: 1.1; 1: none)"},
+        {"--warp", FLAG_FLOAT, &o.aug.max_warp, 0, 0.4, false, NULL,
+         "augmentation: perspective tilt of up to this share of the half-side (fastai: 0.2; 0: none)"},
+        {"--lighting", FLAG_FLOAT, &o.aug.max_lighting, 0, 0.9, false, NULL,
+         "augmentation: brightness and contrast change by up to this much (fastai: 0.2; 0: none)"},
+        {"--label-smoothing", FLAG_FLOAT, &o.smoothing, 0, 0.5, false, NULL,
+         "loss: this share of each target spread over all classes (fastai: 0.1; 0: none)"},
+        {"--mixup", FLAG_FLOAT, &o.mixup, 0, 4, false, NULL,
+         "loss and batch: blend pictures and targets, weights from Beta(a, a) (fastai: 0.4; 0: none)"},
         {"--tta", FLAG_BOOL, &tta, 0, 0, false, NULL,
-         "validate with test-time augmentation (each picture and its mirror, averaged)"},
+         "validate with test-time augmentation: each picture mixed with 8 fixed views (corner crops, "
+         "mirrored); 9x the scoring time"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
          "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
@@ -149,6 +172,8 @@ int cmd_train(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the training curves go (losses and lr, as fastai's recorder plots them)"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG (OUT/bears-train.png)"},
+        {"--device", FLAG_CHOICE, &device, 0, 0, false, "cpu|cuda",
+         "where to train: the CPU, or an NVIDIA GPU (a build with CUDA); the model file is the same"},
     };
     Cli cli = {
         "bears train",
@@ -167,14 +192,23 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(&cli,
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
     o.augment = !no_augment;
-    if (no_augment && o.rotate > 0)
-        cli_usage_error(&cli, "--rotate is an augmentation: it cannot go with --no-augment");
+    Augment defaults = augment_default();
+    if (no_augment && (no_flip || o.aug.crop_scale != defaults.crop_scale ||
+                       o.aug.max_rotate != defaults.max_rotate || o.aug.max_zoom != defaults.max_zoom ||
+                       o.aug.max_warp != defaults.max_warp || o.aug.max_lighting != defaults.max_lighting))
+        cli_usage_error(&cli, "--no-flip, --crop-scale, --rotate, --zoom, --warp and --lighting set the "
+                              "augmentation: they cannot go with --no-augment");
+    o.aug.flip = !no_flip;
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
+    if (strcmp(device, "cuda") == 0 && (o.smoothing > 0 || o.mixup > 0))
+        cli_usage_error(&cli, "--label-smoothing and --mixup train on the CPU only (the GPU backend's "
+                              "cross-entropy takes labels, not soft targets)");
+    char err[1024];
+    if (learner_select_device(&o, device, &cli)) return 1;
 
     if (log_path && same_file(log_path, model_path))
         cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
-    char err[1024];
     if (!can_write_next_to(model_path, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
@@ -201,6 +235,11 @@ int cmd_train(int argc, char **argv) {
     printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n",
            l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
+    if (o.augment)
+        printf("augmentation: %scrop-scale %g, rotate %g, zoom %g, warp %g, lighting %g%s%s\n",
+               o.aug.flip ? "flip, " : "", o.aug.crop_scale, o.aug.max_rotate, o.aug.max_zoom, o.aug.max_warp,
+               o.aug.max_lighting, o.smoothing > 0 ? ", label smoothing" : "", o.mixup > 0 ? ", mixup" : "");
+    if (o.device == DEVICE_CUDA) printf("training on the GPU: %s\n", cuda_device_name());
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
         printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "
@@ -293,7 +332,7 @@ int cmd_train(int argc, char **argv) {
     PlotConfig pc = plot_config(plot, out);
     plot_training(&pc, batch_loss, batch_lr, steps, valid, epochs_done, batches);
     if (status == 0) {
-        diagnose(train, valid, error, epochs, lr, guess, &l.ds);
+        diagnose(train, valid, error, epochs, lr, guess, &l.ds, o.smoothing > 0 || o.mixup > 0);
         // The split goes into the model, so interpret scores the same valid pictures by default.
         l.model.has_split = true, l.model.valid_pct = o.data.valid_pct, l.model.split_seed = seed;
         l.model.data_pictures = l.ds.n, l.model.data_fingerprint = dataset_fingerprint(&l.ds);

@@ -71,6 +71,10 @@ Tensor *dropout(Tensor *x, float p, Rng *rng, bool training);
 // logits (N,C), labels N ints in [0,C) -> a scalar (rank 0): mean over the batch of
 // -log softmax(logits)[label], computed with a stable log-sum-exp.
 Tensor *cross_entropy(Tensor *logits, const int *labels);
+// The same against a target distribution per row, targets (N,C) with rows summing to 1:
+// mean over rows of -sum_c targets[c] * log softmax(logits)[c]. With one-hot rows it is
+// cross_entropy(); label smoothing and mixup make softer rows (bears/augment.h).
+Tensor *cross_entropy_soft(Tensor *logits, const float *targets);
 
 // ---- for code that defines layers ----
 // The gradient of t that a backward function is about to fill. If it does not exist yet and t is

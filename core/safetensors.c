@@ -181,6 +181,7 @@ typedef struct {
     const char *name;
     int rank, shape[TENSOR_MAX_RANK];
     uint64_t begin, end;
+    bool skip; // checked, then not loaded: PyTorch's int64 batch-norm counter (below)
 } Entry;
 
 // A JSON number that is a whole number in [0, max].
@@ -216,8 +217,14 @@ static const char *parse_entry(const char *path, const cJSON *item, uint64_t dat
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
     const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!cJSON_IsString(dtype)) return fail("%s: tensor '%s' has no dtype", path, e->name);
-    if (strcmp(dtype->valuestring, "F32") != 0)
+    // timm's and torchvision's files keep each batch norm's num_batches_tracked, an I64 count that
+    // training never reads (momentum is fixed): its bytes are checked like any tensor's, then skipped.
+    size_t tail = strlen(".num_batches_tracked"), name_len = strlen(e->name);
+    e->skip = strcmp(dtype->valuestring, "I64") == 0 && name_len > tail &&
+              strcmp(e->name + name_len - tail, ".num_batches_tracked") == 0;
+    if (strcmp(dtype->valuestring, "F32") != 0 && !e->skip)
         return fail("%s: tensor '%s' has dtype %s; only F32 is supported", path, e->name, dtype->valuestring);
+    uint64_t element = e->skip ? 8 : sizeof(float);
     if (!cJSON_IsArray(shape)) return fail("%s: tensor '%s' has no shape list", path, e->name);
     e->rank = cJSON_GetArraySize(shape);
     if (e->rank > TENSOR_MAX_RANK)
@@ -243,11 +250,11 @@ static const char *parse_entry(const char *path, const cJSON *item, uint64_t dat
         return fail("%s: tensor '%s' data_offsets [%llu, %llu] run past the end of the data (%llu bytes)",
                     path, e->name, (unsigned long long)e->begin, (unsigned long long)e->end,
                     (unsigned long long)data_size);
-    if (e->end - e->begin != numel * sizeof(float)) {
+    if (e->end - e->begin != numel * element) {
         char s[96];
         shape_string(s, sizeof s, e->rank, e->shape);
         return fail("%s: tensor '%s' of shape %s needs %llu bytes but data_offsets span %llu", path, e->name,
-                    s, (unsigned long long)(numel * sizeof(float)), (unsigned long long)(e->end - e->begin));
+                    s, (unsigned long long)(numel * element), (unsigned long long)(e->end - e->begin));
     }
     return NULL;
 }
@@ -368,13 +375,20 @@ static const char *load_stream(const char *path, FILE *f, uint64_t file_size, Sa
     out->tensors = calloc((size_t)count + 1, sizeof(Tensor *));
     if (!out->names || !out->tensors) sgd_panic("out of memory");
     for (int i = 0; i < count; i++) {
+        if (entries[i].skip) {
+            if (fseek(f, (long)(entries[i].end - entries[i].begin), SEEK_CUR) != 0) {
+                err = fail("%s: cannot skip tensor '%s': %s", path, entries[i].name, strerror(errno));
+                goto done;
+            }
+            continue;
+        }
         Tensor *t = tensor_zeros(entries[i].rank, entries[i].shape);
-        out->names[i] = (char *)entries[i].name;
-        out->tensors[i] = t;
-        out->count = i + 1;
+        int k = out->count++;
+        out->names[k] = (char *)entries[i].name;
+        out->tensors[k] = t;
         entries[i].name = NULL; // now owned by out
         if (fread(t->data, sizeof(float), t->numel, f) != t->numel) {
-            err = fail("%s: cannot read tensor '%s': %s", path, out->names[i],
+            err = fail("%s: cannot read tensor '%s': %s", path, out->names[k],
                        ferror(f) ? strerror(errno) : "file shrank");
             goto done;
         }

@@ -9,11 +9,11 @@ sgd_unit_test(test_bearnet_parity test_bearnet_parity.c)
 target_compile_definitions(test_bearnet_parity PRIVATE SGDLAB_TEST_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data"
                                                        SGDLAB_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
 
-# bench-bearnet: training and inference speed of bearnet-s (a benchmark, not a test; see
+# bench-bearnet: training and inference speed of bearnet-s or a ResNet (a benchmark, not a test; see
 # tests/bench/run_bench.sh for the comparison with PyTorch).
 add_executable(bench-bearnet ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench-bearnet.c)
 target_include_directories(bench-bearnet PRIVATE ${CBLAS_INCLUDE_DIR})
-target_link_libraries(bench-bearnet PRIVATE sgdcore)
+target_link_libraries(bench-bearnet PRIVATE sgdbears) # BearModel: every --arch bears train has
 
 # bench-conv: GFLOP/s of one conv layer's three products on one thread (a measuring tool).
 add_executable(bench-conv ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench-conv.c)

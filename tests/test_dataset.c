@@ -119,7 +119,7 @@ static void test_load(void) {
     float row[3 * SIZE * SIZE];
     int v0 = ds.valid[0];
     CHECK(image_load(ds.paths[v0], &img, err, sizeof err) &&
-              dataset_prepare_image(&img, SIZE, ds.mean, ds.std, row),
+              dataset_prepare_image(&img, SIZE, ds.mean, ds.std, 1, row),
           "prepare: %s", err);
     float max_diff = 0;
     for (int k = 0; valid && k < 3 * SIZE * SIZE; k++)
@@ -169,7 +169,7 @@ static void test_rotation(void) {
     ds.n = 1, ds.size = S, ds.stored = L, ds.pixels = pixels, ds.labels = &label;
     for (int c = 0; c < 3; c++) ds.mean[c] = 0, ds.std[c] = 1;
     Augment aug = augment_none();
-    aug.max_rotate = 10;
+    aug.max_rotate = 10, aug.p_affine = 1;
     Tensor *x = tensor_zeros(SHAPE(8, 3, S, S));
     Rng rng;
     rng_seed(&rng, 5, 0);

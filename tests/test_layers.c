@@ -149,9 +149,19 @@ static void test_conv(void) {
 #pragma omp parallel num_threads(2)
 #pragma omp single
     conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true); // batch 1 inside a parallel region
-    // 24 or more rows build a panel of col, in slices of 128 taps (K = 288 and 216 here)
+    // 24 or more rows build a panel of col, in equal slices of at most 160 taps (K = 288 as 2 x 144
+    // and 216 as 2 x 108 here; 360 as 3 x 120 and dX's 40 * 9 = 360 below)
     conv_agrees_with_naive(2, 32, 8, 8, 32, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 24, 8, 8, 32, 3, 2, 1, true, false);
+    conv_agrees_with_naive(2, 40, 10, 10, 24, 3, 1, 1, false, true);
+    conv_agrees_with_naive(2, 24, 10, 10, 40, 3, 2, 1, true, false);
+    // the weight gradient's last tile of channels 6, 4 or 2 wide: 20 = 6+6+6+2, 10 = 6+4, 5 in one
+    conv_agrees_with_naive(2, 20, 8, 8, 16, 3, 1, 1, false, false);
+    conv_agrees_with_naive(2, 10, 8, 8, 8, 3, 2, 1, true, false);
+    conv_agrees_with_naive(3, 5, 12, 12, 8, 3, 1, 1, false, true);
+    // ResNet's stem, 7x7 stride 2 padding 3 on 3 channels, and its 1x1 stride-2 downsample
+    conv_agrees_with_naive(2, 3, 16, 16, 16, 7, 2, 3, false, false);
+    conv_agrees_with_naive(2, 24, 8, 8, 16, 1, 2, 0, false, true);
     // stride 2: even sides split into 4 phases (a row of 20 = 16 + 4 lanes), 1x1 reading one
     // phase, and stride 3 (the plain loops)
     conv_agrees_with_naive(2, 16, 8, 8, 8, 3, 2, 1, false, false);

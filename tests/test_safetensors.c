@@ -190,6 +190,37 @@ static void test_refusals(void) {
     tensor_free(t);
 }
 
+// timm's ResNets keep each batch norm's num_batches_tracked as an I64 scalar: checked and skipped, so
+// the file loads; I64 under any other name is still refused.
+static void test_num_batches_tracked(void) {
+    // the counter sits between two F32 tensors, so skipping it must land exactly on the next one
+    write_raw(in_dir("timm"),
+              "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+              "\"bn1.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[4,12]},"
+              "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}",
+              0, 0);
+    FILE *f = fopen(in_dir("timm"), "ab");
+    float a = 1.5f, b = -2.0f;
+    long long counter = 12345;
+    fwrite(&a, 4, 1, f), fwrite(&counter, 8, 1, f), fwrite(&b, 4, 1, f);
+    fclose(f);
+    SafetensorsFile file;
+    const char *err = safetensors_load(in_dir("timm"), &file);
+    CHECK(err == NULL && file.count == 2, "a file with num_batches_tracked loads, without it: %s, %d tensors",
+          err ? err : "ok", err ? 0 : file.count);
+    if (!err) {
+        Tensor *ta = safetensors_get(&file, "a"), *tb = safetensors_get(&file, "b");
+        CHECK(ta && tb && ta->data[0] == a && tb->data[0] == b, "the tensors around it read right");
+        CHECK(!safetensors_get(&file, "bn1.num_batches_tracked"), "the counter itself is not kept");
+        safetensors_file_free(&file);
+    }
+    write_raw(in_dir("i64"), "{\"w\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 0, 8);
+    expect_refused("I64 by another name", in_dir("i64"), "dtype I64; only F32 is supported");
+    write_raw(in_dir("i64short"),
+              "{\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,4]}}", 0, 4);
+    expect_refused("a counter of 4 bytes", in_dir("i64short"), "needs 8 bytes but data_offsets span 4");
+}
+
 // A header of n empty tensors t0..t{n-1}; when twin, the last one repeats the first one's name.
 static void write_many_empty(const char *path, int n, bool twin) {
     size_t cap = (size_t)n * 64 + 16, used = 0;
@@ -229,5 +260,6 @@ int main(void) {
     test_many_tensors();
     test_atomic_save(&rng);
     test_refusals();
+    test_num_batches_tracked();
     return check_done("test_safetensors");
 }

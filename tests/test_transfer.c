@@ -5,8 +5,8 @@
 // the body comes from the file and the head is new for 3 classes; ImageNet's normalisation is used;
 // while frozen the body records nothing on the tape and does not move, and head-only steps on one
 // batch lower its loss; unfrozen, the body moves too. Then `bears train --pretrained` runs both phases
-// and saves a resnet18 that predict, interpret and lr-find open by its arch (--tta: a picture and its
-// mirror image then get the same answer); and the mistakes a user
+// and saves a resnet18 that predict, interpret and lr-find open by its arch (--tta: the plain view mixed
+// with the 8 fixed views, as augment.h says); and the mistakes a user
 // can make (bearnet-s with --pretrained, another arch's file) fail with a message.
 #include <math.h>
 #include <stdio.h>
@@ -121,24 +121,34 @@ static void test_commands(void) {
               "it records its arch, size and classes (%s, %d px, %d classes)", bear_model_arch(&m), m.size,
               m.n_classes);
         CHECK(fabsf(m.mean[0] - 0.485f) < 1e-6f, "and ImageNet's normalisation");
-        // --tta: a picture and its mirror image get the same answer (each is the mean over both views)
-        Rng rng;
-        rng_seed(&rng, 3, 0);
-        Tensor *x = tensor_normal(SHAPE(2, 3, 32, 32), 0, 1, &rng), *mirror = tensor_copy(x);
-        for (size_t r = 0; r < x->numel / 32; r++)
-            for (int j = 0; j < 32; j++) mirror->data[r * 32 + j] = x->data[r * 32 + 31 - j];
-        float plain[6], plain_mirror[6], tta[6], tta_mirror[6];
-        bear_model_predict(&m, x, plain);
-        bear_model_predict(&m, mirror, plain_mirror);
+        // --tta: the plain view's probabilities mixed with the mean over the 8 fixed views (augment.h)
+        Image img;
+        char path[600];
+        snprintf(path, sizeof path, "%s/black/0001.png", data);
+        struct stat st;
+        if (stat(path, &st) != 0) snprintf(path, sizeof path, "%s/black/0001.jpg", data);
+        CHECK(image_load(path, &img, err, sizeof err), "load %s: %s", path, err);
+        enum { VIEWS = 1 + TTA_VIEWS };
+        Tensor *x = tensor_zeros(SHAPE(VIEWS, 3, 32, 32));
+        float each[VIEWS * 3], plain[3], tta[3], expected[3] = {0}, total = 0;
+        CHECK(dataset_prepare_image(&img, 32, m.mean, m.std, VIEWS, x->data), "prepare the views");
+        bear_model_predict(&m, x, each);
+        CHECK(bear_model_predict_image(&m, &img, plain, err, sizeof err), "plain: %s", err);
         m.tta = true;
-        bear_model_predict(&m, x, tta);
-        bear_model_predict(&m, mirror, tta_mirror);
-        CHECK(memcmp(plain, plain_mirror, sizeof plain) != 0,
-              "without tta the mirror image scores differently");
-        CHECK(memcmp(tta, tta_mirror, sizeof tta) == 0, "with tta a picture and its mirror score the same");
-        CHECK(fabsf(tta[0] - 0.5f * (plain[0] + plain_mirror[0])) < 1e-6f,
-              "tta is the mean of both views: %g vs %g", tta[0], 0.5f * (plain[0] + plain_mirror[0]));
-        tensor_free(x), tensor_free(mirror);
+        CHECK(bear_model_predict_image(&m, &img, tta, err, sizeof err), "tta: %s", err);
+        for (int c = 0; c < 3; c++) {
+            for (int v = 1; v < VIEWS; v++) expected[c] += each[v * 3 + c] / TTA_VIEWS;
+            expected[c] = TTA_BETA * each[c] + (1 - TTA_BETA) * expected[c];
+            CHECK(fabsf(plain[c] - each[c]) < 1e-6f, "without tta, the plain view (%g vs %g)", plain[c],
+                  each[c]);
+            CHECK(fabsf(tta[c] - expected[c]) < 1e-5f, "class %d: tta %g is 0.4 plain + 0.6 views' mean %g",
+                  c, tta[c], expected[c]);
+            total += tta[c];
+        }
+        CHECK(fabsf(total - 1) < 1e-5f, "tta probabilities sum to 1 (%g)", total);
+        CHECK(fabsf(each[3] - each[3 * 5]) > 1e-7f || fabsf(each[4] - each[3 * 5 + 1]) > 1e-7f,
+              "a view and its mirror are different pictures to the model");
+        image_free(&img), tensor_free(x);
         bear_model_free(&m);
     }
     char picture[600];

@@ -21,7 +21,8 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
 float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW);
 // The backward products the fast path takes: dW into dws (threads partial sums of OC*C*KH*KW, added up
 // by conv.c; NULL when dW is not wanted) and dX into dx (NULL when not wanted). *did_dw and *did_dx say
-// which it computed; conv.c does the rest.
+// which it computed; conv.c does the rest. One image (threads 1, as conv.c splits batches) is shared
+// out over omp_get_max_threads() threads by rows of dW and pixels of dX, the partial sums left at one.
 void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float *x, const float *w,
                           const ConvShape *s, int threads, bool overwrite_dx, bool *did_dw, bool *did_dx);
 #else
