@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "autograd.h"
-#include "ops.h"
 #include "layers.h"
+#include "ops.h"
 
 // bs 32 rather than fastai's 64: training from scratch on a couple of thousand pictures, the
 // number of updates matters more than how smooth each one is (measured: 2.9% vs 7.8% error
@@ -31,6 +31,18 @@ bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size) {
     else
         return true;
     return false;
+}
+
+int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli) {
+    // The GPU backend has the ops bearnet-s is made of; the ResNets' stem needs max_pool2d too.
+    if (strcmp(name, "cuda") == 0 && strcmp(o->arch, BEARNET_ARCH) != 0)
+        cli_usage_error(cli,
+                        "--device cuda trains %s only (the GPU backend has no max_pool2d, which %s needs)",
+                        BEARNET_ARCH, o->arch);
+    char why[512];
+    if (device_select(name, &o->device, why, sizeof why)) return 0;
+    fprintf(stderr, "%s: --device %s: %s\n", cli->program, name, why);
+    return 1;
 }
 
 // ImageNet's per-channel statistics (torchvision's): a pretrained body expects pictures scaled so.
@@ -74,6 +86,8 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     }
     memcpy(m->mean, l->ds.mean, sizeof m->mean);
     memcpy(m->std, l->ds.std, sizeof m->std);
+    // Train on the GPU: the weights move there before the optimisers make their state beside them.
+    state_dict_to(m->sd, o->device);
     // AdamW with fastai's defaults (beta2 0.99, eps 1e-5); beta1 is set by the schedule each step.
     Tensor *body[STATE_DICT_MAX], *head[STATE_DICT_MAX];
     int n_body = 0, n_head = 0;
@@ -91,9 +105,11 @@ bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *er
     if (o->augment) l->aug.max_rotate = o->rotate;
     l->bs = o->bs < l->ds.n_train ? o->bs : l->ds.n_train;
     l->x = tensor_zeros(SHAPE(l->bs, 3, l->ds.size, l->ds.size));
+    if (o->device == DEVICE_CUDA) l->x_device = tensor_zeros_on(DEVICE_CUDA, l->x->rank, l->x->shape);
     l->y = calloc((size_t)l->bs, sizeof(int));
     l->order = malloc(sizeof(int) * (size_t)l->ds.n_train);
     l->before = malloc(sizeof(float) * state_dict_num_params(m->sd));
+    l->after = malloc(sizeof(float) * state_dict_num_params(m->sd));
     memcpy(l->order, l->ds.train, sizeof(int) * (size_t)l->ds.n_train);
     return true;
 }
@@ -104,7 +120,8 @@ void learner_free(Learner *l) {
     bear_model_free(&l->model);
     dataset_free(&l->ds);
     tensor_free(l->x);
-    free(l->y), free(l->order), free(l->before);
+    tensor_free(l->x_device);
+    free(l->y), free(l->order), free(l->before), free(l->after);
     tape_reset();
     memset(l, 0, sizeof *l);
 }
@@ -128,39 +145,44 @@ static Tensor *batch_view(Tensor *x, int n) {
     return n == x->shape[0] ? x : tensor_rows(x, 0, n);
 }
 
+// Every parameter's values, one after another (from the GPU when the model is there).
+static void read_params(Tensor *const *params, int n, float *out) {
+    for (int k = 0; k < n; k++) {
+        tensor_read(params[k], out);
+        out += params[k]->numel;
+    }
+}
+
 float learner_step(Learner *l, int b, float lr, float momentum) {
     int start = b * l->bs, n = l->ds.n_train - start < l->bs ? l->ds.n_train - start : l->bs;
     dataset_batch(&l->ds, l->order + start, n, &l->aug, &l->rng, l->x, l->y);
-    Tensor *x = batch_view(l->x, n);
+    // Decoded and augmented on the CPU; on the GPU path copied over in one transfer.
+    if (l->x_device) tensor_copy_(l->x_device, l->x);
+    Tensor *batch = l->x_device ? l->x_device : l->x, *x = batch_view(batch, n);
     tape_reset();
     Tensor *loss = cross_entropy(bear_model_forward(&l->model, x, true), l->y);
-    float value = loss->data[0];
+    float value = tensor_item(loss);
     if (isfinite(value)) { // a NaN step would poison every weight: leave them as they were
         backward(loss);
         l->opt_head->lr = lr, l->opt_body->lr = lr * l->body_lr_scale;
         l->opt_head->momentum = l->opt_body->momentum = momentum;
         Tensor **params = l->model.sd->params;
         int n_params = l->model.sd->n_params;
-        size_t at = 0;
-        for (int k = 0; k < n_params; k++) {
-            memcpy(l->before + at, params[k]->data, params[k]->numel * sizeof(float));
-            at += params[k]->numel;
-        }
+        read_params(params, n_params, l->before);
         optimizer_step(l->opt_head);
         if (!l->frozen) optimizer_step(l->opt_body);
+        read_params(params, n_params, l->after);
         double moved = 0, size = 0;
-        at = 0;
-        for (int k = 0; k < n_params; k++)
-            for (size_t i = 0; i < params[k]->numel; i++, at++) {
-                double d = (double)params[k]->data[i] - l->before[at];
-                moved += d * d, size += (double)l->before[at] * l->before[at];
-            }
+        for (size_t i = 0, total = state_dict_num_params(l->model.sd); i < total; i++) {
+            double d = (double)l->after[i] - l->before[i];
+            moved += d * d, size += (double)l->before[i] * l->before[i];
+        }
         l->update_ratio = (float)sqrt(moved / (size > 0 ? size : 1));
     }
     optimizer_zero_grad(l->opt_head);
     optimizer_zero_grad(l->opt_body);
     tape_reset();
-    if (x != l->x) tensor_free(x);
+    if (x != batch) tensor_free(x);
     return value;
 }
 

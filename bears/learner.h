@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli.h"
 #include "dataset.h"
 #include "model.h"
 #include "optim.h"
@@ -30,12 +31,18 @@ typedef struct {
     // kept, the head is new for the data's classes, and pictures are normalised with ImageNet's
     // statistics, the ones the body learned with. NULL: every weight starts random.
     const char *pretrained;
+    Device device; // where the model trains: the CPU, or an NVIDIA GPU (core/cuda/)
 } LearnerOptions;
 
 LearnerOptions learner_defaults(void); // bearnet-s, bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
 // Set o->data.size from --size (0 when not given: 64 for bearnet-s, 224, ImageNet's, for the ResNets).
 // false with why set when the size does not suit the arch.
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size);
+
+// --device NAME into o->device, opening the GPU for "cuda". An arch the GPU backend cannot train is a usage
+// error (cli_usage_error exits 2); no usable GPU, or a build without CUDA, prints why as cli's program
+// and returns 1 (the exit code); else 0.
+int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli);
 
 typedef struct {
     Dataset ds;
@@ -49,11 +56,12 @@ typedef struct {
     Augment aug;
     Rng rng;
     int bs;
-    Tensor *x; // (bs,3,S,S), reused by every batch
+    Tensor *x;        // (bs,3,S,S), reused by every batch
+    Tensor *x_device; // its copy on the GPU when training there (NULL on the CPU)
     int *y;
-    int *order;         // the training indices, reshuffled each epoch
-    float *before;      // the weights before the last step, to measure how far it moved them
-    float update_ratio; // ||w_after - w_before|| / ||w_before|| of the last step
+    int *order;            // the training indices, reshuffled each epoch
+    float *before, *after; // the weights around the last step, to measure how far it moved them
+    float update_ratio;    // ||w_after - w_before|| / ||w_before|| of the last step
 } Learner;
 
 // Load the folder, build the arch (from o->pretrained's body when set) and the AdamW optimisers.

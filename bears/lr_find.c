@@ -20,7 +20,7 @@ int cmd_lr_find(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     float start = 1e-7f, end = 10.0f;
     int iters = 200, seed = 42, size = 0;
-    const char *plot = "auto", *out = "out", *log_path = NULL;
+    const char *plot = "auto", *out = "out", *log_path = NULL, *device = "cpu";
     Flag flags[] = {
         {"--start", FLAG_FLOAT, &start, 0, 1, true, NULL, "first learning rate tried"},
         {"--end", FLAG_FLOAT, &end, 0, 1000, true, NULL, "last learning rate tried"},
@@ -38,6 +38,8 @@ int cmd_lr_find(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none", "where the plot goes"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG"},
         {"--log", FLAG_STRING, &log_path, 0, 0, false, NULL, "CSV: iteration,lr,loss,smoothed_loss"},
+        {"--device", FLAG_CHOICE, &device, 0, 0, false, "cpu|cuda",
+         "where to run: the CPU, or an NVIDIA GPU (a build with CUDA)"},
     };
     Cli cli = {"bears lr-find",
                "LR range test: loss against an exponentially growing lr, and a suggested lr",
@@ -56,6 +58,7 @@ int cmd_lr_find(int argc, char **argv) {
     o.data.seed = (uint64_t)seed;
 
     char err[1024];
+    if (learner_select_device(&o, device, &cli)) return 1;
     Learner l;
     if (!learner_init(&l, dir, &o, err, sizeof err)) {
         fprintf(stderr, "bears lr-find: %s\n", err);

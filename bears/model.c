@@ -233,21 +233,33 @@ int bear_model_n_features(const BearModel *m) {
     return m->resnet ? RESNET_FEATURES : BEARNET_FEATURES;
 }
 
+// t itself when it is on device, else a step copy there: a GPU-trained model validates on the GPU.
+static Tensor *on_device(Tensor *t, Device device) {
+    if (t->device == device) return t;
+    Tensor *copy = step_tensor_on(device, t->rank, t->shape);
+    tensor_copy_(copy, t);
+    return copy;
+}
+
 // One batch in eval mode without the tape; features (N x bear_model_n_features) may be NULL. A loaded
-// model is already in eval mode and is then only read, so server threads may share it.
+// model is already in eval mode and is then only read, so server threads may share it. x is on the host;
+// the model may be on the GPU (the learner's, validating).
 static void predict_batch(BearModel *m, Tensor *x, float *probs, float *features) {
     bool grad = set_grad_enabled(false);
     set_training(m, false);
-    Tensor *h = m->resnet ? resnet_features(m->resnet, x) : bearnet_features(m->bearnet, x);
-    if (features) memcpy(features, h->data, sizeof(float) * h->numel);
-    softmax_rows(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
-                           : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+    Device device = state_dict_device(m->sd);
+    Tensor *in = on_device(x, device);
+    Tensor *h = m->resnet ? resnet_features(m->resnet, in) : bearnet_features(m->bearnet, in);
+    if (features) tensor_read(h, features);
+    softmax_rows(on_device(m->resnet ? linear(h, m->resnet->fc_weight, m->resnet->fc_bias)
+                                     : linear(h, m->bearnet->fc_weight, m->bearnet->fc_bias),
+                           DEVICE_CPU),
                  probs);
     tape_reset();
     if (m->tta) { // fastai's TTA, reduced to its deterministic part: the mean of both views' probabilities
         Tensor *mirrored = step_tensor(x->rank, x->shape);
         mirror_images(x, mirrored);
-        Tensor *logits = bear_model_forward(m, mirrored, false);
+        Tensor *logits = on_device(bear_model_forward(m, on_device(mirrored, device), false), DEVICE_CPU);
         size_t n = logits->numel;
         float *other = malloc(sizeof(float) * n);
         softmax_rows(logits, other);

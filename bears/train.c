@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "cuda/cuda.h"
 #include "learner.h"
 #include "outfile.h"
 #include "plot.h"
@@ -119,7 +120,8 @@ int cmd_train(int argc, char **argv) {
     int epochs = 4, freeze_epochs = 0, size = 0;
     float lr = 3e-3f, lr_body = 0;
     bool no_augment = false, tta = false;
-    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out";
+    const char *model_path = "bears.safetensors", *log_path = NULL, *plot = "auto", *out = "out",
+               *device = "cpu";
     int seed = 42;
     Flag flags[] = {
         {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
@@ -149,6 +151,8 @@ int cmd_train(int argc, char **argv) {
         {"--plot", FLAG_CHOICE, &plot, 0, 0, false, "auto|window|png|none",
          "where the training curves go (losses and lr, as fastai's recorder plots them)"},
         {"--out", FLAG_STRING, &out, 0, 0, false, NULL, "folder for the PNG (OUT/bears-train.png)"},
+        {"--device", FLAG_CHOICE, &device, 0, 0, false, "cpu|cuda",
+         "where to train: the CPU, or an NVIDIA GPU (a build with CUDA); the model file is the same"},
     };
     Cli cli = {
         "bears train",
@@ -171,10 +175,11 @@ int cmd_train(int argc, char **argv) {
         cli_usage_error(&cli, "--rotate is an augmentation: it cannot go with --no-augment");
     o.seed = seed;
     o.data.seed = (uint64_t)seed;
+    char err[1024];
+    if (learner_select_device(&o, device, &cli)) return 1;
 
     if (log_path && same_file(log_path, model_path))
         cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
-    char err[1024];
     if (!can_write_next_to(model_path, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
@@ -201,6 +206,7 @@ int cmd_train(int argc, char **argv) {
     printf("\ntrain %d pictures, valid %d, size %d, batch %d, %s, %zu parameters, lr %g, wd %g%s\n",
            l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
+    if (o.device == DEVICE_CUDA) printf("training on the GPU: %s\n", cuda_device_name());
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;
         printf("pretrained body from %s, a new head for %d classes, ImageNet's normalisation (not the "

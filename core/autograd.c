@@ -6,6 +6,8 @@
 #include <string.h>
 #include <threads.h>
 
+#include "cuda/cuda.h"
+
 // ---- one tape and one arena per thread ----
 // Training runs a step on one thread; OpenMP's workers only fill buffers the step thread already
 // took from the arena, so for training "per thread" changes nothing. A server answers requests on
@@ -72,7 +74,7 @@ size_t step_memory_reserved(void) {
     return total;
 }
 
-Tensor *step_tensor(int rank, const int *shape) {
+Tensor *step_tensor_on(Device device, int rank, const int *shape) {
     if (rank < 0 || rank > TENSOR_MAX_RANK)
         sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
     Tensor *t = step_alloc(sizeof(Tensor));
@@ -83,15 +85,28 @@ Tensor *step_tensor(int rank, const int *shape) {
         t->shape[i] = i < rank ? shape[i] : 1;
         if (i < rank) t->numel *= (size_t)shape[i];
     }
-    t->data = step_alloc(t->numel * sizeof(float));
+    size_t bytes = t->numel * sizeof(float);
+    t->data = device == DEVICE_CUDA ? cuda_step_alloc(bytes) : step_alloc(bytes);
+    t->device = device;
     t->in_arena = true;
     return t;
 }
 
-Tensor *step_zeros(int rank, const int *shape) {
-    Tensor *t = step_tensor(rank, shape);
-    memset(t->data, 0, t->numel * sizeof(float));
+Tensor *step_zeros_on(Device device, int rank, const int *shape) {
+    Tensor *t = step_tensor_on(device, rank, shape);
+    if (device == DEVICE_CUDA)
+        cuda_zero(t->data, t->numel);
+    else
+        memset(t->data, 0, t->numel * sizeof(float));
     return t;
+}
+
+Tensor *step_tensor(int rank, const int *shape) {
+    return step_tensor_on(DEVICE_CPU, rank, shape);
+}
+
+Tensor *step_zeros(int rank, const int *shape) {
+    return step_zeros_on(DEVICE_CPU, rank, shape);
 }
 
 // ---- the tape ----
@@ -160,9 +175,18 @@ Node *tape_record(const char *op, Tensor *out, BackwardFn backward_fn, int n_in,
 float *grad_of(Tensor *t) {
     if (!t->grad) {
         // Step tensors get step gradients; parameters get a gradient that lives with them.
-        t->grad = t->in_arena ? step_zeros(t->rank, t->shape) : tensor_zeros(t->rank, t->shape);
+        t->grad = t->in_arena ? step_zeros_on(t->device, t->rank, t->shape)
+                              : tensor_zeros_on(t->device, t->rank, t->shape);
     }
     return t->grad->data;
+}
+
+// Every node's backward, newest first, once d loss / d (the last output) is in place.
+static void run_tape_backward(void) {
+    for (int k = tape_len - 1; k >= 0; k--) {
+        Node *node = &tape[k];
+        if (node->out->grad) node->backward(node); // no gradient reached this node: nothing to pass on
+    }
 }
 
 void backward(Tensor *loss) {
@@ -173,22 +197,38 @@ void backward(Tensor *loss) {
     }
     if (!loss->requires_grad)
         sgd_panic("backward(): the loss does not depend on anything that requires grad");
-    grad_of(loss)[0] += 1.0f; // d loss / d loss
-    for (int k = tape_len - 1; k >= 0; k--) {
-        Node *node = &tape[k];
-        if (node->out->grad) node->backward(node); // no gradient reached this node: nothing to pass on
-    }
+    if (loss->device == DEVICE_CUDA)
+        cuda_add_one(grad_of(loss)); // d loss / d loss, without a round trip to the host
+    else
+        grad_of(loss)[0] += 1.0f;
+    run_tape_backward();
+}
+
+void backward_with(Tensor *out, const Tensor *grad) {
+    tensor_check_same_shape("backward_with", out, grad);
+    if (!out->requires_grad)
+        sgd_panic("backward_with(): the output does not depend on anything that requires grad");
+    grad_of(out);
+    tensor_copy_(out->grad, grad);
+    run_tape_backward();
 }
 
 void zero_grad(Tensor *const *params, int n) {
     for (int k = 0; k < n; k++)
-        if (params[k]->grad) memset(params[k]->grad->data, 0, params[k]->grad->numel * sizeof(float));
+        if (params[k]->grad) {
+            Tensor *g = params[k]->grad;
+            if (g->device == DEVICE_CUDA)
+                cuda_zero(g->data, g->numel);
+            else
+                memset(g->data, 0, g->numel * sizeof(float));
+        }
 }
 
 void tape_reset(void) {
     tape_len = 0;
     for (Block *b = arena_first; b; b = b->next) b->used = 0;
     arena_current = arena_first;
+    cuda_step_reset(); // the device arena too (a no-op before the GPU is opened)
 }
 
 int tape_length(void) {

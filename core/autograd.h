@@ -47,17 +47,25 @@ struct Node {
 // A tensor for this step only (uninitialised data); freed by tape_reset().
 Tensor *step_tensor(int rank, const int *shape);
 Tensor *step_zeros(int rank, const int *shape);
+// The same on a device: for DEVICE_CUDA the data come from the device arena (core/cuda/runtime.cu), which
+// tape_reset() rewinds with the host one.
+Tensor *step_tensor_on(Device device, int rank, const int *shape);
+Tensor *step_zeros_on(Device device, int rank, const int *shape);
 // Step memory for saved values (64-byte aligned, uninitialised).
 void *step_alloc(size_t bytes);
 // Append a node if grad mode is on and some input requires grad; sets out->requires_grad.
 // Returns the node (to fill saved / f / i) or NULL when nothing is recorded.
 Node *tape_record(const char *op, Tensor *out, BackwardFn backward, int n_in, Tensor *const *in);
-// d loss / d t as a float array, created zeroed on first use: backward functions add (+=) into it.
+// d loss / d t as a float array on t's device, created zeroed on first use: backward functions add (+=)
+// into it.
 float *grad_of(Tensor *t);
 
 // ---- for code that trains ----
 // Seed d loss / d loss = 1 and run every node's backward, newest first. loss must have one element.
 void backward(Tensor *loss);
+// The same from any op's output, seeded with d loss / d out = grad (out's shape and device): PyTorch's
+// out.backward(grad), for testing one op's backward on its own.
+void backward_with(Tensor *out, const Tensor *grad);
 // Set the gradients of the given parameters to zero (PyTorch's optimizer.zero_grad()).
 void zero_grad(Tensor *const *params, int n);
 // Forget the tape and free every step tensor (their memory is kept for the next step).

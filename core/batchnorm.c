@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "autograd.h"
+#include "cuda/cuda.h"
 #include "layer_loops.h"
 #include "layers.h"
 
@@ -184,6 +185,8 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
         sgd_panic("batchnorm2d: input has %d channels but the layer's tensors have %zu", C,
                   bn->weight->numel);
     if (training && M < 2) sgd_panic("batchnorm2d: training needs more than one value per channel");
+    if (x->device == DEVICE_CUDA)
+        return cuda_batchnorm(x, bn, training, fused_relu, skip); // core/cuda/ops.cu
     Tensor *y = step_tensor(4, x->shape);
     BatchNormSaved *s = step_alloc(sizeof *s);
     s->mean = step_alloc(sizeof(float) * (size_t)C);

@@ -92,7 +92,8 @@ Tensor *bearnet_features(BearNet *m, Tensor *x) {
         sgd_panic("bearnet: input %s must be (N,3,S,S) with S a multiple of 8, at least 16",
                   tensor_shape_str(x, s, sizeof s));
     }
-    if (!m->training && !grad_enabled()) return bearnet_features_folded(m, x); // inference
+    if (!m->training && !grad_enabled() && x->device == DEVICE_CPU)
+        return bearnet_features_folded(m, x); // inference
     Tensor *h = batchnorm2d_relu(conv2d(x, m->stem_conv, NULL, 1, 1), &m->stem_bn, m->training);
     for (int l = 0; l < BEARNET_BLOCKS; l++) h = block_forward(&m->layer[l], h, m->training);
     return global_avg_pool(h);

@@ -25,6 +25,7 @@
 
 #include "autograd.h"
 #include "cpu/conv_fast.h"
+#include "cuda/cuda.h"
 #include "layer_loops.h"
 #include "layers.h"
 
@@ -311,6 +312,7 @@ Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding) {
     }
     if (b && (b->rank != 1 || b->shape[0] != w->shape[0]))
         sgd_panic("conv2d: bias must have shape [%d]", w->shape[0]);
+    if (x->device == DEVICE_CUDA) return cuda_conv2d(x, w, b, stride, padding); // cuDNN (core/cuda/conv.cu)
     ConvShape *s = step_alloc(sizeof *s);
     *s = conv_shape(x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0], w->shape[2], w->shape[3],
                     stride, padding);

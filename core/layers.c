@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "autograd.h"
+#include "cuda/cuda.h"
 #include "layer_loops.h"
 
 static void check_rank(const char *what, const Tensor *t, int rank) {
@@ -17,7 +18,7 @@ static void check_rank(const char *what, const Tensor *t, int rank) {
 
 float *grad_to_fill(Tensor *t, bool *fresh) {
     *fresh = !t->grad && t->in_arena;
-    if (*fresh) t->grad = step_tensor(t->rank, t->shape);
+    if (*fresh) t->grad = step_tensor_on(t->device, t->rank, t->shape);
     return *fresh ? t->grad->data : grad_of(t);
 }
 
@@ -57,6 +58,7 @@ Tensor *linear(Tensor *x, Tensor *w, Tensor *b) {
                   tensor_shape_str(x, sx, 64), tensor_shape_str(w, sw, 64), IN, w->shape[1]);
     }
     if (b && (b->rank != 1 || b->shape[0] != OUT)) sgd_panic("linear: bias must have shape [%d]", OUT);
+    if (x->device == DEVICE_CUDA) return cuda_linear(x, w, b); // cuBLAS (core/cuda/ops.cu)
     Tensor *y = step_tensor(SHAPE(N, OUT));
     // y = x @ w^T (+ b, broadcast to every row first so sgemm can add onto it)
     float beta = 0.0f;
@@ -92,6 +94,7 @@ static void relu_backward(Node *node) {
 }
 
 Tensor *relu(Tensor *x) {
+    if (x->device == DEVICE_CUDA) return cuda_relu(x);
     Tensor *y = step_tensor(x->rank, x->shape);
     // Local pointers: through x->data the compiler must assume each store may move the pointer,
     // and the loop stays scalar.
@@ -107,6 +110,7 @@ Tensor *relu(Tensor *x) {
 // y = relu(a + b); both inputs get dY where y > 0 (the same backward as relu, once per input)
 Tensor *add_relu(Tensor *a, Tensor *b) {
     tensor_check_same_shape("add_relu", a, b);
+    if (a->device == DEVICE_CUDA) return cuda_add_relu(a, b);
     Tensor *y = step_tensor(a->rank, a->shape);
     const float *ad = a->data, *bd = b->data; // local pointers, as in relu(), so the loop vectorises
     float *yd = y->data;
@@ -130,6 +134,8 @@ static void max_pool_backward(Node *node) {
 
 Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
     check_rank("max_pool2d input", x, 4);
+    if (x->device == DEVICE_CUDA)
+        sgd_panic("max_pool2d has no CUDA version (bearnet-s needs none); use the CPU");
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     // padding <= k/2 (PyTorch's rule) keeps at least one real pixel in every window
     if (k < 1 || stride < 1 || padding < 0 || 2 * padding > k || H + 2 * padding < k || W + 2 * padding < k)
@@ -182,6 +188,7 @@ static void global_avg_pool_backward(Node *node) {
 
 Tensor *global_avg_pool(Tensor *x) {
     check_rank("global_avg_pool input", x, 4);
+    if (x->device == DEVICE_CUDA) return cuda_global_avg_pool(x);
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3];
     Tensor *y = step_tensor(SHAPE(N, C));
@@ -268,13 +275,15 @@ Tensor *cross_entropy(Tensor *logits, const int *labels) {
     check_rank("cross_entropy logits", logits, 2);
     int N = logits->shape[0], C = logits->shape[1];
     if (N < 1) sgd_panic("cross_entropy: empty batch");
+    for (int n = 0; n < N; n++)
+        if (labels[n] < 0 || labels[n] >= C)
+            sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
+    if (logits->device == DEVICE_CUDA) return cuda_cross_entropy(logits, labels);
     CrossEntropySaved *s = step_alloc(sizeof *s);
     s->softmax = step_alloc(sizeof(float) * (size_t)N * C);
     s->labels = step_alloc(sizeof(int) * (size_t)N);
     double total = 0;
     for (int n = 0; n < N; n++) {
-        if (labels[n] < 0 || labels[n] >= C)
-            sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
         const float *z = logits->data + (size_t)n * C;
         float *p = s->softmax + (size_t)n * C;
         float max = -FLT_MAX;

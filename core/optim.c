@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "autograd.h"
+#include "cuda/cuda.h"
 
 enum { PARALLEL_MIN = 1 << 16 };
 
@@ -14,11 +15,21 @@ static void *zeroed(size_t count, size_t size) {
     return p;
 }
 
-// One zeroed buffer per parameter, the parameter's size: allocated once, reused every step.
+// One zeroed buffer per parameter, the parameter's size, on the parameter's device: allocated once,
+// reused every step.
 static float **state_buffers(Tensor *const *params, int n) {
     float **s = zeroed((size_t)n, sizeof(float *));
-    for (int k = 0; k < n; k++) s[k] = zeroed(params[k]->numel, sizeof(float));
+    for (int k = 0; k < n; k++)
+        s[k] = params[k]->device == DEVICE_CUDA ? cuda_alloc_zeros(params[k]->numel)
+                                                : zeroed(params[k]->numel, sizeof(float));
     return s;
+}
+
+static void free_state(const Tensor *p, float *state) {
+    if (p->device == DEVICE_CUDA)
+        cuda_free(state);
+    else
+        free(state);
 }
 
 static Optimizer *optimizer_new(OptimizerKind kind, Tensor *const *params, int n_params) {
@@ -57,10 +68,15 @@ static void sgd_update(const Optimizer *opt, float *w, const float *g, float *bu
     }
 }
 
+// 1 - beta^t: how far a running mean that started at 0 still is from its full weight after t steps
+static float bias_correction(float beta, int t) {
+    return (float)(1.0 - pow(beta, t));
+}
+
 // w -= lr * wd * w;  m, v = running means of g, g^2;  w -= lr * m_hat / (sqrt(v_hat) + eps)
 static void adamw_update(const Optimizer *opt, float *w, const float *g, float *m, float *v, size_t n) {
     float lr = opt->lr, b1 = opt->momentum, b2 = opt->beta2, eps = opt->eps, wd = opt->weight_decay;
-    float correct1 = (float)(1.0 - pow(b1, opt->t)), correct2 = (float)(1.0 - pow(b2, opt->t));
+    float correct1 = bias_correction(b1, opt->t), correct2 = bias_correction(b2, opt->t);
 #pragma omp parallel for if (n > PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) {
         w[i] -= lr * wd * w[i];
@@ -77,7 +93,15 @@ void optimizer_step(Optimizer *opt) {
     for (int k = 0; k < opt->n_params; k++) {
         Tensor *p = opt->params[k];
         if (!p->grad) continue; // no gradient reached it (e.g. a frozen layer)
-        if (opt->kind == OPTIM_SGD)
+        if (p->device == DEVICE_CUDA &&
+            opt->kind == OPTIM_SGD) // the same updates as kernels: core/cuda/ops.cu
+            cuda_sgd_update(p->data, p->grad->data, opt->state1[k], p->numel, opt->lr, opt->momentum,
+                            opt->weight_decay);
+        else if (p->device == DEVICE_CUDA)
+            cuda_adamw_update(p->data, p->grad->data, opt->state1[k], opt->state2[k], p->numel, opt->lr,
+                              opt->momentum, opt->beta2, opt->eps, opt->weight_decay,
+                              bias_correction(opt->momentum, opt->t), bias_correction(opt->beta2, opt->t));
+        else if (opt->kind == OPTIM_SGD)
             sgd_update(opt, p->data, p->grad->data, opt->state1[k], p->numel);
         else
             adamw_update(opt, p->data, p->grad->data, opt->state1[k], opt->state2[k], p->numel);
@@ -93,8 +117,8 @@ void optimizer_zero_grad(Optimizer *opt) {
 void optimizer_free(Optimizer *opt) {
     if (!opt) return;
     for (int k = 0; k < opt->n_params; k++) {
-        free(opt->state1[k]);
-        if (opt->state2) free(opt->state2[k]);
+        free_state(opt->params[k], opt->state1[k]);
+        if (opt->state2) free_state(opt->params[k], opt->state2[k]);
     }
     free(opt->state1), free(opt->state2), free(opt->params), free(opt);
 }

@@ -56,6 +56,25 @@ void state_dict_free(StateDict *sd) {
     sd->n_state = sd->n_params = sd->n_buffers = 0;
 }
 
+void state_dict_to(StateDict *sd, Device device) {
+    for (int i = 0; i < sd->n_state; i++) {
+        Tensor *t = sd->state[i];
+        if (t->device == device) continue;
+        Tensor *moved = tensor_to(t, device), old = *t;
+        tensor_free(t->grad);
+        t->grad = NULL;
+        t->data = moved->data, t->device = device, t->owns_data = true;
+        // The copy's header takes the old data away, to free them the way their device frees.
+        moved->data = old.data, moved->device = old.device, moved->owns_data = old.owns_data;
+        tensor_free(moved);
+        tensor_changed(t); // a cache of the old values (bearnet's folded weights) is stale
+    }
+}
+
+Device state_dict_device(const StateDict *sd) {
+    return sd->n_state ? sd->state[0]->device : DEVICE_CPU;
+}
+
 const char *state_dict_save(const StateDict *sd, const char *arch, int classes, const char *path,
                             const SafetensorsMeta *meta) {
     SafetensorsMeta all = {0};
@@ -66,8 +85,14 @@ const char *state_dict_save(const StateDict *sd, const char *arch, int classes, 
     safetensors_meta_set(&all, "arch", arch);
     safetensors_meta_set(&all, "num_classes", n);
     const char *names[STATE_DICT_MAX];
-    for (int i = 0; i < sd->n_state; i++) names[i] = sd->names[i];
-    const char *err = safetensors_save(path, sd->n_state, names, sd->state, &all);
+    Tensor *host[STATE_DICT_MAX];
+    for (int i = 0; i < sd->n_state; i++) {
+        names[i] = sd->names[i];
+        host[i] = sd->state[i]->device == DEVICE_CPU ? sd->state[i] : tensor_to(sd->state[i], DEVICE_CPU);
+    }
+    const char *err = safetensors_save(path, sd->n_state, names, host, &all);
+    for (int i = 0; i < sd->n_state; i++)
+        if (host[i] != sd->state[i]) tensor_free(host[i]);
     safetensors_meta_free(&all);
     return err;
 }

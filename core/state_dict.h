@@ -45,8 +45,14 @@ Tensor *state_dict_get(const StateDict *sd, const char *name);
 size_t state_dict_num_params(const StateDict *sd);
 // Free every tensor (and its grad).
 void state_dict_free(StateDict *sd);
+// Move every tensor's values to device (the model trains on the GPU: state_dict_to(sd, DEVICE_CUDA)); their
+// gradients are dropped. Optimisers made before the move would still hold state on the old device.
+void state_dict_to(StateDict *sd, Device device);
+// Where the model's tensors are.
+Device state_dict_device(const StateDict *sd);
 
-// Save every tensor; metadata gets format_version, arch and num_classes on top of the caller's.
+// Save every tensor; metadata gets format_version, arch and num_classes on top of the caller's. Tensors
+// on the GPU are copied to the host first: the file is the same whichever device trained the model.
 const char *state_dict_save(const StateDict *sd, const char *arch, int classes, const char *path,
                             const SafetensorsMeta *meta);
 // Copy a file's tensors in by name, after checking the file's arch (when it records one), that the

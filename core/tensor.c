@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/cuda.h"
+
 _Noreturn void sgd_panic(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -88,9 +90,59 @@ Tensor *tensor_copy(const Tensor *t) {
 
 void tensor_free(Tensor *t) {
     if (!t || t->in_arena) return;
-    if (t->owns_data) free(t->data);
+    if (t->owns_data) t->device == DEVICE_CUDA ? cuda_free(t->data) : free(t->data);
     tensor_free(t->grad);
     free(t);
+}
+
+bool device_select(const char *name, Device *device, char *err, size_t err_size) {
+    if (strcmp(name, "cpu") == 0) {
+        *device = DEVICE_CPU;
+        return true;
+    }
+    if (strcmp(name, "cuda") != 0) {
+        snprintf(err, err_size, "unknown device '%s' (cpu or cuda)", name);
+        return false;
+    }
+    *device = DEVICE_CUDA;
+    return cuda_init(err, err_size);
+}
+
+Tensor *tensor_zeros_on(Device device, int rank, const int *shape) {
+    if (device == DEVICE_CPU) return tensor_zeros(rank, shape);
+    Tensor *t = tensor_header(rank, shape);
+    t->data = cuda_alloc_zeros(t->numel);
+    t->owns_data = true;
+    t->device = DEVICE_CUDA;
+    return t;
+}
+
+Tensor *tensor_to(const Tensor *t, Device device) {
+    Tensor *out = tensor_zeros_on(device, t->rank, t->shape);
+    tensor_copy_(out, t);
+    return out;
+}
+
+void tensor_copy_(Tensor *dst, const Tensor *src) {
+    if (dst->numel != src->numel) sgd_panic("tensor_copy_: %zu values into %zu", src->numel, dst->numel);
+    if (dst->device == DEVICE_CPU && src->device == DEVICE_CPU)
+        memcpy(dst->data, src->data, src->numel * sizeof(float));
+    else
+        cuda_copy(dst->data, dst->device, src->data, src->device, src->numel);
+}
+
+void tensor_read(const Tensor *t, float *out) {
+    if (t->device == DEVICE_CPU)
+        memcpy(out, t->data, t->numel * sizeof(float));
+    else
+        cuda_copy(out, DEVICE_CPU, t->data, t->device, t->numel);
+}
+
+float tensor_item(const Tensor *t) {
+    if (t->device == DEVICE_CPU) return t->data[0];
+    float v;
+    cuda_copy(&v, DEVICE_CPU, t->data, DEVICE_CUDA, 1);
+    return v;
 }
 
 Tensor *tensor_rows(const Tensor *t, int start, int end) {

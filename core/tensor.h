@@ -91,7 +91,18 @@ void tensor_check_rank(const char *what, const Tensor *t, int rank);
 void tensor_fprint(FILE *f, const Tensor *t);
 void tensor_print(const char *name, const Tensor *t); // "name = tensor(...)" on stdout
 
+// ---- devices: where the data live (the GPU side is core/cuda/) ----
+// "cpu" or "cuda" (opening the GPU) into *device; false with why (no GPU, a build without CUDA, another
+// name) in err: the caller prints it and exits 1.
+bool device_select(const char *name, Device *device, char *err, size_t err_size);
+Tensor *tensor_zeros_on(Device device, int rank, const int *shape);
+Tensor *tensor_to(const Tensor *t, Device device); // a copy on device (the GPU copy of a batch, a model)
+void tensor_copy_(Tensor *dst, const Tensor *src); // dst's values = src's, whatever their devices
+void tensor_read(const Tensor *t, float *out);     // all numel values into host memory, from any device
+float tensor_item(const Tensor *t);                // element 0, fetched from the device if need be
+
 // Abort with a message: used for programming errors (wrong shapes), never for user input.
-_Noreturn void sgd_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// (The attribute rather than C11's _Noreturn: core/cuda/'s C++ includes this header too.)
+void sgd_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

@@ -5,6 +5,9 @@ Same model (imported from tests/gen_bearnet_golden.py), same work per step (forw
 backward, SGD momentum 0.9 with weight decay), random data, warm-up steps first. Prints the same
 machine-readable lines as bench-bearnet: train_img_s=..., train_best_img_s=... and infer_b1_ms=...
 Run with Debian's Python: /usr/bin/python3 tests/bench/bench_bearnet_torch.py --size 64 --bs 64 --steps 10
+On a GPU (--device cuda) each step ends with torch.cuda.synchronize(), as bench-bearnet's does, and the
+modes PyTorch users reach for are here: --channels-last, --amp (bf16 autocast), --compile (torch.compile).
+TF32 is allowed for convolutions (PyTorch's default) and for matrix products, as in bench-bearnet.
 """
 import argparse
 import os
@@ -26,39 +29,57 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--infer-runs", type=int, default=50)
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (oneDNN's fast path)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (oneDNN's / cuDNN's fast path)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     a = p.parse_args()
+    if a.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("bench_bearnet_torch.py: --device cuda, but torch sees no GPU")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True  # time the algorithms once per shape, as bench-bearnet's cuDNN does
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
-    model = BearNetS(3).to(memory_format=fmt)
+    model = BearNetS(3).to(dev, memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(a.bs, 3, a.size, a.size).to(memory_format=fmt)
-    y = torch.randint(0, 3, (a.bs,))
-    print(f"torch {torch.__version__}, {a.size}x{a.size}, batch {a.bs}, {torch.get_num_threads()} threads, "
-          f"{'channels_last' if a.channels_last else 'NCHW'}, GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')}")
+    x = torch.randn(a.bs, 3, a.size, a.size).to(dev, memory_format=fmt)
+    y = torch.randint(0, 3, (a.bs,)).to(dev)
+    forward = torch.compile(model) if a.compile else model
+    mode = "+".join(m for m, on in (("channels_last", a.channels_last), ("bf16-autocast", a.amp),
+                                     ("compile", a.compile)) if on) or "NCHW"
+    where = torch.cuda.get_device_name() if a.device == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, {a.size}x{a.size}, batch {a.bs}, {where}, {mode}, "
+          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')}")
     model.train()
     best_step = float("inf")  # on a shared machine the fastest step says what the code can do
     for step in range(a.warmup + a.steps):
         step_start = time.perf_counter()
         if step == a.warmup:
             start = step_start
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast(a.device, dtype=torch.bfloat16, enabled=a.amp):
+            loss = F.cross_entropy(forward(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sync()
         if step >= a.warmup:
             best_step = min(best_step, time.perf_counter() - step_start)
     train_s = time.perf_counter() - start
     print(f"train: {a.steps} steps in {train_s:.3f} s ({1e3 * train_s / a.steps:.1f} ms/step), loss {loss.item():.4f}")
     model.eval()
     one = x[:1].contiguous(memory_format=fmt)
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast(a.device, dtype=torch.bfloat16, enabled=a.amp):
         for _ in range(3):
             model(one)
+        sync()
         start = time.perf_counter()
         for _ in range(a.infer_runs):
             model(one)
+        sync()
         infer_ms = 1e3 * (time.perf_counter() - start) / a.infer_runs
     print(f"train_img_s={a.bs * a.steps / train_s:.1f}")
     print(f"train_best_img_s={a.bs / best_step:.1f}")
