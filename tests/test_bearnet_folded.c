@@ -145,11 +145,12 @@ static void test_changes_invalidate(void) {
     bearnet_free(m);
 }
 
-// conv2d_forward_fused with bias, skip and relu vs the naive conv and the epilogue written out here.
-static void check_epilogue(int N, int C, int S, int OC, int K, int stride, Rng *rng) {
-    int pad = K / 2;
-    ConvShape s = conv_shape(N, C, S, S, OC, K, K, stride, pad);
-    size_t nx = (size_t)N * C * S * S, nw = (size_t)OC * C * K * K, ny = (size_t)N * OC * s.OH * s.OW;
+// conv2d_forward_fused with bias, skip and relu vs the naive conv and the epilogue written out here,
+// on `threads` threads.
+static void check_epilogue(int N, int C, int H, int W, int OC, int K, int stride, int threads, Rng *rng) {
+    int pad = K / 2, threads_before = omp_get_max_threads();
+    ConvShape s = conv_shape(N, C, H, W, OC, K, K, stride, pad);
+    size_t nx = (size_t)N * C * H * W, nw = (size_t)OC * C * K * K, ny = (size_t)N * OC * s.OH * s.OW;
     Tensor *x = tensor_normal(SHAPE((int)nx), 0, 1, rng), *w = tensor_normal(SHAPE((int)nw), 0, 0.3f, rng);
     Tensor *b = tensor_normal(SHAPE(OC), 0, 1, rng), *skip = tensor_normal(SHAPE((int)ny), 0, 1, rng);
     float *ref = malloc(sizeof(float) * ny), *got = malloc(sizeof(float) * ny);
@@ -161,13 +162,15 @@ static void check_epilogue(int N, int C, int S, int OC, int K, int stride, Rng *
         ref[i] = ref[i] > 0 ? ref[i] : 0;
     }
     float *packed = conv2d_pack(w->data, OC, C, K, K); // NULL without the fast path
+    omp_set_num_threads(threads);
     conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true}, &s);
+    omp_set_num_threads(threads_before);
     tape_reset();
     float scale, d = max_diff(ref, got, ny, &scale);
-    CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, S,
-          S, OC, K, K, stride, negative, ny);
-    CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d: fused epilogue off by %g (max %g)", N, C, S, S,
-          OC, K, K, stride, d, scale);
+    CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, H,
+          W, OC, K, K, stride, negative, ny);
+    CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d, %d threads: fused epilogue off by %g (max %g)",
+          N, C, H, W, OC, K, K, stride, threads, d, scale);
     free(packed), free(ref), free(got);
     tensor_free(x), tensor_free(w), tensor_free(b), tensor_free(skip);
 }
@@ -175,16 +178,35 @@ static void check_epilogue(int N, int C, int S, int OC, int K, int stride, Rng *
 static void test_conv_epilogue(void) {
     Rng rng;
     rng_seed(&rng, 9, 0);
-    check_epilogue(1, 16, 20, 16, 3, 1, &rng); // 400 pixels: a partial block of columns
-    check_epilogue(3, 16, 12, 32, 3, 2, &rng); // a group of images, stride 2
-    check_epilogue(1, 32, 16, 64, 1, 2, &rng); // a 1x1 shortcut
-    check_epilogue(2, 64, 8, 128, 3, 1, &rng); // K sliced in the panel
-    check_epilogue(1, 4, 9, 12, 3, 1, &rng);   // 12 channels, odd size: the fast path declines
+    check_epilogue(1, 16, 20, 20, 16, 3, 1, 1, &rng); // 400 pixels: a partial block of columns
+    check_epilogue(3, 16, 12, 12, 32, 3, 2, 1, &rng); // a group of images, stride 2
+    check_epilogue(1, 32, 16, 16, 64, 1, 2, 1, &rng); // a 1x1 shortcut
+    check_epilogue(2, 64, 8, 8, 128, 3, 1, 1, &rng);  // K sliced in the panel
+    check_epilogue(1, 4, 9, 9, 12, 3, 1, 1, &rng);    // 12 channels, odd size: the fast path declines
+}
+
+// Batch 1 on 2 and 3 threads: they split the image's pixels in runs of whole vectors, each filling its
+// own masks and the phase rows under it (conv_avx512.c). Odd shapes, where an off-by-one in those
+// splits would show: one-row planes, runs that end inside a row, a plane of fewer vectors than
+// threads, channel counts that are not multiples of 16, and K in slices of unequal length.
+static void test_batch1_threads(void) {
+    Rng rng;
+    rng_seed(&rng, 10, 0);
+    for (int threads = 2; threads <= 3; threads++) {
+        check_epilogue(1, 19, 1, 37, 24, 3, 1, threads, &rng);   // one row of 37 pixels (3 vectors)
+        check_epilogue(1, 8, 2, 70, 8, 3, 2, threads, &rng);     // stride 2 down to one row; 8 rows
+        check_epilogue(1, 24, 6, 6, 16, 1, 2, threads, &rng);    // 3x3 = 9 pixels: one vector
+        check_epilogue(1, 40, 9, 13, 32, 3, 1, threads, &rng);   // K = 360: three slices
+        check_epilogue(1, 19, 20, 22, 24, 3, 2, threads, &rng);  // K = 171: slices of 86 and 85
+        check_epilogue(1, 3, 34, 30, 16, 3, 1, threads, &rng);   // the stem's shape, odd sides
+        check_epilogue(1, 64, 16, 16, 128, 3, 2, threads, &rng); // bearnet-s's layer 4 at 64 px
+    }
 }
 
 int main(void) {
     test_folded_equals_plain();
     test_changes_invalidate();
     test_conv_epilogue();
+    test_batch1_threads();
     return check_done("test_bearnet_folded");
 }

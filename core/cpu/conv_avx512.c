@@ -85,23 +85,29 @@ static void set_bits(uint16_t *bits, int q0, int q1) {
     }
 }
 
-static Masks masks_build(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, int hi_w) {
-    int P = OH * OW;
-    Masks m = {lo_h, lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1, (nb * P + 15) / 16, NULL};
-    size_t words = (size_t)m.nh * m.nw * m.words;
-    m.bits = step_alloc(sizeof(uint16_t) * words);
-    memset(m.bits, 0, sizeof(uint16_t) * words);
-    for (int dh = lo_h; dh <= hi_h; dh++)
-        for (int dw = lo_w; dw <= hi_w; dw++) {
-            uint16_t *bits = m.bits + ((size_t)(dh - lo_h) * m.nw + (dw - lo_w)) * m.words;
+static Masks masks_alloc(int OH, int OW, int nb, int lo_h, int hi_h, int lo_w, int hi_w) {
+    Masks m = {lo_h, lo_w, hi_h - lo_h + 1, hi_w - lo_w + 1, (nb * OH * OW + 15) / 16, NULL};
+    m.bits = step_alloc(sizeof(uint16_t) * (size_t)m.nh * m.nw * m.words);
+    return m;
+}
+
+// The words of pixels [q0, q1) of every shift (q0 a multiple of 16, q1 too or the group's end), so
+// that threads splitting the pixels in whole vectors can each fill their own.
+static void masks_fill(const Masks *m, int OH, int OW, int nb, int q0, int q1) {
+    int P = OH * OW, w0 = q0 / 16, w1 = (q1 + 15) / 16;
+    for (int dh = m->lo_h; dh < m->lo_h + m->nh; dh++)
+        for (int dw = m->lo_w; dw < m->lo_w + m->nw; dw++) {
+            uint16_t *bits = m->bits + ((size_t)(dh - m->lo_h) * m->nw + (dw - m->lo_w)) * m->words;
+            memset(bits + w0, 0, sizeof(uint16_t) * (size_t)(w1 - w0));
             // the pixels j of row i with j + dw inside: one run of bits, set a word at a time
             int j0 = dw < 0 ? -dw : 0, j1 = dw > 0 ? OW - dw : OW;
             for (int n = 0; n < nb; n++)
-                for (int i = 0; i < OH; i++)
-                    if (i + dh >= 0 && i + dh < OH && j0 < j1)
-                        set_bits(bits, n * P + i * OW + j0, n * P + i * OW + j1);
+                for (int i = 0; i < OH; i++) {
+                    int a = n * P + i * OW + j0, b = n * P + i * OW + j1;
+                    a = a > q0 ? a : q0, b = b < q1 ? b : q1;
+                    if (i + dh >= 0 && i + dh < OH && a < b) set_bits(bits, a, b);
+                }
         }
-    return m;
 }
 
 static const uint16_t *mask_of(const Masks *m, int dh, int dw) {
@@ -179,7 +185,7 @@ product_rows(float *out, int Q, const float *wt, int M, bool from_panel, const f
 
 // out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps, then the epilogue e (NULL: none;
 // its skip laid out as out); panel: K_BLOCK*48 floats of scratch.
-// Columns [p0, p1) only (p0 a multiple of 48): a batch-1 forward splits the pixels over threads.
+// Columns [p0, p1) only (p0 a multiple of 16): a batch-1 forward splits the pixels over threads.
 static void product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
                          bool accumulate, const ConvEpilogue *e, float *panel) {
     for (int p = p0; p < p1; p += COL_BLOCK) {
@@ -378,11 +384,10 @@ static bool phase_used(int a, int KH, const ConvShape *s) {
     return false;
 }
 
-// The group's input as planes xq[a,b][c][n] (OH*OW each): phase (a,b) of channel c of image n.
-// With stride 1 and one image that is the image itself, so nothing is copied.
-static const float *phase_planes(float *xq, const float *x, int nb, const ConvShape *s) {
+// The group's input as planes xq[a,b][c][n] (OH*OW each): phase (a,b) of channel c of image n, rows
+// [i0, i1) of each plane.
+static void phase_rows(float *xq, const float *x, int nb, const ConvShape *s, int i0, int i1) {
     int st = s->stride, P = s->OH * s->OW;
-    if (st == 1 && nb == 1) return x;
     for (int a = 0; a < st; a++) {
         if (!phase_used(a, s->KH, s)) continue;
         for (int c = 0; c < s->C; c++)
@@ -391,20 +396,25 @@ static const float *phase_planes(float *xq, const float *x, int nb, const ConvSh
                 float *q = xq + (((size_t)a * st * s->C + c) * nb + n) * P; // phase (a, 0)
                 size_t next = (size_t)s->C * nb * P;                        // to phase (a, b+1)
                 if (st == 1) {
-                    memcpy(q, xc, sizeof(float) * (size_t)P);
+                    memcpy(q + i0 * s->OW, xc + i0 * s->W, sizeof(float) * (size_t)(i1 - i0) * s->OW);
                 } else if (st == 2) {
                     bool odd = phase_used(1, s->KW, s);
-                    for (int i = 0; i < s->OH; i++)
+                    for (int i = i0; i < i1; i++)
                         split_pairs(q + i * s->OW, odd ? q + next + i * s->OW : NULL,
                                     xc + (size_t)(2 * i + a) * s->W, s->OW);
                 } else {
                     for (int b = 0; b < st; b++)
-                        for (int i = 0; i < s->OH; i++)
+                        for (int i = i0; i < i1; i++)
                             for (int j = 0; j < s->OW; j++)
                                 q[b * next + i * s->OW + j] = xc[(size_t)(i * st + a) * s->W + j * st + b];
                 }
             }
     }
+}
+// All of them; with stride 1 and one image that is the image itself, so nothing is copied.
+static const float *phase_planes(float *xq, const float *x, int nb, const ConvShape *s) {
+    if (s->stride == 1 && nb == 1) return x;
+    phase_rows(xq, x, nb, s, 0, s->OH);
     return xq;
 }
 
@@ -428,12 +438,18 @@ static void ungroup_rows(float *dst, const float *src, int nb, int M, int P, boo
         }
 }
 
-// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb images.
-static Masks masks_build_for(const ConvShape *s, int nb, bool for_dx) {
+// Masks for every shift the taps use (dx asks for the opposite shifts), for groups of nb images:
+// allocated, or built.
+static Masks masks_alloc_for(const ConvShape *s, int nb, bool for_dx) {
     int lo_h = tap_shift(0, s), hi_h = tap_shift(s->KH - 1, s);
     int lo_w = tap_shift(0, s), hi_w = tap_shift(s->KW - 1, s);
-    return for_dx ? masks_build(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w)
-                  : masks_build(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
+    return for_dx ? masks_alloc(s->OH, s->OW, nb, -hi_h, -lo_h, -hi_w, -lo_w)
+                  : masks_alloc(s->OH, s->OW, nb, lo_h, hi_h, lo_w, hi_w);
+}
+static Masks masks_build_for(const ConvShape *s, int nb, bool for_dx) {
+    Masks m = masks_alloc_for(s, nb, for_dx);
+    masks_fill(&m, s->OH, s->OW, nb, 0, nb * s->OH * s->OW);
+    return m;
 }
 // The same for groups of nb and of nb - 1 images (groups differ by one at most): m[0] and m[1].
 static void conv_masks(Masks *m, const ConvShape *s, int nb, bool for_dx) {
@@ -531,6 +547,36 @@ float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
     return transpose(wt, w, OC, K);
 }
 
+// Batch 1 (inference) on omp_get_max_threads() threads: they share one image. Each takes an equal
+// run of whole vectors of pixels (blocks of 48 split 8x8 pixels 48 + 16, so the small planes of the
+// last layers left one thread waiting), fills its masks and copies the phase rows under it, then,
+// after a barrier for the rows a neighbour's taps reach into (none with stride 1: no copy), computes
+// its pixels for every output channel with the epilogue. (A plane of fewer vectors than threads
+// leaves the rest idle: 4x4 pixels are a few microseconds of work.)
+static void forward_one(float *out, const float *x, const float *wt, const ConvEpilogue *e,
+                        const ConvShape *s) {
+    int K = s->C * s->KH * s->KW, P = s->OH * s->OW, V = (P + 15) / 16, T = omp_get_max_threads();
+    Masks m = masks_alloc_for(s, 1, false);
+    float *xq = s->stride == 1 ? NULL : step_alloc(sizeof(float) * (size_t)s->C * s->H * s->W);
+    Tap *taps = step_alloc(sizeof(Tap) * (size_t)K);
+    forward_taps(taps, xq ? xq : x, 1, s, &m); // addresses only: the threads fill what they point to
+    float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
+#pragma omp parallel num_threads(T)
+    { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
+        int t = omp_get_thread_num(), team = omp_get_num_threads();
+        int q0 = 16 * (V * t / team), q1 = 16 * (V * (t + 1) / team);
+        q1 = q1 < P ? q1 : P;
+        masks_fill(&m, s->OH, s->OW, 1, q0, q1);
+        if (xq) {
+            phase_rows(xq, x, 1, s, s->OH * t / team, s->OH * (t + 1) / team);
+#pragma omp barrier
+        }
+        if (q0 < q1)
+            product_cols(out, wt, taps, s->OC, K, P, q0, q1, false, e,
+                         panels + (size_t)t * K_BLOCK * COL_BLOCK);
+    }
+}
+
 bool conv2d_fast_forward(float *out, const float *x, const float *w, const float *packed,
                          const ConvEpilogue *e, const ConvShape *s, int threads) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
@@ -539,19 +585,8 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     // implicit im2col, the register-blocked product
     const float *wt = packed;
     if (!wt) wt = transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
-    if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads split the pixels
-        int T = omp_get_max_threads(), blocks = (P + COL_BLOCK - 1) / COL_BLOCK;
-        Masks m = masks_build_for(s, 1, false);
-        Scratch *sc = scratch_alloc(1, s, 1); // one copy of the taps; a panel per thread
-        float *panels = step_alloc(sizeof(float) * (size_t)T * K_BLOCK * COL_BLOCK);
-        forward_taps(sc->taps, phase_planes(sc->xq, x, 1, s), 1, s, &m);
-#pragma omp parallel num_threads(T)
-        { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
-            int t = omp_get_thread_num(), team = omp_get_num_threads();
-            int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
-            product_cols(out, wt, sc->taps, s->OC, K, P, p0, p1 < P ? p1 : P, false, e,
-                         panels + (size_t)t * K_BLOCK * COL_BLOCK);
-        }
+    if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads share the image
+        forward_one(out, x, wt, e, s);
         return true;
     }
     int groups = group_count(s, threads), most = (s->N + groups - 1) / groups;
@@ -567,8 +602,8 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
         // One image is written straight into out with the epilogue; a group's rows are
         // ungrouped first, and the epilogue then takes one more pass over them.
         ConvEpilogue en = {e ? e->bias : NULL, e && e->skip ? e->skip + n0 * out_image : NULL, e && e->relu};
-        product(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, false, e && nb == 1 ? &en : NULL,
-                z->panel);
+        product_cols(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, 0, nb * P, false,
+                     e && nb == 1 ? &en : NULL, z->panel);
         if (nb > 1) ungroup_rows(y, z->tmp, nb, s->OC, P, false);
         if (e && nb > 1) conv_epilogue(y, &en, nb, s->OC, P);
     }
