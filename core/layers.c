@@ -271,15 +271,17 @@ static void cross_entropy_backward(Node *node) {
     for (size_t k = 0; k < (size_t)N * C; k++) dz[k] += g * (s->softmax[k] - s->targets[k]);
 }
 
-Tensor *cross_entropy_soft(Tensor *logits, const float *targets) {
+static void check_logits(const Tensor *logits) {
     check_rank("cross_entropy logits", logits, 2);
+    if (logits->shape[0] < 1) sgd_panic("cross_entropy: empty batch");
+}
+
+// The loss of checked logits against targets already in step memory, which the node keeps as they are.
+static Tensor *cross_entropy_targets(Tensor *logits, float *targets) {
     int N = logits->shape[0], C = logits->shape[1];
-    if (N < 1) sgd_panic("cross_entropy: empty batch");
-    if (logits->device == DEVICE_CUDA) sgd_panic("cross_entropy_soft: soft targets run on the CPU only");
     CrossEntropySaved *s = step_alloc(sizeof *s);
     s->softmax = step_alloc(sizeof(float) * (size_t)N * C);
-    s->targets = step_alloc(sizeof(float) * (size_t)N * C);
-    memcpy(s->targets, targets, sizeof(float) * (size_t)N * C);
+    s->targets = targets;
     double total = 0;
     for (int n = 0; n < N; n++) {
         const float *z = logits->data + (size_t)n * C, *t = targets + (size_t)n * C;
@@ -300,10 +302,18 @@ Tensor *cross_entropy_soft(Tensor *logits, const float *targets) {
     return loss;
 }
 
+Tensor *cross_entropy_soft(Tensor *logits, const float *targets) {
+    check_logits(logits);
+    if (logits->device == DEVICE_CUDA) sgd_panic("cross_entropy_soft: soft targets run on the CPU only");
+    size_t bytes = sizeof(float) * (size_t)logits->shape[0] * logits->shape[1];
+    float *kept = step_alloc(bytes); // the caller's rows may change before backward runs
+    memcpy(kept, targets, bytes);
+    return cross_entropy_targets(logits, kept);
+}
+
 Tensor *cross_entropy(Tensor *logits, const int *labels) {
-    check_rank("cross_entropy logits", logits, 2);
+    check_logits(logits);
     int N = logits->shape[0], C = logits->shape[1];
-    if (N < 1) sgd_panic("cross_entropy: empty batch");
     for (int n = 0; n < N; n++)
         if (labels[n] < 0 || labels[n] >= C)
             sgd_panic("cross_entropy: label %d of row %d is outside [0,%d)", labels[n], n, C);
@@ -311,5 +321,5 @@ Tensor *cross_entropy(Tensor *logits, const int *labels) {
     float *one_hot = step_alloc(sizeof(float) * (size_t)N * C);
     memset(one_hot, 0, sizeof(float) * (size_t)N * C);
     for (int n = 0; n < N; n++) one_hot[(size_t)n * C + labels[n]] = 1;
-    return cross_entropy_soft(logits, one_hot);
+    return cross_entropy_targets(logits, one_hot);
 }
