@@ -36,7 +36,7 @@ BearNet *bearnet_new(int classes, Rng *rng) {
     if (!m) sgd_panic("out of memory");
     m->classes = classes;
     m->training = true;
-    pthread_mutex_init(&m->folded_lock, NULL);
+    fold_cache_init(&m->folded);
     // Registration order = PyTorch's state_dict order: each module's weight, bias, then buffers.
     m->stem_conv = new_conv(m, 16, 3, 3, rng, "stem", "conv");
     m->stem_bn = new_bn(m, 16, "stem", "bn");
@@ -64,8 +64,7 @@ BearNet *bearnet_new(int classes, Rng *rng) {
 
 void bearnet_free(BearNet *m) {
     if (!m) return;
-    bearnet_drop_folded(m);
-    pthread_mutex_destroy(&m->folded_lock);
+    fold_cache_free(&m->folded);
     state_dict_free(&m->sd);
     free(m);
 }
@@ -171,7 +170,5 @@ const char *bearnet_save(const BearNet *m, const char *path, const SafetensorsMe
 }
 
 const char *bearnet_load_state(BearNet *m, const SafetensorsFile *f) {
-    const char *err = state_dict_load(&m->sd, BEARNET_ARCH, f, NULL);
-    for (int i = 0; i < m->sd.n_state; i++) tensor_changed(m->sd.state[i]); // the folded copy is stale
-    return err;
+    return state_dict_load(&m->sd, BEARNET_ARCH, f, NULL);
 }

@@ -17,10 +17,10 @@
 #ifndef SGDLAB_BEARNET_H
 #define SGDLAB_BEARNET_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "fold.h"
 #include "layers.h"
 #include "safetensors.h"
 #include "state_dict.h"
@@ -47,10 +47,8 @@ typedef struct {
     StateDict sd; // every tensor in state_dict order, with its name (state_dict.h)
 
     // Inference (eval mode, grad off) runs with each batchnorm folded into its conv: made on the first
-    // such forward and again after any state tensor changes (bearnet_eval.c). The lock lets server
-    // threads share one model.
-    struct BearNetFolded *folded;
-    pthread_mutex_t folded_lock;
+    // such forward and again after any of their tensors changes (fold.h, bearnet_eval.c).
+    FoldCache folded;
 } BearNet;
 
 // A new model with Kaiming-normal conv weights (std sqrt(2/fan_in): keeps activations' scale

@@ -7,7 +7,5 @@
 
 // bearnet_features in eval mode with grad off; x already checked by it.
 Tensor *bearnet_features_folded(BearNet *m, Tensor *x);
-// Frees the folded weights, if any (bearnet_free).
-void bearnet_drop_folded(BearNet *m);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd.h"
+
 static const int stage_channels[RESNET_STAGES] = {64, 128, 256, 512};
 
 typedef struct {
@@ -43,6 +45,7 @@ ResNet *resnet_new(const char *arch, int classes, Rng *rng) {
     ResNet *m = calloc(1, sizeof *m);
     if (!m) sgd_panic("out of memory");
     m->arch = spec->arch, m->classes = classes, m->training = true;
+    fold_cache_init(&m->folded), fold_cache_init(&m->packed);
     // Registration order = torchvision's state_dict order (its modules in the order __init__ makes them).
     m->conv1 = new_conv(m, 64, 3, 7, rng, "conv1");
     m->bn1 = state_dict_bn(&m->sd, 64, "bn1");
@@ -71,6 +74,7 @@ ResNet *resnet_new(const char *arch, int classes, Rng *rng) {
 
 void resnet_free(ResNet *m) {
     if (!m) return;
+    fold_cache_free(&m->folded), fold_cache_free(&m->packed);
     state_dict_free(&m->sd);
     free(m);
 }
@@ -79,15 +83,61 @@ bool resnet_is_head(const char *state_name) {
     return strncmp(state_name, "fc.", 3) == 0;
 }
 
+// Every conv with its batchnorm (bn false: without it), in the order the passes below take them: the
+// stem, then conv1, conv2 and the downsample (where there is one) of each block.
+enum { RESNET_MAX_CONVS = 1 + RESNET_STAGES * RESNET_MAX_BLOCKS * 3 };
+static int resnet_convs(const ResNet *m, ConvBn *c, bool bn) {
+    int n = 0;
+    c[n++] = (ConvBn){m->conv1, bn ? &m->bn1 : NULL, 2, 3};
+    for (int s = 0; s < RESNET_STAGES; s++)
+        for (int k = 0; k < m->blocks[s]; k++) {
+            const ResBlock *b = &m->layer[s][k];
+            c[n++] = (ConvBn){b->conv1, bn ? &b->bn1 : NULL, b->stride, 1};
+            c[n++] = (ConvBn){b->conv2, bn ? &b->bn2 : NULL, 1, 1};
+            if (b->downsample_conv)
+                c[n++] = (ConvBn){b->downsample_conv, bn ? &b->downsample_bn : NULL, b->stride, 0};
+        }
+    return n;
+}
+
+// A conv of the body: on the tape, or (*packed not NULL: nothing to record) from its packed weights.
+static Tensor *body_conv(Tensor *x, Tensor *w, int stride, int padding, const FoldedConv **packed) {
+    return *packed ? folded_conv((*packed)++, x, NULL, false) : conv2d(x, w, NULL, stride, padding);
+}
+
 // The same block as bearnet-s's: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
-static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training) {
-    Tensor *h = batchnorm2d_relu(conv2d(x, b->conv1, NULL, b->stride, 1), &b->bn1, training);
-    h = conv2d(h, b->conv2, NULL, 1, 1);
+static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training, const FoldedConv **packed) {
+    Tensor *h = batchnorm2d_relu(body_conv(x, b->conv1, b->stride, 1, packed), &b->bn1, training);
+    h = body_conv(h, b->conv2, 1, 1, packed);
     Tensor *shortcut = x;
     if (b->downsample_conv)
         shortcut =
-            batchnorm2d(conv2d(x, b->downsample_conv, NULL, b->stride, 0), &b->downsample_bn, training);
+            batchnorm2d(body_conv(x, b->downsample_conv, b->stride, 0, packed), &b->downsample_bn, training);
     return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
+}
+
+// Inference: the same blocks with their batchnorms folded into the convs' epilogues.
+static Tensor *features_folded(ResNet *m, Tensor *x) {
+    ConvBn convs[RESNET_MAX_CONVS];
+    const FoldedConv *f = fold_cache_get(&m->folded, convs, resnet_convs(m, convs, true));
+    Tensor *h = max_pool2d(folded_conv(f++, x, NULL, true), 3, 2, 1);
+    for (int s = 0; s < RESNET_STAGES; s++)
+        for (int k = 0; k < m->blocks[s]; k++) {
+            const FoldedConv *conv1 = f++, *conv2 = f++;
+            Tensor *shortcut = m->layer[s][k].downsample_conv ? folded_conv(f++, h, NULL, false) : h;
+            h = folded_conv(conv2, folded_conv(conv1, h, NULL, true), shortcut, true);
+        }
+    return global_avg_pool(h);
+}
+
+// Would the tape record anything of the body? Not with grad off, nor when no body tensor asks for grad
+// (fastai's frozen phase) and neither does x.
+static bool body_on_tape(const ResNet *m, const Tensor *x) {
+    if (!grad_enabled()) return false;
+    if (x->requires_grad) return true;
+    for (int i = 0; i < m->sd.n_state; i++)
+        if (m->sd.state[i]->requires_grad && !resnet_is_head(m->sd.names[i])) return true;
+    return false;
 }
 
 Tensor *resnet_features(ResNet *m, Tensor *x) {
@@ -98,11 +148,20 @@ Tensor *resnet_features(ResNet *m, Tensor *x) {
         sgd_panic("%s: input %s must be (N,3,S,S) with S at least %d", m->arch,
                   tensor_shape_str(x, s, sizeof s), RESNET_MIN_SIZE);
     }
+    bool cached = x->device == DEVICE_CPU && !body_on_tape(m, x);
+    if (cached && !m->training) return features_folded(m, x);
+    const FoldedConv *packed = NULL;
+    if (cached) {
+        ConvBn convs[RESNET_MAX_CONVS];
+        packed = fold_cache_get(&m->packed, convs, resnet_convs(m, convs, false));
+    } else {
+        fold_cache_drop(&m->packed); // training the body: its weights move every step
+    }
     // The stem shrinks the picture 4 times before any block: cheap early layers at 224 px.
-    Tensor *h = batchnorm2d_relu(conv2d(x, m->conv1, NULL, 2, 3), &m->bn1, m->training);
+    Tensor *h = batchnorm2d_relu(body_conv(x, m->conv1, 2, 3, &packed), &m->bn1, m->training);
     h = max_pool2d(h, 3, 2, 1);
     for (int s = 0; s < RESNET_STAGES; s++)
-        for (int k = 0; k < m->blocks[s]; k++) h = block_forward(&m->layer[s][k], h, m->training);
+        for (int k = 0; k < m->blocks[s]; k++) h = block_forward(&m->layer[s][k], h, m->training, &packed);
     return global_avg_pool(h);
 }
 

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 
+#include "fold.h"
 #include "layers.h"
 #include "safetensors.h"
 #include "state_dict.h"
@@ -46,6 +47,9 @@ typedef struct {
     ResBlock layer[RESNET_STAGES][RESNET_MAX_BLOCKS];
     Tensor *fc_weight, *fc_bias;
     StateDict sd;
+    // Passes that record nothing on the tape read their convs from here (fold.h): inference (eval mode)
+    // with each batchnorm folded in, and a frozen body in training mode with its weights packed once.
+    FoldCache folded, packed;
 } ResNet;
 
 // True for "resnet18" and "resnet34".
@@ -55,6 +59,13 @@ bool resnet_arch_known(const char *arch);
 ResNet *resnet_new(const char *arch, int classes, Rng *rng);
 void resnet_free(ResNet *m);
 // x (N,3,S,S), S >= 32 -> logits (N,classes), recorded on the tape for whatever requires grad.
+// When the body records nothing (grad off, or every body tensor frozen and x not asking for grad) it
+// runs from the caches above: in eval mode with every batchnorm folded into its conv (the layer-by-layer
+// eval logits up to float rounding, in fewer passes over memory); in training mode (fastai's frozen
+// phase: the batch's statistics, running statistics updated) layer by layer as the tape path, with the
+// conv weights packed once instead of in every call, giving the same numbers. Each cache is made on its
+// first use and again once one of its tensors changed (tensor_changed). Threads may run inference on
+// one model at once, as long as nobody changes its weights meanwhile.
 Tensor *resnet_forward(ResNet *m, Tensor *x);
 // The same pass stopped before fc: the pooled (N,512) features the head reads.
 Tensor *resnet_features(ResNet *m, Tensor *x);

@@ -67,7 +67,7 @@ void state_dict_to(StateDict *sd, Device device) {
         // The copy's header takes the old data away, to free them the way their device frees.
         moved->data = old.data, moved->device = old.device, moved->owns_data = old.owns_data;
         tensor_free(moved);
-        tensor_changed(t); // a cache of the old values (bearnet's folded weights) is stale
+        tensor_changed(t); // a cache of the old values (fold.h) is stale
     }
 }
 
@@ -126,5 +126,7 @@ const char *state_dict_load(StateDict *sd, const char *arch, const SafetensorsFi
     for (int i = 0; i < sd->n_state; i++)
         if (!skip || strncmp(sd->names[i], skip_prefix, skip) != 0)
             names[n] = sd->names[i], dst[n++] = sd->state[i];
-    return safetensors_copy_into(f, n, names, dst);
+    const char *err = safetensors_copy_into(f, n, names, dst);
+    for (int i = 0; i < n; i++) tensor_changed(dst[i]); // a cache of the old values (fold.h) is stale
+    return err;
 }
