@@ -238,7 +238,7 @@ int fast_tap_phase(int k, const ConvShape *s) {
 }
 
 // Does some tap read phase row (or column) a? (A 1x1 stride-2 conv reads phase 0 only.)
-static bool phase_used(int a, int KH, const ConvShape *s) {
+bool fast_phase_used(int a, int KH, const ConvShape *s) {
     for (int k = 0; k < KH; k++)
         if (fast_tap_phase(k, s) == a) return true;
     return false;
@@ -249,7 +249,7 @@ static bool phase_used(int a, int KH, const ConvShape *s) {
 static void phase_rows(float *xq, const float *x, int nb, const ConvShape *s, int i0, int i1) {
     int st = s->stride, P = s->OH * s->OW;
     for (int a = 0; a < st; a++) {
-        if (!phase_used(a, s->KH, s)) continue;
+        if (!fast_phase_used(a, s->KH, s)) continue;
         for (int c = 0; c < s->C; c++)
             for (int n = 0; n < nb; n++) {
                 const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W;
@@ -258,7 +258,7 @@ static void phase_rows(float *xq, const float *x, int nb, const ConvShape *s, in
                 if (st == 1) {
                     memcpy(q + i0 * s->OW, xc + i0 * s->W, sizeof(float) * (size_t)(i1 - i0) * s->OW);
                 } else if (st == 2) {
-                    bool odd = phase_used(1, s->KW, s);
+                    bool odd = fast_phase_used(1, s->KW, s);
                     for (int i = i0; i < i1; i++)
                         split_pairs(q + i * s->OW, odd ? q + next + i * s->OW : NULL,
                                     xc + (size_t)(2 * i + a) * s->W, s->OW);

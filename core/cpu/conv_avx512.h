@@ -62,6 +62,7 @@ int fast_group_count(const ConvShape *s, int threads);
 int fast_group_first(int g, int groups, int N);
 int fast_tap_shift(int k, const ConvShape *s);
 int fast_tap_phase(int k, const ConvShape *s);
+bool fast_phase_used(int a, int KH, const ConvShape *s);
 const float *fast_phase_planes(float *xq, const float *x, int nb, const ConvShape *s);
 const float *fast_group_rows(float *dst, const float *src, int nb, int M, int P);
 void fast_ungroup_rows(float *dst, const float *src, int nb, int M, int P, bool accumulate);

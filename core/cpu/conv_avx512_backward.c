@@ -6,6 +6,7 @@
 
 #include <omp.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "autograd.h"
 
@@ -99,14 +100,15 @@ static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, in
         }
 }
 
-// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n.
+// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n; odd NULL: zeros (no tap reads that phase).
 static void join_pairs(float *dst, const float *even, const float *odd, int n, bool accumulate) {
     const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     for (int j = 0; j < n; j += 16) {
         int rest = n - j;
         __mmask16 m = lanes(rest), mlo = lanes(2 * rest), mhi = lanes(2 * rest - 16);
-        __m512 e = _mm512_maskz_loadu_ps(m, even + j), o = _mm512_maskz_loadu_ps(m, odd + j);
+        __m512 e = _mm512_maskz_loadu_ps(m, even + j),
+               o = odd ? _mm512_maskz_loadu_ps(m, odd + j) : _mm512_setzero_ps();
         __m512 lo = _mm512_permutex2var_ps(e, il, o), hi = _mm512_permutex2var_ps(e, ih, o);
         if (accumulate) {
             lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(mlo, dst + 2 * j));
@@ -150,23 +152,33 @@ static float *dx_weights(const float *w, const ConvShape *s) {
     return t;
 }
 
+// The largest stride whose dX is computed here by phases (ResNet's are 1 and 2); conv.c's col2im takes
+// larger ones.
+enum { DX_STRIDE_MAX = 4 };
+
 // dx (+)= the phases of dX in tmp[a,b] (C, nb*P), each pixel (i*st + a, j*st + b) from its phase; rows
 // [r0, r1) of the nb*C*st*OH rows (n, c, a, i) that the phases fill, so that threads can share them.
+// A phase no tap reads (three of the four of a 1x1 stride-2 conv) got no product: its pixels get zero.
 static void phases_to_pixels(float *dx, const float *tmp, int nb, const ConvShape *s, bool overwrite_dx,
                              size_t r0, size_t r1) {
     int st = s->stride, P = s->OH * s->OW;
     size_t phase = (size_t)s->C * nb * P;
+    bool used_b[DX_STRIDE_MAX];
+    for (int b = 0; b < st; b++) used_b[b] = fast_phase_used(b, s->KW, s);
     for (size_t r = r0; r < r1; r++) {
         int i = (int)(r % s->OH), a = (int)(r / s->OH % st), c = (int)(r / s->OH / st % s->C),
             n = (int)(r / s->OH / st / s->C);
         float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
         const float *v = tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
-        if (st == 2) {
-            join_pairs(d, v, v + phase, s->OW, !overwrite_dx);
-            continue;
+        if (!fast_phase_used(a, s->KH, s)) {
+            if (overwrite_dx) memset(d, 0, sizeof(float) * (size_t)s->W);
+        } else if (st == 2) {
+            join_pairs(d, v, used_b[1] ? v + phase : NULL, s->OW, !overwrite_dx);
+        } else {
+            for (int j = 0; j < s->W; j++)
+                d[j] = (overwrite_dx ? 0.0f : d[j]) +
+                       (used_b[j % st] ? v[(size_t)(j % st) * phase + j / st] : 0.0f);
         }
-        for (int j = 0; j < s->W; j++)
-            d[j] = (overwrite_dx ? 0.0f : d[j]) + v[(size_t)(j % st) * phase + j / st];
     }
 }
 
@@ -194,9 +206,10 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
     size_t phase = (size_t)s->C * nb * P;
     for (int a = 0; a < st; a++)
         for (int b = 0; b < st; b++) {
-            int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: the product writes zeros
-            fast_product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false, NULL,
-                         z->panel);
+            int KT = dx_taps(z->taps, dyq, nb, a, b, s, mb); // none: phases_to_pixels writes zeros
+            if (KT)
+                fast_product(z->tmp + (size_t)(a * st + b) * phase, wdx, z->taps, s->C, KT, nb * P, false,
+                             NULL, z->panel);
             wdx += (size_t)KT * s->C;
         }
     phases_to_pixels(dx, z->tmp, nb, s, overwrite_dx, 0, (size_t)nb * s->C * st * s->OH);
@@ -205,8 +218,7 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
 // Batch 1 (fine-tuning on one picture) has no images to share out, so the threads split one image's
 // work, as the batch-1 forward splits its pixels: dW by rows (output channels, whole tiles of
 // WG_ROWS: no partial sums to add), dX by column blocks of each phase, then by rows back to pixels.
-// For strides up to SPLIT_STRIDE_MAX (ResNet's are 1 and 2); a larger one takes the path of batches.
-enum { SPLIT_STRIDE_MAX = 4 };
+// (A stride over DX_STRIDE_MAX takes the path of batches, for dW only.)
 static void single_image_backward(float *dx, float *dw, const float *x, const float *dy, const float *w,
                                   const ConvShape *s, int threads, bool overwrite_dx) {
     int P = s->OH * s->OW, st = s->stride, KK = s->KH * s->KW, K = s->C * KK;
@@ -217,7 +229,7 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
     if (dw) fast_forward_taps(z->taps, fast_phase_planes(z->xq, x, 1, s), 1, s, &mf);
     // every phase's dX taps and weights, side by side: phase f has taps[f0[f], f0[f+1])
     Tap *dtaps = step_alloc(sizeof(Tap) * (size_t)s->OC * KK);
-    int f0[SPLIT_STRIDE_MAX * SPLIT_STRIDE_MAX + 1] = {0};
+    int f0[DX_STRIDE_MAX * DX_STRIDE_MAX + 1] = {0};
     const float *wdx = dx ? dx_weights(w, s) : NULL;
     for (int f = 0; dx && f < st * st; f++)
         f0[f + 1] = f0[f] + dx_taps(dtaps + f0[f], dy, 1, f / st, f % st, s, &mb);
@@ -232,9 +244,10 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
         int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
         float *panel = panels + (size_t)t * K_BLOCK * COL_BLOCK;
         for (int f = 0; dx && f < st * st; f++) // stride 1: straight into dx
-            fast_product_cols(st == 1 ? dx : z->tmp + f * phase, wdx + (size_t)f0[f] * s->C, dtaps + f0[f],
-                              s->C, f0[f + 1] - f0[f], P, p0, p1 < P ? p1 : P, st == 1 && !overwrite_dx, NULL,
-                              panel);
+            if (f0[f + 1] > f0[f])
+                fast_product_cols(st == 1 ? dx : z->tmp + f * phase, wdx + (size_t)f0[f] * s->C,
+                                  dtaps + f0[f], s->C, f0[f + 1] - f0[f], P, p0, p1 < P ? p1 : P,
+                                  st == 1 && !overwrite_dx, NULL, panel);
         if (dx && st > 1) {
 #pragma omp barrier
             size_t rows = (size_t)s->C * st * s->OH;
@@ -248,10 +261,10 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * s->OH * s->OW,
            w_size = (size_t)s->OC * s->C * s->KH * s->KW;
     bool implicit = aligned_conv(s); // the weight-gradient kernel takes any shape
-    bool implicit_dx = dx && implicit && fast_rows(s->C);
+    bool implicit_dx = dx && implicit && fast_rows(s->C) && s->stride <= DX_STRIDE_MAX;
     *did_dw = dws && implicit, *did_dx = implicit_dx;
     if (implicit && (dws || implicit_dx) && s->N == 1 && threads == 1 && omp_get_max_threads() > 1 &&
-        s->stride <= SPLIT_STRIDE_MAX) {
+        s->stride <= DX_STRIDE_MAX) {
         single_image_backward(implicit_dx ? dx : NULL, dws, x, dout, w, s, omp_get_max_threads(),
                               overwrite_dx);
     } else if (implicit && (dws || implicit_dx)) {
