@@ -1,4 +1,5 @@
 // fold.c — folding batchnorms into convs and packing their weights once, for inference (fold.h says why).
+// Read first: batchnorm.c (the eval-mode affine map folded here) and conv.c (the fused forward it feeds).
 #include "fold.h"
 
 #include <math.h>

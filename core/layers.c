@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "autograd.h"
@@ -133,6 +134,34 @@ static void max_pool_backward(Node *node) {
     for (size_t i = 0; i < node->out->numel; i++) dx[argmax[i]] += dy[i];
 }
 
+// Does v take the window from best? A larger value does, and a NaN does (and then keeps it): a window
+// with a NaN in it gives NaN, as PyTorch's max_pool2d does, whichever pixel it is in.
+static inline bool pool_wins(float v, float best) {
+    return v > best || isnan(v);
+}
+
+// One plane's windows without keeping their winners (nothing will be recorded: inference, a frozen body),
+// row by row: rows (W) = the max over the output row's k input rows, pixel by pixel, which vectorises;
+// then each output the max over its k neighbours there. The same values as the loop below.
+static void max_pool_plane(float *y, const float *xp, int H, int W, int OH, int OW, int k, int stride,
+                           int padding, float *rows) {
+    for (int oh = 0; oh < OH; oh++) {
+        int h0 = oh * stride - padding, i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
+        memcpy(rows, xp + (size_t)i0 * W, sizeof(float) * (size_t)W);
+        for (int i = i0 + 1; i < i1; i++) {
+            const float *r = xp + (size_t)i * W;
+#pragma omp simd
+            for (int j = 0; j < W; j++) rows[j] = pool_wins(r[j], rows[j]) ? r[j] : rows[j];
+        }
+        for (int ow = 0; ow < OW; ow++) {
+            int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W;
+            float best = rows[j0];
+            for (int j = j0 + 1; j < j1; j++) best = pool_wins(rows[j], best) ? rows[j] : best;
+            y[(size_t)oh * OW + ow] = best;
+        }
+    }
+}
+
 Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
     check_rank("max_pool2d input", x, 4);
     if (x->device == DEVICE_CUDA)
@@ -143,6 +172,14 @@ Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
         sgd_panic("max_pool2d: window %d stride %d padding %d on %dx%d", k, stride, padding, H, W);
     int OH = (H + 2 * padding - k) / stride + 1, OW = (W + 2 * padding - k) / stride + 1;
     Tensor *y = step_tensor(SHAPE(N, C, OH, OW));
+    if (!grad_enabled() || !x->requires_grad) {
+        float *rows = step_alloc(sizeof(float) * (size_t)omp_get_max_threads() * W);
+#pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
+        for (int plane = 0; plane < N * C; plane++)
+            max_pool_plane(y->data + (size_t)plane * OH * OW, x->data + (size_t)plane * H * W, H, W, OH, OW,
+                           k, stride, padding, rows + (size_t)omp_get_thread_num() * W);
+        return y;
+    }
     int *argmax = step_alloc(sizeof(int) * y->numel); // index into x of each window's winner
 #pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
     for (int plane = 0; plane < N * C; plane++) {
@@ -156,7 +193,7 @@ Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
                 int best = i0 * W + j0;
                 for (int i = i0; i < i1; i++)
                     for (int j = j0; j < j1; j++)
-                        if (xp[i * W + j] > xp[best]) best = i * W + j;
+                        if (pool_wins(xp[i * W + j], xp[best])) best = i * W + j;
                 size_t o = ((size_t)plane * OH + oh) * OW + ow;
                 y->data[o] = xp[best];
                 argmax[o] = (int)((size_t)plane * H * W + (size_t)best);

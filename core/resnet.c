@@ -1,4 +1,5 @@
 // resnet.c — ResNet-18/34: building (torchvision's names and init), the forward pass, save and load.
+// Read first: bearnet.c (the same block, smaller) and fold.h (the passes that skip the tape).
 #include "resnet.h"
 
 #include <math.h>

@@ -389,6 +389,40 @@ static void push_from_zero(Tensor *t, float margin) {
         if (fabsf(t->data[i]) < margin) t->data[i] = t->data[i] < 0 ? -margin : margin;
 }
 
+// Without the tape (grad off: inference) max_pool2d keeps no winners and goes row by row; it must give
+// the recorded pool's values exactly, on odd and even planes, with and without padding; a window with a NaN
+// anywhere gives NaN in both (PyTorch's rule).
+static void check_pool_without_tape(void) {
+    const int shapes[][5] = {
+        {7, 9, 3, 2, 1}, {8, 8, 3, 2, 1}, {5, 6, 2, 2, 0}, {9, 5, 3, 1, 1}, {112, 112, 3, 2, 1}};
+    for (int c = 0; c < 5; c++) {
+        int H = shapes[c][0], W = shapes[c][1], k = shapes[c][2], stride = shapes[c][3], pad = shapes[c][4];
+        Tensor *x = param(SHAPE(2, 3, H, W));
+        for (size_t i = 0; i < x->numel; i++) x->data[i] = (float)rng_below(&rng, 7) - 3.0f; // ties
+        for (int i = 0; i < 6; i++) x->data[rng_below(&rng, (uint32_t)x->numel)] = NAN;
+        x->data[(size_t)(H / 2) * W + W / 2 - 1] = NAN;
+        Tensor *taped = max_pool2d(x, k, stride, pad);
+        bool was = set_grad_enabled(false);
+        Tensor *plain = max_pool2d(x, k, stride, pad);
+        set_grad_enabled(was);
+        size_t differ = 0, nans = 0;
+        for (size_t i = 0; i < taped->numel; i++) {
+            float a = taped->data[i], b = plain->data[i];
+            nans += isnan(a);
+            differ += isnan(a) != isnan(b) || (!isnan(a) && a != b);
+        }
+        CHECK(differ == 0,
+              "max_pool2d %dx%d k%d s%d p%d without the tape: %zu of %zu values differ from the tape's", H, W,
+              k, stride, pad, differ, taped->numel);
+        int oh = (H / 2 + pad) / stride, ow = (W / 2 - 1 + pad) / stride; // a window over that NaN
+        CHECK(isnan(taped->data[(size_t)oh * taped->shape[3] + ow]) && nans > 1,
+              "max_pool2d %dx%d k%d s%d p%d: a window with a NaN gives NaN (%zu NaN outputs)", H, W, k,
+              stride, pad, nans);
+        tape_reset();
+        tensor_free(x);
+    }
+}
+
 static void test_elementwise_and_pools(void) {
     Tensor *x = param(SHAPE(2, 3, 4, 4));
     push_from_zero(x, 0.05f);
@@ -426,6 +460,7 @@ static void test_elementwise_and_pools(void) {
     CHECK(y->data[8] == last, "max_pool2d padded last window: %g vs %g", y->data[8], last);
     tape_reset();
     expect_gradcheck("max_pool2d k3 s2 p1", max_pool_loss, &p, 1, (int[]){3, 2, 1});
+    check_pool_without_tape();
 
     y = global_avg_pool(x);
     double plane = 0;
