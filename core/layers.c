@@ -134,30 +134,46 @@ static void max_pool_backward(Node *node) {
     for (size_t i = 0; i < node->out->numel; i++) dx[argmax[i]] += dy[i];
 }
 
-// Does v take the window from best? A larger value does, and a NaN does (and then keeps it): a window
-// with a NaN in it gives NaN, as PyTorch's max_pool2d does, whichever pixel it is in.
+// Does v take the window from best? A larger value does, and a NaN does: a window with a NaN in it gives
+// NaN, as PyTorch's max_pool2d does, whichever pixel it is in.
 static inline bool pool_wins(float v, float best) {
     return v > best || isnan(v);
 }
 
-// One plane's windows without keeping their winners (nothing will be recorded: inference, a frozen body),
-// row by row: rows (W) = the max over the output row's k input rows, pixel by pixel, which vectorises;
-// then each output the max over its k neighbours there. The same values as the loop below.
-static void max_pool_plane(float *y, const float *xp, int H, int W, int OH, int OW, int k, int stride,
-                           int padding, float *rows) {
+// One plane, row by row: rows (W) = the max over an output row's k input rows, pixel by pixel (that loop
+// vectorises), then each output the max over its k neighbours there. With argmax (training), row (W)
+// keeps which input row each maximum came from, and ties go to the earlier row, then the earlier column:
+// the first winner in reading order, PyTorch's (after a relu, windows of equal zeros are common).
+// argmax counts from base (the plane's first pixel in x); rows, row: W scratch values each.
+static void max_pool_plane(float *y, int *argmax, int base, const float *xp, int H, int W, int OH, int OW,
+                           int k, int stride, int padding, float *rows, int *row) {
     for (int oh = 0; oh < OH; oh++) {
         int h0 = oh * stride - padding, i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
         memcpy(rows, xp + (size_t)i0 * W, sizeof(float) * (size_t)W);
+        if (argmax)
+            for (int j = 0; j < W; j++) row[j] = i0;
         for (int i = i0 + 1; i < i1; i++) {
             const float *r = xp + (size_t)i * W;
+            if (argmax) {
 #pragma omp simd
-            for (int j = 0; j < W; j++) rows[j] = pool_wins(r[j], rows[j]) ? r[j] : rows[j];
+                for (int j = 0; j < W; j++) {
+                    bool wins = pool_wins(r[j], rows[j]);
+                    rows[j] = wins ? r[j] : rows[j];
+                    row[j] = wins ? i : row[j];
+                }
+            } else {
+#pragma omp simd
+                for (int j = 0; j < W; j++) rows[j] = pool_wins(r[j], rows[j]) ? r[j] : rows[j];
+            }
         }
         for (int ow = 0; ow < OW; ow++) {
-            int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W;
-            float best = rows[j0];
-            for (int j = j0 + 1; j < j1; j++) best = pool_wins(rows[j], best) ? rows[j] : best;
-            y[(size_t)oh * OW + ow] = best;
+            // the window clipped to the picture: padding counts as -infinity, it never wins
+            int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W, best = j0;
+            for (int j = j0 + 1; j < j1; j++)
+                if (pool_wins(rows[j], rows[best]) || (argmax && rows[j] == rows[best] && row[j] < row[best]))
+                    best = j;
+            y[(size_t)oh * OW + ow] = rows[best];
+            if (argmax) argmax[(size_t)oh * OW + ow] = base + row[best] * W + best;
         }
     }
 }
@@ -172,33 +188,19 @@ Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
         sgd_panic("max_pool2d: window %d stride %d padding %d on %dx%d", k, stride, padding, H, W);
     int OH = (H + 2 * padding - k) / stride + 1, OW = (W + 2 * padding - k) / stride + 1;
     Tensor *y = step_tensor(SHAPE(N, C, OH, OW));
-    if (!grad_enabled() || !x->requires_grad) {
-        float *rows = step_alloc(sizeof(float) * (size_t)omp_get_max_threads() * W);
-#pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
-        for (int plane = 0; plane < N * C; plane++)
-            max_pool_plane(y->data + (size_t)plane * OH * OW, x->data + (size_t)plane * H * W, H, W, OH, OW,
-                           k, stride, padding, rows + (size_t)omp_get_thread_num() * W);
-        return y;
-    }
-    int *argmax = step_alloc(sizeof(int) * y->numel); // index into x of each window's winner
+    // Without the tape (inference, a frozen body) no winner is kept.
+    bool taped = grad_enabled() && x->requires_grad;
+    int *argmax = taped ? step_alloc(sizeof(int) * y->numel) : NULL; // into x: each window's winner
+    int threads = omp_get_max_threads();
+    float *rows = step_alloc(sizeof(float) * (size_t)threads * W);
+    int *row = step_alloc(sizeof(int) * (size_t)threads * W);
 #pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
     for (int plane = 0; plane < N * C; plane++) {
-        const float *xp = x->data + (size_t)plane * H * W;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                // The window clipped to the picture: padding counts as -infinity, it never wins.
-                int h0 = oh * stride - padding, w0 = ow * stride - padding;
-                int i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
-                int j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W;
-                int best = i0 * W + j0;
-                for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++)
-                        if (pool_wins(xp[i * W + j], xp[best])) best = i * W + j;
-                size_t o = ((size_t)plane * OH + oh) * OW + ow;
-                y->data[o] = xp[best];
-                argmax[o] = (int)((size_t)plane * H * W + (size_t)best);
-            }
+        size_t out = (size_t)plane * OH * OW, t = (size_t)omp_get_thread_num() * W;
+        max_pool_plane(y->data + out, argmax ? argmax + out : NULL, plane * H * W,
+                       x->data + (size_t)plane * H * W, H, W, OH, OW, k, stride, padding, rows + t, row + t);
     }
+    if (!taped) return y;
     Node *node = tape_record("max_pool2d", y, max_pool_backward, 1, &x);
     if (node) node->saved = argmax;
     return y;

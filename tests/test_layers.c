@@ -389,10 +389,10 @@ static void push_from_zero(Tensor *t, float margin) {
         if (fabsf(t->data[i]) < margin) t->data[i] = t->data[i] < 0 ? -margin : margin;
 }
 
-// Without the tape (grad off: inference) max_pool2d keeps no winners and goes row by row; it must give
-// the recorded pool's values exactly, on odd and even planes, with and without padding; a window with a NaN
-// anywhere gives NaN in both (PyTorch's rule).
-static void check_pool_without_tape(void) {
+// max_pool2d with the tape (keeping each window's winner) and without it (inference) give the same values,
+// on odd and even planes, with and without padding, and a window with a NaN anywhere gives NaN (PyTorch's
+// rule); ties send the gradient to the first winner in reading order, as PyTorch does.
+static void check_pool_paths(void) {
     const int shapes[][5] = {
         {7, 9, 3, 2, 1}, {8, 8, 3, 2, 1}, {5, 6, 2, 2, 0}, {9, 5, 3, 1, 1}, {112, 112, 3, 2, 1}};
     for (int c = 0; c < 5; c++) {
@@ -421,6 +421,16 @@ static void check_pool_without_tape(void) {
         tape_reset();
         tensor_free(x);
     }
+    // One 3x3 window of zeros but for two 1s, at (1,0) and (0,2): the gradient goes to (0,2), read first.
+    Tensor *x = param(SHAPE(1, 1, 3, 3));
+    memset(x->data, 0, sizeof(float) * 9);
+    x->data[3] = x->data[2] = 1.0f;
+    backward(weighted_sum(max_pool2d(x, 3, 1, 0)));
+    CHECK(x->grad->data[2] != 0 && x->grad->data[3] == 0,
+          "a tie goes to the first winner read: dx = %g at (0,2), %g at (1,0)", x->grad->data[2],
+          x->grad->data[3]);
+    tape_reset();
+    tensor_free(x);
 }
 
 static void test_elementwise_and_pools(void) {
@@ -460,7 +470,7 @@ static void test_elementwise_and_pools(void) {
     CHECK(y->data[8] == last, "max_pool2d padded last window: %g vs %g", y->data[8], last);
     tape_reset();
     expect_gradcheck("max_pool2d k3 s2 p1", max_pool_loss, &p, 1, (int[]){3, 2, 1});
-    check_pool_without_tape();
+    check_pool_paths();
 
     y = global_avg_pool(x);
     double plane = 0;
