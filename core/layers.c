@@ -140,6 +140,17 @@ static inline bool pool_wins(float v, float best) {
     return v > best || isnan(v);
 }
 
+// Output ow of a row whose window the picture's edge clips (padding counts as -infinity: it never wins),
+// from the column maxima rows (and, with col, their rows row): its value, and its winner's column in col.
+static void pool_clipped(float *yo, int *col, const float *rows, const int *row, int ow, int W, int k,
+                         int stride, int padding) {
+    int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W, best = j0;
+    for (int j = j0 + 1; j < j1; j++)
+        if (pool_wins(rows[j], rows[best]) || (col && rows[j] == rows[best] && row[j] < row[best])) best = j;
+    yo[ow] = rows[best];
+    if (col) col[ow] = best;
+}
+
 // One plane, row by row: rows (W) = the max over an output row's k input rows, pixel by pixel (that loop
 // vectorises), then each output the max over its k neighbours there. With argmax (training), row (W)
 // keeps which input row each maximum came from, and ties go to the earlier row, then the earlier column:
@@ -166,15 +177,37 @@ static void max_pool_plane(float *y, int *argmax, int base, const float *xp, int
                 for (int j = 0; j < W; j++) rows[j] = pool_wins(r[j], rows[j]) ? r[j] : rows[j];
             }
         }
-        for (int ow = 0; ow < OW; ow++) {
-            // the window clipped to the picture: padding counts as -infinity, it never wins
-            int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W, best = j0;
-            for (int j = j0 + 1; j < j1; j++)
-                if (pool_wins(rows[j], rows[best]) || (argmax && rows[j] == rows[best] && row[j] < row[best]))
-                    best = j;
-            y[(size_t)oh * OW + ow] = rows[best];
-            if (argmax) argmax[(size_t)oh * OW + ow] = base + row[best] * W + best;
+        // Then along the row. Outputs whose window lies inside it (all but one or two at the edges) in k
+        // passes, one per offset, each vectorised over the outputs (a branch per window was mispredicted
+        // about as often as it was taken); the clipped ones after.
+        float *yo = y + (size_t)oh * OW;
+        int *col = argmax ? argmax + (size_t)oh * OW : NULL; // the winner's column, made an index below
+        int lo = (padding + stride - 1) / stride, hi = (W - k + padding) / stride + 1;
+        lo = lo < OW ? lo : OW, hi = hi < lo ? lo : hi < OW ? hi : OW;
+        for (int ow = lo; ow < hi; ow++) yo[ow] = rows[ow * stride - padding];
+        if (col)
+            for (int ow = lo; ow < hi; ow++) col[ow] = ow * stride - padding;
+        for (int d = 1; d < k; d++) {
+            if (col) {
+#pragma omp simd
+                for (int ow = lo; ow < hi; ow++) {
+                    int j = ow * stride - padding + d;
+                    bool wins = pool_wins(rows[j], yo[ow]) || (rows[j] == yo[ow] && row[j] < row[col[ow]]);
+                    yo[ow] = wins ? rows[j] : yo[ow];
+                    col[ow] = wins ? j : col[ow];
+                }
+            } else {
+#pragma omp simd
+                for (int ow = lo; ow < hi; ow++) {
+                    float v = rows[ow * stride - padding + d];
+                    yo[ow] = pool_wins(v, yo[ow]) ? v : yo[ow];
+                }
+            }
         }
+        for (int ow = 0; ow < lo; ow++) pool_clipped(yo, col, rows, row, ow, W, k, stride, padding);
+        for (int ow = hi; ow < OW; ow++) pool_clipped(yo, col, rows, row, ow, W, k, stride, padding);
+        if (col)
+            for (int ow = 0; ow < OW; ow++) col[ow] = base + row[col[ow]] * W + col[ow];
     }
 }
 
