@@ -5,7 +5,8 @@
 #   tests/bench/resnet_bench.sh [--rounds 2] [--threads 2] [--steps 2] [--arch resnet18|resnet34|both]
 # A batch-64 step of ResNet-34 takes seconds on 2 cores, so batch 64 runs few steps (--steps, after one
 # warm-up step); batch 1 runs 5 times as many. Needs build/bin/bench-bearnet and Debian's python3-torch
-# and python3-torchvision.
+# and python3-torchvision. BENCH_BEARNET_BEFORE=path (run_bench.sh) adds an older build to every round:
+# before/after and PyTorch from one interleaved run. The load (uptime) is printed before and after.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 rounds=2 threads=2 steps=2 archs="resnet18 resnet34"
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) echo "resnet_bench.sh: unknown argument $1 (accepted: --rounds --threads --steps --arch)" >&2; exit 2 ;;
   esac
 done
-summary=""
+summary="load before: $(uptime)"
 for arch in $archs; do
   for bs in 64 1; do
     n=$((bs == 1 ? 5 * steps : steps))
@@ -29,6 +30,7 @@ for arch in $archs; do
     summary+=$'\n'"$(sed -n '/^'"$arch"' 224px/,$p' <<<"$out")"$'\n'
   done
 done
+summary+=$'\n'"load after: $(uptime)"
 echo
 echo "=== summary ($steps timed steps at batch 64, $((5 * steps)) at batch 1, after one warm-up step)"
 echo "$summary"
