@@ -332,8 +332,11 @@ void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, c
 // t (cols, rows) = a (rows, cols)^T: the forward kernel wants W^T. Returns t. In 16 x 16 tiles, so that
 // reads and writes both stay on a few cache lines: row by row, each write went to a new line (2 KB
 // apart for 512 channels), and ResNet-34's forward at batch 1 spent as long on this as on its products.
+// Bands of 16 rows go to the threads: in a training step at batch 1 (the weights move every step, so
+// there is no packed copy to keep) one thread transposing alone left the other waiting.
 static float *transpose(float *t, const float *a, int rows, int cols) {
-    enum { TILE = 16 };
+    enum { TILE = 16, PARALLEL_FLOATS = 1 << 16 };
+#pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PARALLEL_FLOATS)
     for (int r0 = 0; r0 < rows; r0 += TILE)
         for (int c0 = 0; c0 < cols; c0 += TILE)
             for (int c = c0; c < c0 + TILE && c < cols; c++)
