@@ -149,6 +149,13 @@ static void test_conv(void) {
 #pragma omp parallel num_threads(2)
 #pragma omp single
     conv_agrees_with_naive(1, 16, 40, 40, 16, 3, 1, 1, false, true); // batch 1 inside a parallel region
+    // batch 1 with few pixels (at most 256): dW by the forward's product over the pixels, the threads taking
+    // 48-column blocks of K: several blocks and a partial one (576, 288, 216 = 4 x 48 + 24, 40), K in two
+    // slices (196 pixels), stride 2 and a 1x1 downsample
+    conv_agrees_with_naive(1, 64, 7, 7, 32, 3, 1, 1, false, false);
+    conv_agrees_with_naive(1, 32, 14, 14, 16, 3, 2, 1, true, true);
+    conv_agrees_with_naive(1, 24, 14, 14, 8, 3, 1, 1, false, true);
+    conv_agrees_with_naive(1, 40, 10, 10, 16, 1, 2, 0, false, false);
     // 24 or more rows build a panel of col, in equal slices of at most 160 taps (K = 288 as 2 x 144
     // and 216 as 2 x 108 here; 360 as 3 x 120 and dX's 40 * 9 = 360 below)
     conv_agrees_with_naive(2, 32, 8, 8, 32, 3, 1, 1, false, true);

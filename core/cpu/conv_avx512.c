@@ -360,7 +360,7 @@ static inline void transpose_tile(float *t, size_t t_stride, const float *a, siz
 // (bench-conv --n 1 --c 512 --size 7 --oc 512: forward minus infer). Bands of 16 rows go to the threads:
 // in a training step (the weights move every step, so there is no packed copy to keep) one thread
 // transposing alone left the other waiting.
-static float *transpose(float *t, const float *a, int rows, int cols) {
+float *fast_transpose(float *t, const float *a, int rows, int cols) {
     enum { TILE = 16, PARALLEL_FLOATS = 1 << 16 };
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PARALLEL_FLOATS)
     for (int r0 = 0; r0 < rows; r0 += TILE)
@@ -400,7 +400,7 @@ float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
     int K = C * KH * KW;
     float *wt = malloc(sizeof(float) * (size_t)K * OC);
     if (!wt) sgd_panic("out of memory");
-    return transpose(wt, w, OC, K);
+    return fast_transpose(wt, w, OC, K);
 }
 
 // Batch 1 (inference) on omp_get_max_threads() threads: they share one image. Each takes an equal
@@ -440,7 +440,7 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     if (!aligned_conv(s) || !fast_rows(s->OC)) return false;
     // implicit im2col, the register-blocked product
     const float *wt = packed;
-    if (!wt) wt = transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
+    if (!wt) wt = fast_transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
     if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads share the image
         forward_one(out, x, wt, e, s);
         return true;

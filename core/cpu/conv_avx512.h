@@ -72,5 +72,7 @@ void fast_masks(Masks *m, const ConvShape *s, int nb, bool for_dx);
 const uint16_t *fast_mask_of(const Masks *m, int dh, int dw);
 void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, const Masks *m);
 Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb);
+// t (cols, rows) = a (rows, cols)^T, on the threads when it is large; returns t.
+float *fast_transpose(float *t, const float *a, int rows, int cols);
 
 #endif

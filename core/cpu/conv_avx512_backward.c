@@ -215,6 +215,45 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
     phases_to_pixels(dx, z->tmp, nb, s, overwrite_dx, 0, (size_t)nb * s->C * st * s->OH);
 }
 
+// dW of one image of few pixels (ResNet's layer4 at 224 px has 7x7) by the forward's product instead.
+// wgrad_product's sums run along the pixels, and 49 of them are 3 vectors and 1 lane, each tile's 24
+// sums then reduced across lanes: 21% of peak on layer4 (bench-conv --n 1 --c 512 --size 7 --oc 512;
+// this way 5.1 -> 2.8-4.7 ms, 14x14 2.1-2.8 -> 1.9-2.3 ms, one thread on a loaded machine: writing dW,
+// 9 MB for layer4, is then a good part of the time).
+// Here the pixels are the product's short inner dimension and K its long columns:
+//     dW (OC, K) += dY (OC, P) @ colT (P, K),
+// colT holding the image's patches one row per pixel (im2col's col, transposed) and dY^T standing where
+// the forward has W^T. Each thread takes its run of 48-column blocks of K.
+enum { FEW_PIXELS = 256 };
+typedef struct {
+    const float *dy_t; // (P, OC)
+    Tap *taps;         // pixel q: row q of colT, every lane of its K columns on
+} FewPixelsDw;
+
+static FewPixelsDw few_pixels_dw_prepare(const float *x, const float *dy, const ConvShape *s) {
+    int P = s->OH * s->OW, K = s->C * s->KH * s->KW, words = (K + 15) / 16;
+    float *col = step_alloc(sizeof(float) * (size_t)K * P),
+          *col_t = step_alloc(sizeof(float) * (size_t)K * P);
+    im2col(col, x, s);
+    fast_transpose(col_t, col, K, P);
+    uint16_t *on = step_alloc(sizeof(uint16_t) * (size_t)words);
+    for (int w = 0; w < words; w++) on[w] = lanes(K - 16 * w);
+    Tap *taps = step_alloc(sizeof(Tap) * (size_t)P);
+    for (int q = 0; q < P; q++) taps[q] = (Tap){col_t + (size_t)q * K, on};
+    float *dy_t = step_alloc(sizeof(float) * (size_t)P * s->OC);
+    return (FewPixelsDw){fast_transpose(dy_t, dy, s->OC, P), taps};
+}
+
+// Thread t of team's share of dW (+=), columns in whole blocks.
+static void few_pixels_dw(float *dw, const FewPixelsDw *f, const ConvShape *s, int t, int team,
+                          float *panel) {
+    int K = s->C * s->KH * s->KW, blocks = (K + COL_BLOCK - 1) / COL_BLOCK;
+    int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
+    if (p0 < K)
+        fast_product_cols(dw, f->dy_t, f->taps, s->OC, s->OH * s->OW, K, p0, p1 < K ? p1 : K, true, NULL,
+                          panel);
+}
+
 // Batch 1 (fine-tuning on one picture) has no images to share out, so the threads split one image's
 // work, as the batch-1 forward splits its pixels: dW by rows (output channels, whole tiles of
 // WG_ROWS: no partial sums to add), dX by column blocks of each phase, then by rows back to pixels.
@@ -226,7 +265,9 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
     Masks mf = fast_masks_build(s, 1, false), mb = fast_masks_build(s, 1, true);
     Scratch *z = fast_scratch_alloc(1, s, 1); // one copy of the phases and taps; a panel per thread
     float *panels = step_alloc(sizeof(float) * (size_t)threads * K_BLOCK * COL_BLOCK);
-    if (dw) fast_forward_taps(z->taps, fast_phase_planes(z->xq, x, 1, s), 1, s, &mf);
+    bool few = dw && P <= FEW_PIXELS && fast_rows(s->OC);
+    FewPixelsDw fp = few ? few_pixels_dw_prepare(x, dy, s) : (FewPixelsDw){NULL, NULL};
+    if (dw && !few) fast_forward_taps(z->taps, fast_phase_planes(z->xq, x, 1, s), 1, s, &mf);
     // every phase's dX taps and weights, side by side: phase f has taps[f0[f], f0[f+1])
     Tap *dtaps = step_alloc(sizeof(Tap) * (size_t)s->OC * KK);
     int f0[DX_STRIDE_MAX * DX_STRIDE_MAX + 1] = {0};
@@ -238,11 +279,13 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
     { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
         int t = omp_get_thread_num(), team = omp_get_num_threads();
         int m0 = tiles * t / team * WG_ROWS, m1 = tiles * (t + 1) / team * WG_ROWS;
-        if (dw && m0 < s->OC)
+        float *panel = panels + (size_t)t * K_BLOCK * COL_BLOCK;
+        if (few)
+            few_pixels_dw(dw, &fp, s, t, team, panel);
+        else if (dw && m0 < s->OC)
             wgrad_product(dw + (size_t)m0 * K, dy + (size_t)m0 * P, z->taps, (m1 < s->OC ? m1 : s->OC) - m0,
                           s->C, KK, P);
         int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
-        float *panel = panels + (size_t)t * K_BLOCK * COL_BLOCK;
         for (int f = 0; dx && f < st * st; f++) // stride 1: straight into dx
             if (f0[f + 1] > f0[f])
                 fast_product_cols(st == 1 ? dx : z->tmp + f * phase, wdx + (size_t)f0[f] * s->C,
