@@ -273,8 +273,15 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     DataListing list;
     if (!data_list(dir, &list, err, err_size)) return false;
     if (list.n_classes < 2) {
-        fail(err, err_size, "'%s' has only one class folder ('%s'): a classifier needs at least two", dir,
-             list.classes[0]);
+        // A lone train/ (or valid/) is a fixed split missing its other half, not a class.
+        if (strcmp(list.classes[0], "train") == 0 || strcmp(list.classes[0], "valid") == 0)
+            fail(err, err_size,
+                 "'%s' has only one class folder ('%s'): a fixed split needs both %s/train/ and %s/valid/, "
+                 "each with a folder per class",
+                 dir, list.classes[0], dir, dir);
+        else
+            fail(err, err_size, "'%s' has only one class folder ('%s'): a classifier needs at least two", dir,
+                 list.classes[0]);
         data_listing_free(&list);
         return false;
     }

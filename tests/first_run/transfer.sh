@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# What a new user of issue 14 tries first, and what went wrong when one did (the try-out of issues 14
+# and 15): the LR finder's advice, a .pth given where a safetensors file belongs, a train/ folder
+# without valid/, a one-epoch run's verdict, and more epochs than the epoch table holds. Each gets a
+# message that says what to do, never a crash.
+source "$(dirname "$0")/../lib.sh"
+B="$BIN/bears"
+D="$TMP/bears"
+"$B" synth "$D" --per-class 24 --size 64 >/dev/null || fail "synth"
+model="$TMP/never.safetensors"
+
+# lr-find's advice is a command to paste: it must train what the curve was measured on, not the defaults.
+# (Its suggestion skipping the first minibatches' noise: test_lr_suggest.)
+out=$("$B" lr-find "$D" --size 32 --bs 16 --wd 0.1 --valid-pct 0.3 --seed 7 --iters 60 --plot none 2>&1)
+advice=$(grep -o "train with: .*" <<<"$out")
+check "lr-find advises a command ($out)" test -n "$advice"
+for flag in "--size 32" "--bs 16" "--wd 0.1" "--valid-pct 0.3" "--seed 7"; do
+  check "lr-find's advice keeps $flag ($advice)" grep -qF -- "$flag" <<<"$advice"
+done
+refute "lr-find's advice has no lr-find flag ($advice)" grep -qF -- "--iters" <<<"$advice"
+
+# A PyTorch .pth (a zip archive) where a safetensors file belongs: say how to convert it.
+printf 'PK\003\004' >"$TMP/resnet18-f37072fd.pth" && head -c 4000 /dev/urandom >>"$TMP/resnet18-f37072fd.pth"
+expect_exit 1 "PyTorch file .*scripts/torchvision_to_safetensors.py" \
+  "$B" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/resnet18-f37072fd.pth" --model "$model"
+
+# --freeze-epochs adds to --epochs in the one table, which holds at most 1000 epochs.
+expect_exit 2 "--freeze-epochs 500 and --epochs 501 make 1001 epochs; at most 1000" \
+  "$B" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/missing.safetensors" --freeze-epochs 500 \
+  --epochs 501 --model "$model"
+
+# DIR/train without DIR/valid: the fixed split needs both folders.
+mkdir -p "$TMP/split/train" && cp -r "$D/black" "$D/teddy" "$TMP/split/train/"
+expect_exit 1 "only one class folder \('train'\).*both $TMP/split/train/ and $TMP/split/valid/" \
+  "$B" train "$TMP/split" --model "$model"
+
+# One epoch: there is no "from" and "to" to compare.
+out=$("$B" train "$D" --size 32 --epochs 1 --lr 1e-5 --plot none --model "$TMP/one.safetensors" 2>&1)
+check "a one-epoch run gets a verdict ($out)" grep -q "^lr too low: " <<<"$out"
+refute "a one-epoch run's verdict compares no epoch with itself ($out)" grep -q "went from" <<<"$out"
+check "a one-epoch run's verdict gives its error rate ($out)" \
+  grep -qE "the error rate after its one epoch is [0-9.]+%" <<<"$out"
+
+check "no model written by the refused runs" test ! -e "$model"
+finish
