@@ -170,12 +170,21 @@ bool draw_contact_sheet(const Image *pictures, const char *const *captions, int 
     draw_fill(out, rgb(255, 255, 255));
     for (int i = 0; i < n; i++) {
         int x = PAD + (i % cols) * (tile + PAD), y = PAD + (i / cols) * (tile + caption_h);
+        // The whole picture, its shape kept (an oblong one centred on white), so that a learner sees
+        // what is in the file rather than a squashed version of it.
+        const Image *p = &pictures[i];
         Image fitted;
-        if (pictures[i].rgb && image_resize(&pictures[i], tile, tile, &fitted)) {
-            for (int r = 0; r < tile; r++)
-                memcpy(out->rgb + ((size_t)(y + r) * out->width + x) * 3, fitted.rgb + (size_t)r * tile * 3,
-                       (size_t)tile * 3);
-            image_free(&fitted);
+        if (p->rgb && p->width > 0 && p->height > 0) {
+            int w = p->width >= p->height ? tile : (int)((long long)tile * p->width / p->height);
+            int h = p->width >= p->height ? (int)((long long)tile * p->height / p->width) : tile;
+            w = w < 1 ? 1 : w, h = h < 1 ? 1 : h;
+            if (image_resize(p, w, h, &fitted)) {
+                int x0 = x + (tile - w) / 2, y0 = y + (tile - h) / 2;
+                for (int r = 0; r < h; r++)
+                    memcpy(out->rgb + ((size_t)(y0 + r) * out->width + x0) * 3,
+                           fitted.rgb + (size_t)r * w * 3, (size_t)w * 3);
+                image_free(&fitted);
+            }
         }
         if (!captions || !captions[i]) continue;
         // Shorten a caption that would spill into the next tile.

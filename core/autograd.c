@@ -1,4 +1,5 @@
 // autograd.c — the tape, the step arena and backward().
+// Read first: tensor.c and ops.c; then grad_ops.c, the ops that record onto this tape.
 #include "autograd.h"
 
 #include <stdint.h>

@@ -1,4 +1,5 @@
 // bearnet.c — bearnet-s: building, naming, the forward pass, the summary, save and load.
+// Read first: layers.c, conv.c and batchnorm.c (its layers); then bearnet_eval.c.
 #include "bearnet.h"
 
 #include <math.h>

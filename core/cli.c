@@ -1,4 +1,5 @@
 // cli.c — the flag parser behind every binary's --help and its strict value checks.
+// Read first: nothing; every binary uses it.
 #include "cli.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 // conv.c — convolution: the naive reference, im2col + sgemm, and the conv2d tape op. Read this file
-// first; core/cpu/conv_avx512.c is the fast path it hands the convs it can take to, on AVX-512 CPUs.
+// first; core/cpu/conv_avx512.c (the forward) and conv_avx512_backward.c are the fast path it hands
+// the convs it can take to, on AVX-512 CPUs.
 //
 // Why im2col: a convolution is many small dot products between the weight of one output channel
 // and one patch of input pixels. Copying every patch into a column of a matrix ("image to
@@ -242,7 +243,7 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     // Each thread sums its images' dW privately; the partial sums are added up at the end.
     float *dws = dw ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
     if (dws) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
-    // What the fast path takes (AVX-512 CPUs: core/cpu/conv_avx512.c), the rest by im2col + sgemm.
+    // What the fast path takes (AVX-512: core/cpu/conv_avx512_backward.c), the rest by im2col + sgemm.
     bool fast_dw = false, fast_dx = false;
     conv2d_fast_backward(dx, dws, dout, x, w, s, threads, overwrite_dx, &fast_dw, &fast_dx);
     bool sgemm_dw = dw && !fast_dw, sgemm_dx = dx && !fast_dx;

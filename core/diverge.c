@@ -1,4 +1,5 @@
 // diverge.c — the divergence detector shared by the labs and bears.
+// Read first: lab01 (the divergence it detects).
 #include "diverge.h"
 
 #include <math.h>

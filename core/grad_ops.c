@@ -1,4 +1,5 @@
 // grad_ops.c — forward and backward of the recording ops, in the order of the header.
+// Read first: autograd.c (the tape these ops record onto).
 //
 // Every op has the same three parts, micrograd-style:
 //   1. check shapes and compute the result into a step tensor,

@@ -1,4 +1,5 @@
 // gradcheck.c — central differences against backward(), in double precision where it counts.
+// Read first: autograd.c (the backward() it checks).
 #include "gradcheck.h"
 
 #include <math.h>

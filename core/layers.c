@@ -1,4 +1,5 @@
 // layers.c — linear, relu, pooling, dropout and cross-entropy: forward + backward pairs.
+// Read first: grad_ops.c (every op here follows its three parts).
 // (conv2d lives in conv.c, batchnorm in batchnorm.c.) Each backward adds d loss / d input into the inputs'
 // gradients.
 #include "layers.h"

@@ -1,4 +1,5 @@
 // ops.c — element-wise maths, matrix products (OpenBLAS), reductions, MSE and accuracy.
+// Read first: tensor.c.
 #include "ops.h"
 
 #include <cblas.h>

@@ -1,4 +1,5 @@
 // optim.c — SGD (momentum, L2 weight decay) and AdamW (decoupled weight decay, bias correction).
+// Read first: autograd.c (the gradients these steps use).
 #include "optim.h"
 
 #include <math.h>

@@ -1,4 +1,5 @@
 // rng.c — PCG32: a 64-bit linear congruential step, output scrambled by a xorshift and rotation.
+// Read first: nothing; tensor.c uses it for random fills.
 #include "rng.h"
 
 #include <math.h>

@@ -1,4 +1,5 @@
 // safetensors.c — the safetensors format with cJSON for the header; checks before trust.
+// Read first: state_dict.c (what is saved).
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>

@@ -1,4 +1,5 @@
 // schedule.c — constant, one-cycle and the LR finder's exponential ramp.
+// Read first: optim.c (the lr these schedules set).
 #include "schedule.h"
 
 #include <math.h>

@@ -1,4 +1,5 @@
 // state_dict.c — registering, saving and loading a model's named tensors.
+// Read first: tensor.c; then safetensors.c, the file format underneath.
 #include "state_dict.h"
 
 #include <math.h>

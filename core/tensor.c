@@ -1,4 +1,5 @@
 // tensor.c — creation, views, fills, shape checks and PyTorch-style printing.
+// Read first in core/: the Tensor every other file passes around (tensor.h).
 #include "tensor.h"
 
 #include <math.h>

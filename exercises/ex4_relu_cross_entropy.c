@@ -1,4 +1,5 @@
-// Exercise 4 — the backward of ReLU and of cross-entropy (copies of layers.c's).
+// Exercise 4 — the backward of ReLU and of cross-entropy (ReLU's as in core/layers.c; cross-entropy's
+// as its one-hot case: layers.c subtracts any target row, which is how label smoothing and mixup work).
 //
 // relu: y = max(x, 0). Its slope is 1 where the input was positive and 0 elsewhere, and y > 0
 // tells us which inputs were positive.

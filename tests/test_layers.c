@@ -170,6 +170,13 @@ static void test_conv(void) {
     conv_agrees_with_naive(2, 8, 12, 12, 16, 1, 2, 0, false, true);
     conv_agrees_with_naive(2, 8, 9, 9, 8, 3, 3, 1, false, true);
     conv_agrees_with_naive(2, 8, 9, 9, 8, 3, 3, 1, true, false);
+    // phases that no tap reads get no product, only zeros: 1x1 s3 reads 1 of 9, 2x2 s3 4 of 9 (both
+    // ways of writing dX, batches and batch 1); stride 5 is past the phase split's limit (col2im dX)
+    conv_agrees_with_naive(2, 8, 9, 9, 8, 1, 3, 0, false, true);
+    conv_agrees_with_naive(1, 8, 9, 9, 8, 1, 3, 0, false, false);
+    conv_agrees_with_naive(2, 8, 12, 12, 8, 2, 3, 0, true, false);
+    conv_agrees_with_naive(1, 8, 12, 12, 16, 2, 3, 0, false, true);
+    conv_agrees_with_naive(2, 8, 10, 10, 8, 1, 5, 0, false, true);
     // small images in groups, evenly and unevenly split over 2 threads
     conv_agrees_with_naive(6, 16, 4, 4, 8, 3, 1, 1, true, false);
     conv_agrees_with_naive(7, 16, 4, 4, 8, 3, 1, 1, false, true);
