@@ -352,8 +352,9 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
         printf("data: %d classes (", ds->n_classes);
         for (int c = 0; c < ds->n_classes; c++) printf("%s%s", c ? ", " : "", ds->classes[c]);
         if (ds->fixed_split)
-            printf("), %d pictures: %d train, %d valid (the folders' own split: %s/train, %s/valid)\n", ds->n,
-                   ds->n_train, ds->n_valid, dir, dir);
+            printf("), %d pictures: %d train, %d valid (the folders' own split: %s/train, %s/valid%s)\n",
+                   ds->n, ds->n_train, ds->n_valid, dir, dir,
+                   opt->valid_pct != dataset_defaults().valid_pct ? "; --valid-pct is not used" : "");
         else
             printf("), %d pictures: %d train, %d valid (valid_pct %.2f, seed %llu)\n", ds->n, ds->n_train,
                    ds->n_valid, opt->valid_pct, (unsigned long long)opt->seed);

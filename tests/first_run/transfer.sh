@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a new user of issue 14 tries first, and what went wrong when one did (the try-out of issues 14
 # and 15): the LR finder's advice, a .pth given where a safetensors file belongs, a train/ folder
-# without valid/, a one-epoch run's verdict, and more epochs than the epoch table holds. Each gets a
-# message that says what to do, never a crash.
+# without valid/, split flags on a folder with its own split, a one-epoch run's verdict, and more epochs
+# than the epoch table holds. Each gets a message that says what to do, never a crash.
 source "$(dirname "$0")/../lib.sh"
 B="$BIN/bears"
 D="$TMP/bears"
@@ -33,6 +33,18 @@ expect_exit 2 "--freeze-epochs 500 and --epochs 501 make 1001 epochs; at most 10
 mkdir -p "$TMP/split/train" && cp -r "$D/black" "$D/teddy" "$TMP/split/train/"
 expect_exit 1 "only one class folder \('train'\).*both $TMP/split/train/ and $TMP/split/valid/" \
   "$B" train "$TMP/split" --model "$model"
+
+# A folder with its own train/ and valid/ (the Fashion-MNIST import): --valid-pct and --seed choose
+# nothing there, and interpret said "with another split some pictures were trained on" all the same.
+F="$TMP/fashion"
+"$B" import fashion-mnist "$F" --limit 60 >/dev/null || fail "import"
+out=$("$B" train "$F" --size 32 --epochs 1 --valid-pct 0.5 --plot none --model "$TMP/fashion.safetensors" 2>&1)
+check "train says --valid-pct is not used on a fixed split ($out)" \
+  grep -q "the folders' own split: $F/train, $F/valid; --valid-pct is not used" <<<"$out"
+expect_exit 0 "^note: $F has its own train/ and valid/ folders: --valid-pct and --seed are not used" \
+  "$B" interpret "$TMP/fashion.safetensors" "$F" --valid-pct 0.3 --plot none
+out=$("$B" interpret "$TMP/fashion.safetensors" "$F" --seed 3 --plot none 2>&1)
+refute "interpret warns of no other split on a fixed split ($out)" grep -q "with another split" <<<"$out"
 
 # One epoch: there is no "from" and "to" to compare.
 out=$("$B" train "$D" --size 32 --epochs 1 --lr 1e-5 --plot none --model "$TMP/one.safetensors" 2>&1)
