@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a new user of issue 14 tries first, and what went wrong when one did (the try-out of issues 14
 # and 15): the LR finder's advice, a .pth given where a safetensors file belongs, a train/ folder
-# without valid/, split flags on a folder with its own split, a one-epoch run's verdict, and more epochs
-# than the epoch table holds. Each gets a message that says what to do, never a crash.
+# without valid/, split flags on and cleaning of a folder with its own split, a one-epoch run's verdict,
+# and more epochs than the epoch table holds. Each gets a message that says what to do, never a crash.
 source "$(dirname "$0")/../lib.sh"
 B="$BIN/bears"
 D="$TMP/bears"
@@ -45,6 +45,25 @@ expect_exit 0 "^note: $F has its own train/ and valid/ folders: --valid-pct and 
   "$B" interpret "$TMP/fashion.safetensors" "$F" --valid-pct 0.3 --plot none
 out=$("$B" interpret "$TMP/fashion.safetensors" "$F" --seed 3 --plot none 2>&1)
 refute "interpret warns of no other split on a fixed split ($out)" grep -q "with another split" <<<"$out"
+
+# Cleaning that folder: a relabel stays in the picture's split (it went to a new top-level class folder,
+# out of both splits), through the edited list and in the window; a bad list path is still refused.
+"$B" clean "$TMP/fashion.safetensors" "$F" --split valid --export "$TMP/fix.csv" --top 2 >/dev/null 2>&1
+first=$(awk -F, 'NR == 2 { print $2 }' "$TMP/fix.csv")
+cls=$(cut -d/ -f2 <<<"$first") other=bag
+[ "$cls" = bag ] && other=coat
+sed -i "2s/,keep\$/,relabel:$other/" "$TMP/fix.csv"
+expect_exit 0 "relabeled $first -> valid/$other/" "$B" clean "$F" --apply "$TMP/fix.csv"
+check "the relabeled picture is in valid/$other/" test -e "$F/valid/$other/$(basename "$first")"
+check "no class folder outside train/ and valid/" test "$(ls "$F")" = "$(printf 'train\nvalid')"
+expect_exit 0 "moved back: valid/$other/" "$B" clean --undo-all "$F"
+check "undone: $first is back" test -e "$F/$first"
+out=$(SDL_VIDEODRIVER=offscreen "$B" clean "$TMP/fashion.safetensors" "$F" --split valid --keys "r:$other,enter,q" 2>&1)
+check "the window's relabel stays in valid/ ($out)" grep -q "^relabeled $first -> valid/$other/" <<<"$out"
+expect_exit 0 "moved back" "$B" clean --undo-all "$F"
+printf 'path,action\nvalid/socks/1.png,keep\n' >"$TMP/bad.csv"
+expect_exit 1 "line 2: 'valid/socks/1.png': the path's first part is not one of the class folders" \
+  "$B" clean "$F" --apply "$TMP/bad.csv"
 
 # One epoch: there is no "from" and "to" to compare.
 out=$("$B" train "$D" --size 32 --epochs 1 --lr 1e-5 --plot none --model "$TMP/one.safetensors" 2>&1)
