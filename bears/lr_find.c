@@ -133,6 +133,7 @@ int cmd_lr_find(int argc, char **argv) {
         if (o.wd != d.wd) printf(" --wd %g", o.wd);
         if (o.data.valid_pct != d.data.valid_pct) printf(" --valid-pct %g", o.data.valid_pct);
         if (seed != d.seed) printf(" --seed %d", seed);
+        if (o.device != d.device) printf(" --device %s", device);
         printf(" --lr %.2g\n", lrs[steepest]);
     }
     PlotConfig pc = plot_config(plot, out);

@@ -38,6 +38,14 @@ expect_exit 1 "only one class folder \('train'\).*both $TMP/split/train/ and $TM
 # nothing there, and interpret said "with another split some pictures were trained on" all the same.
 F="$TMP/fashion"
 "$B" import fashion-mnist "$F" --limit 60 >/dev/null || fail "import"
+# The import's mistakes: a slice too small to hold every class (an empty class folder stopped every
+# command after it), and a folder that already holds a data set (its classes would be hidden behind
+# the new train/ and valid/).
+expect_exit 2 "--limit 5 leaves a class without pictures in the train split .*give --limit [0-9]+ or more" \
+  "$B" import fashion-mnist "$TMP/tiny" --limit 5
+check "nothing written for a refused --limit" test ! -e "$TMP/tiny"
+expect_exit 1 "'$D' already holds files" "$B" import fashion-mnist "$D" --limit 60
+check "the bears folder is left as it was" test ! -e "$D/train"
 out=$("$B" train "$F" --size 32 --epochs 1 --valid-pct 0.5 --plot none --model "$TMP/fashion.safetensors" 2>&1)
 check "train says --valid-pct is not used on a fixed split ($out)" \
   grep -q "the folders' own split: $F/train, $F/valid; --valid-pct is not used" <<<"$out"
