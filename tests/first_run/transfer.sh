@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a new user of issue 14 tries first, and what went wrong when one did (the try-out of issues 14
-# and 15): the LR finder's advice, a .pth given where a safetensors file belongs, a train/ folder
-# without valid/, split flags on and cleaning of a folder with its own split, a one-epoch run's verdict,
-# and more epochs than the epoch table holds. Each gets a message that says what to do, never a crash.
+# and 15): the LR finder's advice, a .pth given where a safetensors file belongs (and ImageNet weights
+# where a trained model does), a train/ folder without valid/, the import's slice and folder, split flags
+# on and cleaning of a folder with its own split, a one-epoch run's verdict, and more epochs than the
+# epoch table holds. Each gets a message that says what to do, never a crash.
 source "$(dirname "$0")/../lib.sh"
 B="$BIN/bears"
 D="$TMP/bears"
@@ -23,6 +24,16 @@ refute "lr-find's advice has no lr-find flag ($advice)" grep -qF -- "--iters" <<
 printf 'PK\003\004' >"$TMP/resnet18-f37072fd.pth" && head -c 4000 /dev/urandom >>"$TMP/resnet18-f37072fd.pth"
 expect_exit 1 "PyTorch file .*scripts/torchvision_to_safetensors.py" \
   "$B" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/resnet18-f37072fd.pth" --model "$model"
+
+# ImageNet weights (no classes: a body, as the converter or timm write it) given to predict: say what
+# they are for. A one-tensor file of that form is enough to be recognised.
+python3 -c '
+import json, struct, sys
+h = json.dumps({"conv1.weight": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + b"\0\0\0\0")' "$TMP/body.safetensors"
+expect_exit 1 "ImageNet weights are a body to fine-tune: bears train DIR --arch resnet18\|resnet34 --pretrained" \
+  "$B" predict "$TMP/body.safetensors" "$(ls "$D"/teddy/*.png | head -1)"
 
 # --freeze-epochs adds to --epochs in the one table, which holds at most 1000 epochs.
 expect_exit 2 "--freeze-epochs 500 and --epochs 501 make 1001 epochs; at most 1000" \
