@@ -33,6 +33,11 @@ bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size) {
     else if (o->data.size < bear_arch_min_size(o->arch))
         snprintf(why, why_size, "--size %d is too small for %s (at least %d)", o->data.size, o->arch,
                  bear_arch_min_size(o->arch));
+    else if (o->pretrained && !resnet_arch_known(o->arch))
+        snprintf(why, why_size,
+                 "--pretrained loads ImageNet weights into a ResNet: add --arch resnet18 or "
+                 "--arch resnet34 (%s has none)",
+                 o->arch);
     else
         return true;
     return false;

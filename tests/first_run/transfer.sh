@@ -35,6 +35,12 @@ open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + b"\0\0\0\0")' "$TM
 expect_exit 1 "ImageNet weights are a body to fine-tune: bears train DIR --arch resnet18\|resnet34 --pretrained" \
   "$B" predict "$TMP/body.safetensors" "$(ls "$D"/teddy/*.png | head -1)"
 
+# --pretrained without a ResNet --arch: a usage error, before the pictures are decoded.
+expect_exit 2 "--pretrained loads ImageNet weights into a ResNet: add --arch resnet18" \
+  "$B" train "$D" --pretrained "$TMP/body.safetensors" --model "$model"
+expect_exit 2 "--pretrained loads ImageNet weights into a ResNet" \
+  "$B" lr-find "$D" --pretrained "$TMP/body.safetensors"
+
 # --freeze-epochs adds to --epochs in the one table, which holds at most 1000 epochs.
 expect_exit 2 "--freeze-epochs 500 and --epochs 501 make 1001 epochs; at most 1000" \
   "$B" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/missing.safetensors" --freeze-epochs 500 \
