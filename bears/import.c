@@ -64,8 +64,9 @@ static int pictures_for_every_class(const IdxSplit *s, int *missing) {
             seen[s->labels.values[i]] = true;
             if (++classes == 10) return (int)i + 1;
         }
-    for (*missing = 0; seen[*missing]; ++*missing) {
-    }
+    int c = 0;
+    while (seen[c]) c++;
+    *missing = c;
     return -1;
 }
 
