@@ -271,10 +271,11 @@ static int apply_file(const char *dir, const char *file) {
     for (int i = 0; ok && i < plan.n; i++) {
         const ApplyItem *a = &plan.items[i];
         const char *cls = a->action == CLEAN_RELABEL ? list.classes[a->cls] : NULL;
-        size_t in_class = strcspn(a->path, "/");
+        const char *in_split = a->path + clean_split_length(a->path);
+        size_t in_class = strcspn(in_split, "/");
         char moved[4096];
         if (a->action == CLEAN_KEEP ||
-            (cls && strlen(cls) == in_class && strncmp(a->path, cls, in_class) == 0)) {
+            (cls && strlen(cls) == in_class && strncmp(in_split, cls, in_class) == 0)) {
             ok = clean_keep(&j, a->path, err, sizeof err) && ++kept;
         } else if (a->action == CLEAN_DELETE) {
             ok = clean_delete(&j, a->path, moved, sizeof moved, err, sizeof err) && ++deleted;

@@ -47,6 +47,10 @@ bool clean_move(CleanJournal *j, const char *action, const char *from, const cha
 
 // A path under DIR as the journal stores it: relative, so the folder can move and undo still works.
 const char *clean_relative(const char *dir, const char *path);
+// A picture's path under DIR is CLASS/NAME, or train/CLASS/NAME and valid/CLASS/NAME in a folder with a
+// split of its own (dataset.h): the length of that split part (0, or 6 with its slash). A relabel moves
+// a picture to another class within its split, and a kept one goes back to its class there.
+size_t clean_split_length(const char *path);
 // One line of output (a newline added) with every byte outside printable ASCII escaped as \xNN
 // (printable.h): file names come from strangers and must not drive the terminal.
 void clean_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

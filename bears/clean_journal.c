@@ -27,6 +27,11 @@ const char *clean_relative(const char *dir, const char *path) {
     return path;
 }
 
+size_t clean_split_length(const char *path) {
+    bool split = strncmp(path, "train/", 6) == 0 || strncmp(path, "valid/", 6) == 0;
+    return split && strchr(path + 6, '/') ? 6 : 0;
+}
+
 void clean_print(FILE *f, const char *fmt, ...) {
     char text[2048], shown[PRINTABLE_SIZE(2000)];
     va_list ap;
@@ -142,7 +147,7 @@ bool clean_delete(CleanJournal *j, const char *rel, char *new_rel, size_t new_si
 bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_rel, size_t new_size,
                    char *err, size_t err_size) {
     char folder[4096], dest[4096];
-    snprintf(folder, sizeof folder, "%s/%s", j->dir, cls);
+    snprintf(folder, sizeof folder, "%s/%.*s%s", j->dir, (int)clean_split_length(rel), rel, cls);
     if (!free_path(folder, base_name(rel), dest, sizeof dest)) {
         snprintf(err, err_size, "path too long: %s/%s", folder, base_name(rel));
         return false;
@@ -194,11 +199,13 @@ static void list_classes(const char *const *classes, int n_classes, char *buf, s
         used += (size_t)snprintf(buf + used, size - used, "%s%s", c ? ", " : "", classes[c]);
 }
 
-// NULL when path is CLASS/NAME for a known class and a plain file name, else what is wrong with it.
+// NULL when path is [train/|valid/]CLASS/NAME for a known class and a plain file name, else what is
+// wrong with it.
 static const char *check_path(const char *path, const char *const *classes, int n_classes) {
-    const char *slash = strchr(path, '/');
     if (!path[0]) return "the path is empty";
     if (path[0] == '/') return "the path must be relative to the data folder (CLASS/NAME)";
+    path += clean_split_length(path);
+    const char *slash = strchr(path, '/');
     if (!slash) return "the path must be CLASS/NAME, inside a class folder";
     if (find_class(path, (size_t)(slash - path), classes, n_classes) < 0)
         return "the path's first part is not one of the class folders";

@@ -155,6 +155,7 @@ static void push_step(Window *w, Step s) {
 }
 
 static const char *folder_of(const char *rel, char *buf, size_t size) {
+    rel += clean_split_length(rel);
     snprintf(buf, size, "%.*s", (int)strcspn(rel, "/"), rel);
     return buf;
 }
@@ -173,7 +174,8 @@ static void decide(Window *w, int pic, Decision d, int cls) {
         snprintf(moved, sizeof moved, "%s", now);
     } else if (d == KEPT) { // kept after all: back to its own class folder, under a free name
         char dest[4096], home[4096];
-        snprintf(home, sizeof home, "%s/%s", w->dir, classes[label]);
+        snprintf(home, sizeof home, "%s/%.*s%s", w->dir, (int)clean_split_length(w->orig_rel[pic]),
+                 w->orig_rel[pic], classes[label]);
         ok = free_path(home, strrchr(w->orig_rel[pic], '/') + 1, dest, sizeof dest);
         snprintf(moved, sizeof moved, "%s", clean_relative(w->dir, dest));
         ok = ok && clean_move(&w->journal, "keep", now, moved, err, sizeof err);

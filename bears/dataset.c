@@ -273,8 +273,15 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
     DataListing list;
     if (!data_list(dir, &list, err, err_size)) return false;
     if (list.n_classes < 2) {
-        fail(err, err_size, "'%s' has only one class folder ('%s'): a classifier needs at least two", dir,
-             list.classes[0]);
+        // A lone train/ (or valid/) is a fixed split missing its other half, not a class.
+        if (strcmp(list.classes[0], "train") == 0 || strcmp(list.classes[0], "valid") == 0)
+            fail(err, err_size,
+                 "'%s' has only one class folder ('%s'): a fixed split needs both %s/train/ and %s/valid/, "
+                 "each with a folder per class",
+                 dir, list.classes[0], dir, dir);
+        else
+            fail(err, err_size, "'%s' has only one class folder ('%s'): a classifier needs at least two", dir,
+                 list.classes[0]);
         data_listing_free(&list);
         return false;
     }
@@ -345,8 +352,9 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
         printf("data: %d classes (", ds->n_classes);
         for (int c = 0; c < ds->n_classes; c++) printf("%s%s", c ? ", " : "", ds->classes[c]);
         if (ds->fixed_split)
-            printf("), %d pictures: %d train, %d valid (the folders' own split: %s/train, %s/valid)\n", ds->n,
-                   ds->n_train, ds->n_valid, dir, dir);
+            printf("), %d pictures: %d train, %d valid (the folders' own split: %s/train, %s/valid%s)\n",
+                   ds->n, ds->n_train, ds->n_valid, dir, dir,
+                   opt->valid_pct != dataset_defaults().valid_pct ? "; --valid-pct is not used" : "");
         else
             printf("), %d pictures: %d train, %d valid (valid_pct %.2f, seed %llu)\n", ds->n, ds->n_train,
                    ds->n_valid, opt->valid_pct, (unsigned long long)opt->seed);

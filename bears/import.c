@@ -6,6 +6,7 @@
 // test split as the validation split (fastai's from_folder(train=, valid=)):
 //     DIR/train/<class>/00001.png ...  (60,000)      DIR/valid/<class>/00001.png ...  (10,000)
 // Greyscale pictures are saved as RGB (three equal channels), so nothing downstream changes.
+#include <dirent.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,22 @@ static bool load_split(const char *source, const char *prefix, IdxSplit *s, char
             return false;
         }
     return true;
+}
+
+// How many of a split's first pictures it takes to hold every class: a smaller --limit would leave a
+// class folder empty, which no bears command can train or score on.
+static int pictures_for_every_class(const IdxSplit *s, int *missing) {
+    bool seen[10] = {false};
+    int classes = 0;
+    for (size_t i = 0; i < s->labels.count; i++)
+        if (!seen[s->labels.values[i]]) {
+            seen[s->labels.values[i]] = true;
+            if (++classes == 10) return (int)i + 1;
+        }
+    int c = 0;
+    while (seen[c]) c++;
+    *missing = c;
+    return -1;
 }
 
 static void free_split(IdxSplit *s) {
@@ -132,6 +149,18 @@ int cmd_import(int argc, char **argv) {
             return 1;
         }
     }
+    // Nor beside them: train/ and valid/ in a folder of class folders (data/bears, say) would make every
+    // bears command read that folder as this split and leave its own pictures out.
+    DIR *existing = opendir(dir);
+    for (struct dirent *e; existing && (e = readdir(existing));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            fprintf(stderr,
+                    "bears import: '%s' already holds files ('%s', ...); give a new or empty folder\n", dir,
+                    e->d_name);
+            closedir(existing);
+            return 1;
+        }
+    if (existing) closedir(existing);
     char err[1024];
     IdxSplit train = {0}, test = {0}; // both freed below, whichever load failed
     bool ok = load_split(source, "train", &train, err, sizeof err) &&
@@ -143,6 +172,20 @@ int cmd_import(int argc, char **argv) {
                     : "");
         free_split(&train), free_split(&test);
         return 1;
+    }
+    for (int k = 0; k < 2; k++) {
+        int missing = 0, needed = pictures_for_every_class(k ? &test : &train, &missing);
+        if (needed < 0) {
+            fprintf(stderr, "bears import: the %s split of %s has no picture of %s\n", k ? "test" : "train",
+                    source, fashion_classes[missing]);
+            free_split(&train), free_split(&test);
+            return 1;
+        }
+        if (limit < needed)
+            cli_usage_error(&cli,
+                            "--limit %d leaves a class without pictures in the %s split (its first %d "
+                            "pictures hold all 10 classes): give --limit %d or more",
+                            limit, k ? "valid" : "train", needed, needed);
     }
     double t0 = omp_get_wtime();
     int n_train = 0, n_valid = 0;

@@ -40,9 +40,10 @@ static void join_names(char *const *names, int n, char *buf, size_t size) {
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
 }
 
-// The split to score with: the one asked for, else the model's, else training's defaults. Said aloud
-// when it cannot be the split the model was trained with.
-static void choose_split(const char *model_path, const BearModel *m, float *valid_pct, int *seed) {
+// The split to score with: the one asked for, else the model's, else training's defaults. Returns true
+// when that cannot be the split the model was trained with (said once the data shows whether the folder
+// has a split of its own, which no flag changes).
+static bool choose_split(const char *model_path, const BearModel *m, float *valid_pct, int *seed) {
     DatasetOptions defaults = dataset_defaults();
     if (!m->has_split) {
         if (*valid_pct <= 0 || *seed < 0)
@@ -53,17 +54,13 @@ static void choose_split(const char *model_path, const BearModel *m, float *vali
                 model_path);
         if (*valid_pct <= 0) *valid_pct = defaults.valid_pct;
         if (*seed < 0) *seed = (int)defaults.seed;
-        return;
+        return false;
     }
-    if ((*valid_pct > 0 && fabsf(*valid_pct - m->valid_pct) > 1e-6f) ||
-        (*seed >= 0 && *seed != m->split_seed))
-        fprintf(
-            stderr,
-            "warning: %s was trained with --valid-pct %g --seed %d; with another split some of the pictures "
-            "scored here as valid were trained on\n",
-            model_path, m->valid_pct, m->split_seed);
+    bool other = (*valid_pct > 0 && fabsf(*valid_pct - m->valid_pct) > 1e-6f) ||
+                 (*seed >= 0 && *seed != m->split_seed);
     if (*valid_pct <= 0) *valid_pct = m->valid_pct;
     if (*seed < 0) *seed = m->split_seed;
+    return other;
 }
 
 bool interpret_score(const char *model_path, const char *dir, const char *split, float valid_pct, int seed,
@@ -71,7 +68,7 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     memset(out, 0, sizeof *out);
     if (!bear_model_load(model_path, &out->model, err, err_size)) return false;
     out->model.tta = tta;
-    choose_split(model_path, &out->model, &valid_pct, &seed);
+    bool other_split = choose_split(model_path, &out->model, &valid_pct, &seed);
     DatasetOptions opt = dataset_defaults();
     opt.size = out->model.size;
     opt.valid_pct = valid_pct;
@@ -85,6 +82,15 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
     // with this folder's own.
     memcpy(out->ds.mean, out->model.mean, sizeof out->ds.mean);
     memcpy(out->ds.std, out->model.std, sizeof out->ds.std);
+    if (other_split && out->ds.fixed_split)
+        fprintf(stderr,
+                "note: %s has its own train/ and valid/ folders: --valid-pct and --seed are not used\n", dir);
+    else if (other_split)
+        fprintf(
+            stderr,
+            "warning: %s was trained with --valid-pct %g --seed %d; with another split some of the pictures "
+            "scored here as valid were trained on\n",
+            model_path, out->model.valid_pct, out->model.split_seed);
     if (out->model.has_split && (out->ds.n != out->model.data_pictures ||
                                  dataset_fingerprint(&out->ds) != out->model.data_fingerprint)) {
         char what[96];
@@ -93,11 +99,10 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
                      out->ds.n);
         else
             snprintf(what, sizeof what, "as many pictures, but other names or labels");
-        fprintf(
-            stderr,
-            "warning: %s has changed since %s was trained (%s): the split is drawn again over what is there "
-            "now, so some 'valid' pictures may have been trained on\n",
-            dir, model_path, what);
+        fprintf(stderr, "warning: %s has changed since %s was trained (%s): %s\n", dir, model_path, what,
+                out->ds.fixed_split ? "the scores are of what its train/ and valid/ folders hold now"
+                                    : "the split is drawn again over what is there now, so some 'valid' "
+                                      "pictures may have been trained on");
     }
     bool same = out->ds.n_classes == out->model.n_classes;
     for (int c = 0; same && c < out->ds.n_classes; c++)

@@ -39,7 +39,8 @@ typedef struct {
 
 LearnerOptions learner_defaults(void); // bearnet-s, bs 32, wd 0.01, augment on, seed 42, size 64, valid 20%
 // Set o->data.size from --size (0 when not given: 64 for bearnet-s, 224, ImageNet's, for the ResNets).
-// false with why set when the size does not suit the arch.
+// false with why set when the size does not suit the arch, or when --pretrained is given for bearnet-s
+// (ImageNet weights exist for the ResNets only): usage errors, found before any picture is decoded.
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size);
 
 // --device NAME into o->device, opening the GPU for "cuda". An arch the GPU backend cannot train is a usage

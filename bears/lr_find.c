@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -109,28 +110,31 @@ int cmd_lr_find(int argc, char **argv) {
         status = 1;
     }
 
-    // The steepest descent: the most negative slope of the smoothed loss against log(lr), over the
-    // part of the curve before its minimum (past the minimum the slope only means trouble).
-    int lowest = 0;
-    for (int i = 1; i < n; i++)
-        if (smooth[i] < smooth[lowest]) lowest = i;
-    int steepest = -1;
-    float steepest_slope = 0;
-    for (int i = 1; i < lowest; i++) {
-        float slope = (smooth[i] - smooth[i - 1]) / (logf(lrs[i]) - logf(lrs[i - 1]));
-        if (slope < steepest_slope) steepest_slope = slope, steepest = i;
-    }
+    int lowest, steepest = lr_find_suggest(lrs, smooth, n, &lowest);
     printf("lr-find: %d minibatches from lr %g to %g; stopped because %s\n", n, start, n ? lrs[n - 1] : start,
            stopped);
     if (steepest < 0) {
-        printf("lr-find: the loss never fell, so there is no lr to suggest. Try a smaller --start or more "
-               "--iters.\n");
+        printf(
+            "lr-find: the loss never fell after the first %d minibatches, so there is no lr to suggest. Try "
+            "a smaller --start or more --iters.\n",
+            LR_FIND_SKIP);
         status = 1;
     } else {
         printf("lowest loss %.3f at lr %.2g (too close to blowing up to train at)\n", smooth[lowest],
                lrs[lowest]);
-        printf("suggested lr: %.2g (steepest descent of the loss); train with: bears train %s --lr %.2g\n",
-               lrs[steepest], dir, lrs[steepest]);
+        // The advice is a command to paste: it trains the network this curve was measured on.
+        LearnerOptions d = learner_defaults();
+        printf("suggested lr: %.2g (steepest descent of the loss); train with: bears train %s", lrs[steepest],
+               dir);
+        if (strcmp(o.arch, d.arch) != 0) printf(" --arch %s", o.arch);
+        if (o.pretrained) printf(" --pretrained %s", o.pretrained);
+        if (size) printf(" --size %d", size);
+        if (o.bs != d.bs) printf(" --bs %d", o.bs);
+        if (o.wd != d.wd) printf(" --wd %g", o.wd);
+        if (o.data.valid_pct != d.data.valid_pct) printf(" --valid-pct %g", o.data.valid_pct);
+        if (seed != d.seed) printf(" --seed %d", seed);
+        if (o.device != d.device) printf(" --device %s", device);
+        printf(" --lr %.2g\n", lrs[steepest]);
     }
     PlotConfig pc = plot_config(plot, out);
     PlotSeries series[] = {{"smoothed loss", lrs, smooth, n, "lines lw 2 lc rgb '#1f77b4'"},

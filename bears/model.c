@@ -174,9 +174,15 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     const char *split_problem = what ? NULL : parse_split(&f.meta, m);
     if (split_problem) snprintf(why, sizeof why, "its split needs %s", split_problem), what = why;
     if (what) {
-        snprintf(err, err_size,
-                 why[0] ? "%s: not a usable bears model: %s" : "%s: not a bears model: its metadata lacks %s",
-                 path, what);
+        // ImageNet weights (torchvision's, timm's, the converter's) name no classes: a body to fine-tune.
+        bool body = !safetensors_meta_get(&f.meta, "classes") && safetensors_get(&f, "conv1.weight");
+        snprintf(
+            err, err_size,
+            why[0] ? "%s: not a usable bears model: %s%s" : "%s: not a bears model: its metadata lacks %s%s",
+            path, what,
+            body ? " (ImageNet weights are a body to fine-tune: bears train DIR --arch resnet18|resnet34 "
+                   "--pretrained FILE)"
+                 : "");
         safetensors_file_free(&f);
         bear_model_free(m);
         return false;

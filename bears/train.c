@@ -47,6 +47,9 @@ static bool can_write_next_to(const char *path, char *err, size_t err_size) {
 // error rate on a handful of validation pictures moves in big steps whatever the model does.
 enum { FEW_PER_CLASS = 10 };
 
+// The epoch table's length, both phases together: --epochs and --freeze-epochs each, and their sum.
+enum { MAX_EPOCHS = 1000 };
+
 // What the numbers say, after the last epoch (the lesson's diagnosis, in words).
 static void diagnose(const float *train, const float *valid, const float *error, int epochs, float lr,
                      float guess, const Dataset *ds, bool soft_targets) {
@@ -70,13 +73,16 @@ static void diagnose(const float *train, const float *valid, const float *error,
     if (soft_targets)
         printf("train_loss is against the smoothed / mixed targets and sits above valid_loss by design; "
                "read the error rate instead.\n");
-    if (!soft_targets && last_train > last_valid && last_train > 0.8f * guess)
-        printf(
-            "lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
-            "random guess; the error rate went from %.1f%% to %.1f%%. Raise the learning rate (try --lr %g) "
-            "or train for more epochs.\n",
-            last_train, last_valid, guess, 100 * error[0], 100 * last_error, lr * 10);
-    else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
+    if (!soft_targets && last_train > last_valid && last_train > 0.8f * guess) {
+        printf("lr too low: train loss (%.3f) is above valid loss (%.3f) and still close to the %.3f of a "
+               "random guess; ",
+               last_train, last_valid, guess);
+        if (epochs == 1) // nothing to compare it with
+            printf("the error rate after its one epoch is %.1f%%. ", 100 * last_error);
+        else
+            printf("the error rate went from %.1f%% to %.1f%%. ", 100 * error[0], 100 * last_error);
+        printf("Raise the learning rate (try --lr %g) or train for more epochs.\n", lr * 10);
+    } else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
         printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
                "or with a higher learning rate.\n",
                last_train, last_valid);
@@ -97,7 +103,7 @@ static void plot_training(const PlotConfig *pc, const float *batch_loss, const f
                           const float *valid, int epochs_done, int batches) {
     Plot *p = plot_open(pc, "bears-train", "");
     if (!p) return;
-    float *step = malloc(sizeof(float) * (size_t)(done ? done : 1)), epoch_end[1000];
+    float *step = malloc(sizeof(float) * (size_t)(done ? done : 1)), epoch_end[MAX_EPOCHS];
     for (int i = 0; i < done; i++) step[i] = (float)(i + 1);
     for (int e = 0; e < epochs_done; e++) epoch_end[e] = (float)((e + 1) * batches);
     plot_cmd(
@@ -129,7 +135,7 @@ int cmd_train(int argc, char **argv) {
                *device = "cpu";
     int seed = 42;
     Flag flags[] = {
-        {"--epochs", FLAG_INT, &epochs, 1, 1000, false, NULL, "passes over the training pictures"},
+        {"--epochs", FLAG_INT, &epochs, 1, MAX_EPOCHS, false, NULL, "passes over the training pictures"},
         {"--lr", FLAG_FLOAT, &lr, 0, 10, true, NULL, "peak learning rate of the one-cycle schedule"},
         {"--bs", FLAG_INT, &o.bs, 2, 4096, false, NULL, "minibatch size"},
         {"--wd", FLAG_FLOAT, &o.wd, 0, 1, false, NULL, "weight decay (AdamW, decoupled)"},
@@ -162,7 +168,7 @@ int cmd_train(int argc, char **argv) {
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
          "safetensors of the arch's ImageNet weights (torchvision names): keep the body, new head"},
-        {"--freeze-epochs", FLAG_INT, &freeze_epochs, 0, 1000, false, NULL,
+        {"--freeze-epochs", FLAG_INT, &freeze_epochs, 0, MAX_EPOCHS, false, NULL,
          "with --pretrained: epochs training only the head before --epochs of everything (fastai: 1)"},
         {"--lr-body", FLAG_FLOAT, &lr_body, 0, 10, false, NULL,
          "with --pretrained: the body's peak lr once unfrozen (0: --lr / 100, fastai's fine_tune)"},
@@ -191,6 +197,9 @@ int cmd_train(int argc, char **argv) {
     if (!o.pretrained && (freeze_epochs || lr_body > 0))
         cli_usage_error(&cli,
                         "--freeze-epochs and --lr-body fine-tune a pretrained body: they need --pretrained");
+    if (epochs + freeze_epochs > MAX_EPOCHS)
+        cli_usage_error(&cli, "--freeze-epochs %d and --epochs %d make %d epochs; at most %d in all",
+                        freeze_epochs, epochs, epochs + freeze_epochs, MAX_EPOCHS);
     o.augment = !no_augment;
     Augment defaults = augment_default();
     if (no_augment && (no_flip || o.aug.crop_scale != defaults.crop_scale ||

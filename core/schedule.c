@@ -42,3 +42,17 @@ float lr_ramp(float start, float end, int i, int n) {
     if (n <= 1) return start;
     return (float)(start * pow((double)end / start, (double)i / (n - 1)));
 }
+
+int lr_find_suggest(const float *lr, const float *smoothed, int n, int *lowest) {
+    int first = n > LR_FIND_SKIP ? LR_FIND_SKIP : n - 1, low = first > 0 ? first : 0;
+    for (int i = low + 1; i < n; i++)
+        if (smoothed[i] < smoothed[low]) low = i;
+    *lowest = low;
+    int steepest = -1;
+    float steepest_slope = 0;
+    for (int i = first + 1; i < low; i++) {
+        float slope = (smoothed[i] - smoothed[i - 1]) / (logf(lr[i]) - logf(lr[i - 1]));
+        if (slope < steepest_slope) steepest_slope = slope, steepest = i;
+    }
+    return steepest;
+}

@@ -44,5 +44,12 @@ Schedule schedule_one_cycle(float lr_max);
 ScheduleValue schedule_at(const Schedule *s, int step, int total);
 // The i-th of n learning rates spaced evenly on a log scale from start to end (LR finder).
 float lr_ramp(float start, float end, int i, int n);
+// The LR finder's suggestion: the index of the steepest descent of the smoothed loss against log(lr), in
+// the part of the curve before its lowest point (past it the slope only means trouble); -1 when the loss
+// never fell. *lowest gets the lowest point's index. The first LR_FIND_SKIP points are left out of both,
+// as fastai's suggestion leaves them out (skip_start=10): a smoothed loss that has averaged only a few
+// noisy minibatches yet makes its steepest "descent" out of noise at the very first, useless lrs.
+enum { LR_FIND_SKIP = 10 };
+int lr_find_suggest(const float *lr, const float *smoothed, int n, int *lowest);
 
 #endif

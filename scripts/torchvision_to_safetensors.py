@@ -7,13 +7,15 @@ Needs Debian's python3-torch and python3-torchvision (apt-get install python3-to
 never runs Python or downloads anything. The .pth is one you already have: torchvision saves the
 ImageNet weights it downloads under ~/.cache/torch/hub/checkpoints/. The tensors keep torchvision's
 state_dict names; BN's num_batches_tracked counters (int64, unused by sgdlab) are left out. Before
-anything is written, the weights are loaded into torchvision's own model of that arch, so a file of
-another arch or a damaged one is refused with PyTorch's message. The output replaces an existing file
-only once complete.
+anything is written, a file named as torchvision names its weights (resnet34-b627a593.pth) must have a
+sha256 starting with that name's hex, and the weights are loaded into torchvision's own model of that
+arch, so a file of another arch or a damaged one is refused, naming the first tensor that differs. The
+output replaces an existing file only once complete.
 """
 import argparse
 import hashlib
 import os
+import re
 import sys
 
 import torch
@@ -39,6 +41,17 @@ def main():
     if os.path.abspath(args.pth) == os.path.abspath(args.out):
         sys.exit(f"error: the output {args.out} would replace the input")
     try:
+        with open(args.pth, "rb") as f:
+            source_sha = hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        sys.exit(f"error: cannot read {args.pth}: {e.strerror}")
+    # torchvision names each file after its sha256 (resnet34-b627a593.pth), and torch.hub refuses a
+    # download whose sha256 does not start so: the same check here, so a damaged copy is never converted.
+    named = re.search(r"-([0-9a-f]{8,64})\.pth$", os.path.basename(args.pth))
+    if named and not source_sha.startswith(named.group(1)):
+        sys.exit(f"error: the sha256 of {args.pth} is {source_sha}, but its name says it starts with "
+                 f"{named.group(1)}: the file is damaged (download it again) or renamed")
+    try:
         # weights_only refuses pickled code: a .pth from elsewhere cannot run anything here.
         state = torch.load(args.pth, map_location="cpu", weights_only=True)
     except Exception as e:  # a missing, truncated or foreign file: say so, no traceback
@@ -49,15 +62,21 @@ def main():
         sys.exit(f"error: {args.pth} does not hold a state_dict of tensors")
     arch = args.arch or guess_arch(state)
     model = getattr(torchvision.models, arch)(num_classes=state["fc.weight"].shape[0] if "fc.weight" in state else 1000)
-    try:
-        model.load_state_dict(state)  # strict: every name and shape torchvision's model has, no others
-    except RuntimeError as e:
-        sys.exit(f"error: {args.pth} is not a torchvision {arch}: {e}")
+    try:  # every name and shape torchvision's model has, no others; the first mismatch is named
+        loaded = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a shape differs: PyTorch names the tensor
+        sys.exit(f"error: {args.pth} is not a torchvision {arch}: {str(e).splitlines()[-1].strip()}")
+    for what, names in (("lacks", loaded.missing_keys), ("has a tensor it does not have:", loaded.unexpected_keys)):
+        if names:
+            sys.exit(f"error: {args.pth} is not a torchvision {arch}: the file {what} '{names[0]}' "
+                     f"({len(names)} such tensor(s) in all)")
     tensors = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    with open(args.pth, "rb") as f:
-        source_sha = hashlib.sha256(f.read()).hexdigest()
-    save_safetensors(args.out, tensors, {"arch": arch, "format_version": "1", "source": os.path.basename(args.pth),
-                                         "source_sha256": source_sha, "converter": "scripts/torchvision_to_safetensors.py"})
+    try:
+        save_safetensors(args.out, tensors, {"arch": arch, "format_version": "1", "source": os.path.basename(args.pth),
+                                             "source_sha256": source_sha,
+                                             "converter": "scripts/torchvision_to_safetensors.py"})
+    except OSError as e:
+        sys.exit(f"error: cannot write {args.out}: {e.strerror}")
     print(f"wrote {args.out}: {arch}, {len(tensors)} tensors, "
           f"{sum(t.numel() for t in tensors.values()):,} numbers (from {args.pth}, sha256 {source_sha})")
 
