@@ -46,14 +46,6 @@ static float *eval_logits(BearNet *m, Tensor *x, bool folded) {
     return eval_pass(m, x, folded, false);
 }
 
-// max |a - b| over n, and max |a| into *scale
-static float max_diff(const float *a, const float *b, size_t n, float *scale) {
-    float d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) d = fmaxf(d, fabsf(a[i] - b[i])), s = fmaxf(s, fabsf(a[i]));
-    if (scale) *scale = s;
-    return d;
-}
-
 // Folded and plain agree within 1e-5 (of the logits' scale, when it is above 1) at batch 1 and 3 and at
 // several sizes (one image goes straight into the output with the epilogue, a group of them through
 // one more pass).
@@ -71,7 +63,7 @@ static void test_folded_equals_plain(void) {
             omp_set_num_threads(threads[b]);
             Tensor *x = tensor_normal(SHAPE(N, 3, S, S), 0, 1, &rng);
             float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true), scale;
-            float d = max_diff(plain, folded, (size_t)N * 3, &scale);
+            float d = max_abs_diff(plain, folded, (size_t)N * 3, &scale);
             printf("%dx%d batch %d, %d threads: max |logit| %.3f, folded vs plain %.2e\n", S, S, N,
                    threads[b], scale, d);
             CHECK(scale > 0.1f,
@@ -81,7 +73,7 @@ static void test_folded_equals_plain(void) {
             free(plain), free(folded);
             // the features the cleaner compares (bearnet_features) take the folded pass too
             plain = eval_pass(m, x, false, true), folded = eval_pass(m, x, true, true);
-            d = max_diff(plain, folded, (size_t)N * BEARNET_FEATURES, &scale);
+            d = max_abs_diff(plain, folded, (size_t)N * BEARNET_FEATURES, &scale);
             CHECK(scale > 0.1f && d <= 1e-5f * fmaxf(1.0f, scale),
                   "%dx%d batch %d: folded features off by %g (max %g)", S, S, N, d, scale);
             free(plain), free(folded);
@@ -105,10 +97,10 @@ static void test_changes_invalidate(void) {
     for (size_t k = 0; k < m->layer[3].conv2->numel; k++) m->layer[3].conv2->data[k] *= 1.5f;
     tensor_changed(m->layer[3].conv2);
     float *plain = eval_logits(m, x, false), *folded = eval_logits(m, x, true);
-    CHECK(max_diff(plain, before, 6, NULL) > 1e-3f, "the write moved the plain logits (by %g)",
-          max_diff(plain, before, 6, NULL));
-    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
-          "after a written weight, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
+    CHECK(max_abs_diff(plain, before, 6, NULL) > 1e-3f, "the write moved the plain logits (by %g)",
+          max_abs_diff(plain, before, 6, NULL));
+    CHECK(max_abs_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after a written weight, folded follows plain (off by %g)", max_abs_diff(plain, folded, 6, NULL));
     free(plain), free(before);
     before = folded;
 
@@ -121,10 +113,10 @@ static void test_changes_invalidate(void) {
     optimizer_zero_grad(opt);
     tape_reset();
     plain = eval_logits(m, x, false), folded = eval_logits(m, x, true);
-    CHECK(max_diff(plain, before, 6, NULL) > 1e-4f, "the step moved the plain logits (by %g)",
-          max_diff(plain, before, 6, NULL));
-    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
-          "after an optimiser step, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
+    CHECK(max_abs_diff(plain, before, 6, NULL) > 1e-4f, "the step moved the plain logits (by %g)",
+          max_abs_diff(plain, before, 6, NULL));
+    CHECK(max_abs_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after an optimiser step, folded follows plain (off by %g)", max_abs_diff(plain, folded, 6, NULL));
     free(plain), free(before);
     before = folded;
 
@@ -135,10 +127,11 @@ static void test_changes_invalidate(void) {
     tape_reset();
     set_grad_enabled(was);
     plain = eval_logits(m, x, false), folded = eval_logits(m, x, true);
-    CHECK(max_diff(plain, before, 6, NULL) > 1e-5f, "the running statistics moved the plain logits (by %g)",
-          max_diff(plain, before, 6, NULL));
-    CHECK(max_diff(plain, folded, 6, NULL) <= 1e-5f,
-          "after new running statistics, folded follows plain (off by %g)", max_diff(plain, folded, 6, NULL));
+    CHECK(max_abs_diff(plain, before, 6, NULL) > 1e-5f,
+          "the running statistics moved the plain logits (by %g)", max_abs_diff(plain, before, 6, NULL));
+    CHECK(max_abs_diff(plain, folded, 6, NULL) <= 1e-5f,
+          "after new running statistics, folded follows plain (off by %g)",
+          max_abs_diff(plain, folded, 6, NULL));
     free(plain), free(before), free(folded);
     optimizer_free(opt);
     tensor_free(x);
@@ -166,7 +159,7 @@ static void check_epilogue(int N, int C, int H, int W, int OC, int K, int stride
     conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true}, &s);
     omp_set_num_threads(threads_before);
     tape_reset();
-    float scale, d = max_diff(ref, got, ny, &scale);
+    float scale, d = max_abs_diff(ref, got, ny, &scale);
     CHECK(negative > ny / 10, "N=%d C=%d %dx%d OC=%d %dx%d/%d: the relu clipped %zu of %zu values", N, C, H,
           W, OC, K, K, stride, negative, ny);
     CHECK(d <= 1e-5f * scale, "N=%d C=%d %dx%d OC=%d %dx%d/%d, %d threads: fused epilogue off by %g (max %g)",

@@ -41,14 +41,6 @@ static float *eval_pass(ResNet *m, Tensor *x, bool folded, bool features) {
     return out;
 }
 
-// max |a - b| over n, and max |a| into *scale
-static float max_diff(const float *a, const float *b, size_t n, float *scale) {
-    float d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) d = fmaxf(d, fabsf(a[i] - b[i])), s = fmaxf(s, fabsf(a[i]));
-    if (scale) *scale = s;
-    return d;
-}
-
 // Folded against the tape, relative to the values' scale. Float sums in another order (the bias added
 // at the end, the weights pre-scaled) differ in the last bits of each layer; through 33 layers that
 // stays far below 1e-4 (about 1e-6 here), while a wrong fold is off by the size of the values.
@@ -57,7 +49,7 @@ static float max_diff(const float *a, const float *b, size_t n, float *scale) {
 static void check_folded(ResNet *m, Tensor *x, const char *what) {
     int N = x->shape[0];
     float *plain = eval_pass(m, x, false, false), *folded = eval_pass(m, x, true, false), scale;
-    float d = max_diff(plain, folded, (size_t)N * m->classes, &scale);
+    float d = max_abs_diff(plain, folded, (size_t)N * m->classes, &scale);
     printf("%s: max |logit| %.3f, folded vs tape %.2e\n", what, scale, d);
     CHECK(scale > 0.1f, "%s: the logits are not all near zero (max %g), so the comparison means something",
           what, scale);
@@ -66,7 +58,7 @@ static void check_folded(ResNet *m, Tensor *x, const char *what) {
     free(plain), free(folded);
     // the features the cleaner compares take the folded pass too
     plain = eval_pass(m, x, false, true), folded = eval_pass(m, x, true, true);
-    d = max_diff(plain, folded, (size_t)N * RESNET_FEATURES, &scale);
+    d = max_abs_diff(plain, folded, (size_t)N * RESNET_FEATURES, &scale);
     CHECK(scale > 0.1f && d <= FOLD_TOLERANCE * fmaxf(1.0f, scale), "%s: folded features off by %g (max %g)",
           what, d, scale);
     free(plain), free(folded);
@@ -124,7 +116,7 @@ static bool same_statistics(const ResNet *a, const ResNet *b) {
 static void check_frozen_twins(ResNet *tape, ResNet *frozen, Tensor *x, const char *what) {
     tape->training = frozen->training = true;
     Tensor *a = resnet_forward(tape, x), *b = resnet_forward(frozen, x);
-    float scale, d = max_diff(a->data, b->data, a->numel, &scale);
+    float scale, d = max_abs_diff(a->data, b->data, a->numel, &scale);
     CHECK(scale > 0.1f, "%s: the logits mean something (max %g)", what, scale);
     CHECK(same_bits(a, b), "%s: the frozen pass gives the tape's logits bit for bit (off by %g)", what, d);
     CHECK(same_statistics(tape, frozen), "%s: and the same running statistics", what);
@@ -173,8 +165,8 @@ static void test_changes_invalidate(void) {
     optimizer_zero_grad(opt);
     tape_reset();
     float *moved = eval_pass(m, x, false, false);
-    CHECK(max_diff(moved, before, 6, NULL) > 1e-4f, "the step moved the tape's logits (by %g)",
-          max_diff(moved, before, 6, NULL));
+    CHECK(max_abs_diff(moved, before, 6, NULL) > 1e-4f, "the step moved the tape's logits (by %g)",
+          max_abs_diff(moved, before, 6, NULL));
     free(before), free(moved);
     check_folded(m, x, "after an optimiser step");
 
@@ -185,8 +177,8 @@ static void test_changes_invalidate(void) {
     tape_reset();
     set_body_trainable(m, true); // else eval_pass's "tape" pass would skip the tape too
     moved = eval_pass(m, x, false, false);
-    CHECK(max_diff(moved, before, 6, NULL) > 1e-5f, "the running statistics moved the tape's logits (by %g)",
-          max_diff(moved, before, 6, NULL));
+    CHECK(max_abs_diff(moved, before, 6, NULL) > 1e-5f,
+          "the running statistics moved the tape's logits (by %g)", max_abs_diff(moved, before, 6, NULL));
     free(before), free(moved);
     check_folded(m, x, "after a frozen training forward");
 
@@ -200,8 +192,8 @@ static void test_changes_invalidate(void) {
         before = eval_pass(m, x, true, false);
         CHECK(resnet_load_state(m, &f, false) == NULL, "and loads");
         moved = eval_pass(m, x, false, false);
-        CHECK(max_diff(moved, before, 6, NULL) > 1e-3f, "the load changed the tape's logits (by %g)",
-              max_diff(moved, before, 6, NULL));
+        CHECK(max_abs_diff(moved, before, 6, NULL) > 1e-3f, "the load changed the tape's logits (by %g)",
+              max_abs_diff(moved, before, 6, NULL));
         free(before), free(moved);
         check_folded(m, x, "after a load");
         safetensors_file_free(&f);
