@@ -39,7 +39,7 @@ head -c 100000 "$pth" >"$TMP/cut.pth"
 expect_exit 1 "cannot read $TMP/cut.pth as PyTorch weights" convert "$TMP/cut.pth" "$TMP/x.safetensors"
 expect_exit 1 "is not a torchvision resnet34: the file lacks 'layer1.2.conv1.weight'" \
   convert "$pth" "$TMP/x.safetensors" --arch resnet34
-expect_exit 1 "is not a torchvision resnet18: .*layer3.1.conv2.weight" convert "$TMP/shape.pth" "$TMP/x.safetensors"
+expect_exit 1 "is not a torchvision resnet18 .*: size mismatch for layer3.1.conv2.weight" convert "$TMP/shape.pth" "$TMP/x.safetensors"
 convert "$pth" "$TMP/no/such/folder/x.safetensors" 2>"$TMP/err"
 check "an output folder that does not exist: exit 1 and a message ($(cat "$TMP/err"))" \
   grep -q "^error: cannot write $TMP/no/such/folder/x.safetensors: No such file or directory" "$TMP/err"
