@@ -3,7 +3,7 @@
 # saved the way torchvision saves its ImageNet weights (named after its sha256): the converted file
 # fine-tunes with bears train --pretrained; a renamed or damaged .pth, another arch, a tensor of another
 # shape and an output folder that does not exist each get one line naming the problem and exit 1, never a
-# traceback. Needs Debian's python3-torchvision (not in scripts/deps.sh: large); skipped without it.
+# traceback. Needs Debian's python3-torchvision (scripts/deps.sh --with-torch; CI installs it); skipped without it.
 source "$(dirname "$0")/../lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
