@@ -29,6 +29,7 @@ D="$TMP/bears"
 out=$("$BIN/bears" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --freeze-epochs 1 \
   --epochs 1 --plot none --model "$TMP/fine.safetensors" 2>&1)
 check "bears train loads the converted body ($out)" grep -q "^pretrained body from $TMP/r18.safetensors" <<<"$out"
+refute "a pretrained run does not announce the folder's own normalisation" grep -q "normalise with mean .* from the training split" <<<"$out"
 check "and fine-tunes it ($out)" grep -q "^saved $TMP/fine.safetensors (resnet18" <<<"$out"
 
 no_traceback() { refute "$1: no traceback" grep -q Traceback "$TMP/err"; }
