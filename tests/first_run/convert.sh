@@ -32,6 +32,18 @@ check "bears train loads the converted body ($out)" grep -q "^pretrained body fr
 refute "a pretrained run does not announce the folder's own normalisation" grep -q "normalise with mean .* from the training split" <<<"$out"
 check "and fine-tunes it ($out)" grep -q "^saved $TMP/fine.safetensors (resnet18" <<<"$out"
 
+# lr-find on the pretrained body: frozen, as fastai's learner starts, its advice is the head's --lr; with
+# --unfrozen it is the whole network's curve, advised as --lr-body.
+out=$("$BIN/bears" lr-find "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --iters 24 --bs 16 \
+  --plot none 2>&1)
+check "lr-find freezes the body ($out)" grep -q "body is frozen, so this is the new head's curve" <<<"$out"
+check "and advises the head's lr ($out)" grep -q "train with: .* --pretrained .* --lr [0-9]" <<<"$out"
+out=$("$BIN/bears" lr-find "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --iters 24 --bs 16 \
+  --unfrozen --plot none 2>&1)
+refute "--unfrozen trains the body ($out)" grep -q "body is frozen" <<<"$out"
+check "and advises --lr-body ($out)" grep -q "train with: .* --lr-body [0-9]" <<<"$out"
+expect_exit 2 "--unfrozen needs --pretrained" "$BIN/bears" lr-find "$D" --unfrozen
+
 no_traceback() { refute "$1: no traceback" grep -q Traceback "$TMP/err"; }
 cp "$pth" "$TMP/resnet18-00000000.pth"
 expect_exit 1 "sha256 of .*resnet18-00000000.pth is .*says it starts with 00000000" \
