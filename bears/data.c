@@ -17,7 +17,7 @@ int cmd_data(int argc, char **argv) {
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "seed of the train/valid split"},
     };
     Cli cli = {"bears data",
-               "load DIR/<class>/ as training will, and print the classes, the split and the statistics",
+               "load DIR/<class>/ (or DIR/train + DIR/valid) as training will: classes, split, statistics",
                "ImageDataBunch.from_folder(path, valid_pct=0.2, size=224); data.classes",
                "DIR",
                "bears data data/bears --valid-pct 0.2 --seed 42",

@@ -365,9 +365,10 @@ bool dataset_load(const char *dir, const DatasetOptions *opt, Dataset *ds, char 
                 "data: skipped %d files that are not images and %d that do not decode (bears verify %s lists "
                 "them)\n",
                 ds->n_not_image, ds->n_unreadable, dir);
-        printf(
-            "data: normalise with mean (%.3f, %.3f, %.3f), std (%.3f, %.3f, %.3f) from the training split\n",
-            ds->mean[0], ds->mean[1], ds->mean[2], ds->std[0], ds->std[1], ds->std[2]);
+        if (!opt->own_stats)
+            printf("data: normalise with mean (%.3f, %.3f, %.3f), std (%.3f, %.3f, %.3f) from the training "
+                   "split\n",
+                   ds->mean[0], ds->mean[1], ds->mean[2], ds->std[0], ds->std[1], ds->std[2]);
     }
     success = true;
 done:

@@ -74,6 +74,7 @@ typedef struct {
     float valid_pct; // share of each class held out for validation, in [0, 1) (default 0.2)
     uint64_t seed;   // the split's seed (default 42)
     bool quiet;      // no summary line and no per-file warnings on stdout/stderr
+    bool own_stats;  // the caller normalises with other statistics (a pretrained body's): not printed
 } DatasetOptions;
 
 DatasetOptions dataset_defaults(void);

@@ -304,9 +304,10 @@ int cmd_interpret(int argc, char **argv) {
     for (int i = 0; i < in.n; i++)
         cm[in.items[i].label * C + in.items[i].predicted]++,
             wrong += in.items[i].label != in.items[i].predicted;
-    printf("%s split: %d pictures, %d wrong, error_rate %.4f\n\nconfusion matrix (rows: actual, columns: "
+    printf("%s split: %d pictures, %d wrong, error_rate %.4f%s\n\nconfusion matrix (rows: actual, columns: "
            "predicted)\n%12s",
-           split, in.n, wrong, in.n ? (double)wrong / in.n : 0.0, "");
+           split, in.n, wrong, in.n ? (double)wrong / in.n : 0.0,
+           in.model.tta ? " (with TTA: each picture and its 8 fixed views)" : "", "");
     for (int q = 0; q < C; q++) printf(" %10.10s", in.model.classes[q]);
     printf("\n");
     for (int a = 0; a < C; a++) {

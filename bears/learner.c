@@ -85,7 +85,9 @@ static bool load_pretrained(BearModel *m, const char *path, char *err, size_t er
 
 bool learner_init(Learner *l, const char *dir, const LearnerOptions *o, char *err, size_t err_size) {
     memset(l, 0, sizeof *l);
-    if (!dataset_load(dir, &o->data, &l->ds, err, err_size)) return false;
+    DatasetOptions data = o->data;
+    data.own_stats = o->pretrained != NULL; // ImageNet's, below
+    if (!dataset_load(dir, &data, &l->ds, err, err_size)) return false;
     if (l->ds.n_train < 2) {
         snprintf(err, err_size, "%s: only %d training picture(s) after the split; training needs at least 2",
                  dir, l->ds.n_train);

@@ -21,6 +21,7 @@ int cmd_lr_find(int argc, char **argv) {
     LearnerOptions o = learner_defaults();
     float start = 1e-7f, end = 10.0f;
     int iters = 200, seed = 42, size = 0;
+    bool unfrozen = false;
     const char *plot = "auto", *out = "out", *log_path = NULL, *device = "cpu";
     Flag flags[] = {
         {"--start", FLAG_FLOAT, &start, 0, 1, true, NULL, "first learning rate tried"},
@@ -32,7 +33,10 @@ int cmd_lr_find(int argc, char **argv) {
          "picture size (multiple of 8; when not given: 64, 224 for the resnets)"},
         {"--arch", FLAG_CHOICE, &o.arch, 0, 0, false, BEAR_ARCHS, "model architecture (as in train)"},
         {"--pretrained", FLAG_STRING, &o.pretrained, 0, 0, false, NULL,
-         "start from this file's body, as train does (the whole network is trained)"},
+         "start from this file's body, as train does; the new head alone is trained (fastai's lr_find() "
+         "right after cnn_learner)"},
+        {"--unfrozen", FLAG_BOOL, &unfrozen, 0, 0, false, NULL,
+         "with --pretrained: train the whole network (lr_find() after unfreeze()), for --lr-body"},
         {"--valid-pct", FLAG_FLOAT, &o.data.valid_pct, 0.01, 0.95, false, NULL,
          "share held out (as in train)"},
         {"--seed", FLAG_INT, &seed, 0, 2147483647, false, NULL, "split, weights, batch order"},
@@ -53,6 +57,8 @@ int cmd_lr_find(int argc, char **argv) {
     if (cli_parse(&cli, argc, argv, &dir, 1) != 1)
         cli_usage_error(&cli, "needs the data folder, e.g. data/bears");
     if (!(end > start)) cli_usage_error(&cli, "--end (%g) must be larger than --start (%g)", end, start);
+    if (unfrozen && !o.pretrained)
+        cli_usage_error(&cli, "--unfrozen needs --pretrained (a body to unfreeze)");
     char why[160];
     if (!learner_set_size(&o, size, why, sizeof why)) cli_usage_error(&cli, "%s", why);
     o.seed = seed;
@@ -64,6 +70,13 @@ int cmd_lr_find(int argc, char **argv) {
     if (!learner_init(&l, dir, &o, err, sizeof err)) {
         fprintf(stderr, "bears lr-find: %s\n", err);
         return 1;
+    }
+    // fastai's learner starts frozen: the curve is the new head's, on the pretrained body's features.
+    if (o.pretrained && !unfrozen) {
+        learner_freeze(&l, true);
+        printf(
+            "lr-find: the pretrained body is frozen, so this is the new head's curve (--unfrozen: the whole "
+            "network's)\n");
     }
     // Opened once the run can start; an old log is replaced only by a complete new one.
     OutFile log_file;
@@ -134,7 +147,9 @@ int cmd_lr_find(int argc, char **argv) {
         if (o.data.valid_pct != d.data.valid_pct) printf(" --valid-pct %g", o.data.valid_pct);
         if (seed != d.seed) printf(" --seed %d", seed);
         if (o.device != d.device) printf(" --device %s", device);
-        printf(" --lr %.2g\n", lrs[steepest]);
+        // Frozen, the curve is the head's (train's --lr); unfrozen, the whole network's, whose
+        // pretrained part wants the smaller lr of fastai's slice(body, head).
+        printf(" --%s %.2g\n", o.pretrained && unfrozen ? "lr-body" : "lr", lrs[steepest]);
     }
     PlotConfig pc = plot_config(plot, out);
     PlotSeries series[] = {{"smoothed loss", lrs, smooth, n, "lines lw 2 lc rgb '#1f77b4'"},

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages sgdlab needs, only when some are missing. Safe to run again:
 # with everything present it prints nothing and exits 0.
+#   scripts/deps.sh [--with-torch]
+# --with-torch adds Debian's PyTorch and torchvision (a few hundred MB): the .pth converter
+# (scripts/torchvision_to_safetensors.py), its test and the benchmarks' PyTorch side need them; CI uses it.
 set -euo pipefail
+with_torch=false
+case "${1:-}" in
+  "") ;;
+  --with-torch) with_torch=true ;;
+  *) echo "deps.sh: unknown argument $1 (accepted: --with-torch)" >&2; exit 2 ;;
+esac
 
 packages=(
   build-essential cmake pkg-config            # compiler and build
@@ -18,6 +27,7 @@ packages=(
   clang libclang-rt-14-dev libomp-dev          # libFuzzer targets (tests/fuzz/run.sh)
   python3                                      # tests that craft bad model files
 )
+$with_torch && packages+=(python3-torch python3-torchvision)
 # gnuplot (the GUI build) satisfies the plotting need as well as gnuplot-nox.
 if dpkg-query -W -f='${Status}' gnuplot-qt 2>/dev/null | grep -q "ok installed"; then
   packages=("${packages[@]/gnuplot-nox/}")

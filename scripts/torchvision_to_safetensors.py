@@ -64,8 +64,9 @@ def main():
     model = getattr(torchvision.models, arch)(num_classes=state["fc.weight"].shape[0] if "fc.weight" in state else 1000)
     try:  # every name and shape torchvision's model has, no others; the first mismatch is named
         loaded = model.load_state_dict(state, strict=False)
-    except RuntimeError as e:  # a shape differs: PyTorch names the tensor
-        sys.exit(f"error: {args.pth} is not a torchvision {arch}: {str(e).splitlines()[-1].strip()}")
+    except RuntimeError as e:  # a shape differs: PyTorch lists every such tensor, the first is enough
+        first = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e))
+        sys.exit(f"error: {args.pth} is not a torchvision {arch} (sgdlab builds resnet18 and resnet34): {first}")
     for what, names in (("lacks", loaded.missing_keys), ("has a tensor it does not have:", loaded.unexpected_keys)):
         if names:
             sys.exit(f"error: {args.pth} is not a torchvision {arch}: the file {what} '{names[0]}' "

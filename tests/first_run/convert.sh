@@ -3,7 +3,7 @@
 # saved the way torchvision saves its ImageNet weights (named after its sha256): the converted file
 # fine-tunes with bears train --pretrained; a renamed or damaged .pth, another arch, a tensor of another
 # shape and an output folder that does not exist each get one line naming the problem and exit 1, never a
-# traceback. Needs Debian's python3-torchvision (not in scripts/deps.sh: large); skipped without it.
+# traceback. Needs Debian's python3-torchvision (scripts/deps.sh --with-torch; CI installs it); skipped without it.
 source "$(dirname "$0")/../lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
@@ -29,7 +29,20 @@ D="$TMP/bears"
 out=$("$BIN/bears" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --freeze-epochs 1 \
   --epochs 1 --plot none --model "$TMP/fine.safetensors" 2>&1)
 check "bears train loads the converted body ($out)" grep -q "^pretrained body from $TMP/r18.safetensors" <<<"$out"
+refute "a pretrained run does not announce the folder's own normalisation" grep -q "normalise with mean .* from the training split" <<<"$out"
 check "and fine-tunes it ($out)" grep -q "^saved $TMP/fine.safetensors (resnet18" <<<"$out"
+
+# lr-find on the pretrained body: frozen, as fastai's learner starts, its advice is the head's --lr; with
+# --unfrozen it is the whole network's curve, advised as --lr-body.
+out=$("$BIN/bears" lr-find "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --iters 24 --bs 16 \
+  --plot none 2>&1)
+check "lr-find freezes the body ($out)" grep -q "body is frozen, so this is the new head's curve" <<<"$out"
+check "and advises the head's lr ($out)" grep -q "train with: .* --pretrained .* --lr [0-9]" <<<"$out"
+out=$("$BIN/bears" lr-find "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --iters 24 --bs 16 \
+  --unfrozen --plot none 2>&1)
+refute "--unfrozen trains the body ($out)" grep -q "body is frozen" <<<"$out"
+check "and advises --lr-body ($out)" grep -q "train with: .* --lr-body [0-9]" <<<"$out"
+expect_exit 2 "--unfrozen needs --pretrained" "$BIN/bears" lr-find "$D" --unfrozen
 
 no_traceback() { refute "$1: no traceback" grep -q Traceback "$TMP/err"; }
 cp "$pth" "$TMP/resnet18-00000000.pth"
@@ -39,7 +52,7 @@ head -c 100000 "$pth" >"$TMP/cut.pth"
 expect_exit 1 "cannot read $TMP/cut.pth as PyTorch weights" convert "$TMP/cut.pth" "$TMP/x.safetensors"
 expect_exit 1 "is not a torchvision resnet34: the file lacks 'layer1.2.conv1.weight'" \
   convert "$pth" "$TMP/x.safetensors" --arch resnet34
-expect_exit 1 "is not a torchvision resnet18: .*layer3.1.conv2.weight" convert "$TMP/shape.pth" "$TMP/x.safetensors"
+expect_exit 1 "is not a torchvision resnet18 .*: size mismatch for layer3.1.conv2.weight" convert "$TMP/shape.pth" "$TMP/x.safetensors"
 convert "$pth" "$TMP/no/such/folder/x.safetensors" 2>"$TMP/err"
 check "an output folder that does not exist: exit 1 and a message ($(cat "$TMP/err"))" \
   grep -q "^error: cannot write $TMP/no/such/folder/x.safetensors: No such file or directory" "$TMP/err"

@@ -70,6 +70,9 @@ expect_exit 0 "^note: $F has its own train/ and valid/ folders: --valid-pct and 
   "$B" interpret "$TMP/fashion.safetensors" "$F" --valid-pct 0.3 --plot none
 out=$("$B" interpret "$TMP/fashion.safetensors" "$F" --seed 3 --plot none 2>&1)
 refute "interpret warns of no other split on a fixed split ($out)" grep -q "with another split" <<<"$out"
+refute "interpret without --tta says nothing of TTA ($out)" grep -q "TTA" <<<"$out"
+expect_exit 0 "^valid split: 60 pictures, [0-9]+ wrong, error_rate [0-9.]+ \(with TTA" \
+  "$B" interpret "$TMP/fashion.safetensors" "$F" --tta --plot none
 
 # Cleaning that folder: a relabel stays in the picture's split (it went to a new top-level class folder,
 # out of both splits), through the edited list and in the window; a bad list path is still refused.
