@@ -1,5 +1,6 @@
 // fuzz_apply.c — the parser of the list `bears clean DIR --apply FILE` reads: any bytes either give a
-// plan whose every path is CLASS/NAME of a known class and whose relabels name a known class, or fail
+// plan whose every path is [train/|valid/]CLASS/NAME (the split prefix: a folder with its own split)
+// of a known class and whose relabels name a known class, or fail
 // with a message that names a line; never a crash.
 #include <stdint.h>
 #include <string.h>
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     for (int i = 0; i < plan.n; i++) {
         const ApplyItem *a = &plan.items[i];
-        const char *slash = strchr(a->path, '/');
+        const char *slash = strchr(a->path + clean_split_length(a->path), '/');
         if (!slash || strchr(slash + 1, '/') || slash[1] == '.' || !slash[1]) __builtin_trap();
         if (a->action == CLEAN_RELABEL && (a->cls < 0 || a->cls >= 3)) __builtin_trap();
     }
