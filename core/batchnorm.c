@@ -236,11 +236,10 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
             mean = bn->running_mean->data[c];
             var = bn->running_var->data[c];
         }
-        float invstd = 1.0f / sqrtf(var + BN_EPS);
-        s->mean[c] = mean, s->invstd[c] = invstd;
         // y = xhat*weight + bias folded into one multiply-add: y = x*k + (bias - mean*k)
-        float k = bn->weight->data[c] * invstd, shift = bn->bias->data[c] - mean * k;
-        s->k[c] = k, s->shift[c] = shift;
+        float invstd, k, shift;
+        batchnorm_affine(bn, c, mean, var, &invstd, &k, &shift);
+        s->mean[c] = mean, s->invstd[c] = invstd, s->k[c] = k, s->shift[c] = shift;
         for (int n = 0; n < N; n++) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *xc = x->data + base;

@@ -2,17 +2,10 @@
 // Read first: batchnorm.c (the eval-mode affine map folded here) and conv.c (the fused forward it feeds).
 #include "fold.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 #include "autograd.h"
 #include "conv.h"
-
-static void *checked_malloc(size_t bytes) {
-    void *p = malloc(bytes);
-    if (!p) sgd_panic("out of memory");
-    return p;
-}
 
 static FoldedConv fold(const ConvBn *c) {
     const Tensor *w = c->weight;
@@ -21,13 +14,13 @@ static FoldedConv fold(const ConvBn *c) {
     if (c->bn) {
         const BatchNorm2d *bn = c->bn;
         size_t per_channel = w->numel / (size_t)f.OC;
-        f.w = checked_malloc(sizeof(float) * w->numel);
-        f.bias = checked_malloc(sizeof(float) * (size_t)f.OC);
+        f.w = sgd_malloc(sizeof(float) * w->numel);
+        f.bias = sgd_malloc(sizeof(float) * (size_t)f.OC);
         for (int o = 0; o < f.OC; o++) {
             // the same k and shift as batchnorm_op's eval branch
-            float invstd = 1.0f / sqrtf(bn->running_var->data[o] + BN_EPS);
-            float k = bn->weight->data[o] * invstd;
-            f.bias[o] = bn->bias->data[o] - bn->running_mean->data[o] * k;
+            float invstd, k;
+            batchnorm_affine(bn, o, bn->running_mean->data[o], bn->running_var->data[o], &invstd, &k,
+                             &f.bias[o]);
             for (size_t i = 0; i < per_channel; i++)
                 f.w[o * per_channel + i] = w->data[o * per_channel + i] * k;
         }
@@ -78,7 +71,7 @@ const FoldedConv *fold_cache_get(FoldCache *c, const ConvBn *convs, int n) {
     pthread_mutex_lock(&c->lock);
     if (c->conv && (c->version != v || c->n != n)) drop_locked(c); // weights moved
     if (!c->conv) {
-        c->conv = checked_malloc(sizeof(FoldedConv) * (size_t)n);
+        c->conv = sgd_malloc(sizeof(FoldedConv) * (size_t)n);
         for (int i = 0; i < n; i++) c->conv[i] = fold(&convs[i]);
         c->n = n, c->version = v;
     }

@@ -19,6 +19,7 @@
 #ifndef SGDLAB_LAYERS_H
 #define SGDLAB_LAYERS_H
 
+#include <math.h>
 #include <stdbool.h>
 
 #include "rng.h"
@@ -44,6 +45,14 @@ typedef struct {
 enum { BN_NUM_TENSORS = 4 };
 #define BN_MOMENTUM 0.1f // running = (1 - momentum) * running + momentum * batch statistic
 #define BN_EPS      1e-5f
+// Channel c's normalisation and affine as one multiply-add, y = x*k + shift, from the statistics mean and
+// var (the batch's or the running ones): batchnorm.c's forward and fold.c's folding into a conv.
+static inline void batchnorm_affine(const BatchNorm2d *bn, int c, float mean, float var, float *invstd,
+                                    float *k, float *shift) {
+    *invstd = 1.0f / sqrtf(var + BN_EPS);
+    *k = bn->weight->data[c] * *invstd;
+    *shift = bn->bias->data[c] - mean * *k;
+}
 
 // x (N,C,H,W) -> same shape: y = (x - mean_c) / sqrt(var_c + eps) * weight_c + bias_c.
 // training: mean/var of this batch over (N,H,W) (biased var), and the running statistics move

@@ -19,7 +19,7 @@ _Noreturn void sgd_panic(const char *fmt, ...) {
     abort();
 }
 
-static void *checked_malloc(size_t bytes) {
+void *sgd_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) sgd_panic("out of memory allocating %zu bytes", bytes);
     return p;
@@ -29,7 +29,7 @@ static void *checked_malloc(size_t bytes) {
 static Tensor *tensor_header(int rank, const int *shape) {
     if (rank < 0 || rank > TENSOR_MAX_RANK)
         sgd_panic("tensor rank %d is outside 0..%d", rank, TENSOR_MAX_RANK);
-    Tensor *t = checked_malloc(sizeof(Tensor));
+    Tensor *t = sgd_malloc(sizeof(Tensor));
     memset(t, 0, sizeof(*t));
     t->rank = rank;
     t->numel = 1;
@@ -44,7 +44,7 @@ static Tensor *tensor_header(int rank, const int *shape) {
 
 static Tensor *tensor_alloc(int rank, const int *shape) {
     Tensor *t = tensor_header(rank, shape);
-    t->data = checked_malloc(t->numel * sizeof(float));
+    t->data = sgd_malloc(t->numel * sizeof(float));
     t->owns_data = true;
     return t;
 }

@@ -163,14 +163,15 @@ static void phases_to_pixels(float *dx, const float *tmp, int nb, const ConvShap
                              size_t r0, size_t r1) {
     int st = s->stride, P = s->OH * s->OW;
     size_t phase = (size_t)s->C * nb * P;
-    bool used_b[DX_STRIDE_MAX];
-    for (int b = 0; b < st; b++) used_b[b] = fast_phase_used(b, s->KW, s);
+    bool used_a[DX_STRIDE_MAX], used_b[DX_STRIDE_MAX]; // which phase rows and columns some tap reads
+    for (int a = 0; a < st; a++)
+        used_a[a] = fast_phase_used(a, s->KH, s), used_b[a] = fast_phase_used(a, s->KW, s);
     for (size_t r = r0; r < r1; r++) {
         int i = (int)(r % s->OH), a = (int)(r / s->OH % st), c = (int)(r / s->OH / st % s->C),
             n = (int)(r / s->OH / st / s->C);
         float *d = dx + (((size_t)n * s->C + c) * s->H + (size_t)i * st + a) * s->W;
         const float *v = tmp + (size_t)a * st * phase + ((size_t)c * nb + n) * P + (size_t)i * s->OW;
-        if (!fast_phase_used(a, s->KH, s)) {
+        if (!used_a[a]) {
             if (overwrite_dx) memset(d, 0, sizeof(float) * (size_t)s->W);
         } else if (st == 2) {
             join_pairs(d, v, used_b[1] ? v + phase : NULL, s->OW, !overwrite_dx);
