@@ -33,8 +33,7 @@ static BatchNorm2d new_bn(BearNet *m, int C, const char *prefix, const char *nam
 
 BearNet *bearnet_new(int classes, Rng *rng) {
     if (classes < 1) sgd_panic("bearnet_new: %d classes", classes);
-    BearNet *m = calloc(1, sizeof *m);
-    if (!m) sgd_panic("out of memory");
+    BearNet *m = sgd_calloc(1, sizeof *m);
     m->classes = classes;
     m->training = true;
     fold_cache_init(&m->folded);

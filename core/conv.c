@@ -240,9 +240,11 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P, w_size = (size_t)s->OC * K;
     int threads = batch_threads(s->N);
-    // Each thread sums its images' dW privately; the partial sums are added up at the end.
-    float *dws = dw ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
-    if (dws) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
+    // Each thread sums its images' dW privately; the partial sums are added up at the end. One thread
+    // (batch 1) adds straight into dw: a zeroed copy and the pass adding it were 3 passes over every
+    // weight, a few ms of a ResNet's batch-1 step.
+    float *dws = dw && threads > 1 ? step_alloc(sizeof(float) * (size_t)threads * w_size) : dw;
+    if (dws && dws != dw) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
     // What the fast path takes (AVX-512: core/cpu/conv_avx512_backward.c), the rest by im2col + sgemm.
     bool fast_dw = false, fast_dx = false;
     conv2d_fast_backward(dx, dws, dout, x, w, s, threads, overwrite_dx, &fast_dw, &fast_dx);
@@ -279,7 +281,7 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     }
     // The partial sums added up, on the same threads (a conv of ResNet's layer4 has 2.4M weights), each
     // weight in thread order as before, so the sum does not depend on how the loop is shared out.
-    if (dws) {
+    if (dws && dws != dw) {
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (size_t i = 0; i < w_size; i++)
             for (int t = 0; t < threads; t++) dw[i] += dws[(size_t)t * w_size + i];

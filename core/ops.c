@@ -133,8 +133,7 @@ float accuracy(const Tensor *scores, const int *labels) {
     tensor_check_rank("accuracy", scores, 2);
     int N = scores->shape[0];
     if (N == 0) return 0.0f;
-    int *pred = malloc(sizeof(int) * (size_t)N);
-    if (!pred) sgd_panic("out of memory");
+    int *pred = sgd_malloc(sizeof(int) * (size_t)N);
     tensor_argmax_rows(scores, pred);
     int correct = 0;
     for (int i = 0; i < N; i++) correct += pred[i] == labels[i];

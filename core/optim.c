@@ -10,19 +10,13 @@
 
 enum { PARALLEL_MIN = 1 << 16 };
 
-static void *zeroed(size_t count, size_t size) {
-    void *p = calloc(count ? count : 1, size);
-    if (!p) sgd_panic("out of memory for optimizer state");
-    return p;
-}
-
 // One zeroed buffer per parameter, the parameter's size, on the parameter's device: allocated once,
 // reused every step.
 static float **state_buffers(Tensor *const *params, int n) {
-    float **s = zeroed((size_t)n, sizeof(float *));
+    float **s = sgd_calloc((size_t)n, sizeof(float *));
     for (int k = 0; k < n; k++)
         s[k] = params[k]->device == DEVICE_CUDA ? cuda_alloc_zeros(params[k]->numel)
-                                                : zeroed(params[k]->numel, sizeof(float));
+                                                : sgd_calloc(params[k]->numel, sizeof(float));
     return s;
 }
 
@@ -34,10 +28,10 @@ static void free_state(const Tensor *p, float *state) {
 }
 
 static Optimizer *optimizer_new(OptimizerKind kind, Tensor *const *params, int n_params) {
-    Optimizer *opt = zeroed(1, sizeof(Optimizer));
+    Optimizer *opt = sgd_calloc(1, sizeof(Optimizer));
     opt->kind = kind;
     opt->n_params = n_params;
-    opt->params = zeroed((size_t)n_params, sizeof(Tensor *));
+    opt->params = sgd_calloc((size_t)n_params, sizeof(Tensor *));
     for (int k = 0; k < n_params; k++) opt->params[k] = params[k];
     opt->state1 = state_buffers(params, n_params);
     return opt;

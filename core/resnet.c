@@ -43,8 +43,7 @@ ResNet *resnet_new(const char *arch, int classes, Rng *rng) {
     const ResNetSpec *spec = find_spec(arch);
     if (!spec) return NULL;
     if (classes < 1) sgd_panic("resnet_new: %d classes", classes);
-    ResNet *m = calloc(1, sizeof *m);
-    if (!m) sgd_panic("out of memory");
+    ResNet *m = sgd_calloc(1, sizeof *m);
     m->arch = spec->arch, m->classes = classes, m->training = true;
     fold_cache_init(&m->folded), fold_cache_init(&m->packed);
     // Registration order = torchvision's state_dict order (its modules in the order __init__ makes them).

@@ -121,8 +121,7 @@ const char *safetensors_save(const char *path, int n, const char *const *names, 
 
     // Write everything to a temporary file beside the target, then rename it into place.
     size_t tmp_size = strlen(path) + 16;
-    char *tmp = malloc(tmp_size);
-    if (!tmp) sgd_panic("out of memory");
+    char *tmp = sgd_malloc(tmp_size);
     snprintf(tmp, tmp_size, "%s.tmp-XXXXXX", path);
     const char *err = NULL;
     FILE *f = NULL;
@@ -361,8 +360,7 @@ static const char *load_stream(const char *path, FILE *f, uint64_t file_size, Sa
                    (unsigned long long)MAX_HEADER_BYTES);
         goto done;
     }
-    json = malloc(header_len + 1);
-    if (!json) sgd_panic("out of memory for a %llu-byte header", (unsigned long long)header_len);
+    json = sgd_malloc(header_len + 1);
     if (fread(json, 1, header_len, f) != header_len) {
         err = fail("%s: cannot read the header: %s", path, strerror(errno));
         goto done;
@@ -372,9 +370,8 @@ static const char *load_stream(const char *path, FILE *f, uint64_t file_size, Sa
     if (err) goto done;
 
     // Every check passed: now, and only now, read the data (in file order: one forward sweep).
-    out->names = calloc((size_t)count + 1, sizeof(char *));
-    out->tensors = calloc((size_t)count + 1, sizeof(Tensor *));
-    if (!out->names || !out->tensors) sgd_panic("out of memory");
+    out->names = sgd_calloc((size_t)count + 1, sizeof(char *));
+    out->tensors = sgd_calloc((size_t)count + 1, sizeof(Tensor *));
     for (int i = 0; i < count; i++) {
         if (entries[i].skip) {
             if (fseek(f, (long)(entries[i].end - entries[i].begin), SEEK_CUR) != 0) {

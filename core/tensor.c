@@ -25,6 +25,12 @@ void *sgd_malloc(size_t bytes) {
     return p;
 }
 
+void *sgd_calloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) sgd_panic("out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
 // A header with a shape but no data yet.
 static Tensor *tensor_header(int rank, const int *shape) {
     if (rank < 0 || rank > TENSOR_MAX_RANK)
@@ -51,8 +57,7 @@ static Tensor *tensor_alloc(int rank, const int *shape) {
 
 Tensor *tensor_zeros(int rank, const int *shape) {
     Tensor *t = tensor_header(rank, shape);
-    t->data = calloc(t->numel ? t->numel : 1, sizeof(float));
-    if (!t->data) sgd_panic("out of memory allocating a tensor of %zu floats", t->numel);
+    t->data = sgd_calloc(t->numel, sizeof(float));
     t->owns_data = true;
     return t;
 }

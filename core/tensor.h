@@ -104,7 +104,9 @@ float tensor_item(const Tensor *t);                // element 0, fetched from th
 // Abort with a message: used for programming errors (wrong shapes), never for user input.
 // (The attribute rather than C11's _Noreturn: core/cuda/'s C++ includes this header too.)
 void sgd_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-// malloc that panics instead of returning NULL (out of memory is not something a caller can mend).
+// malloc and calloc that panic instead of returning NULL (out of memory is not something a caller can
+// mend).
 void *sgd_malloc(size_t bytes);
+void *sgd_calloc(size_t count, size_t size);
 
 #endif

@@ -398,9 +398,7 @@ Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {
 float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
     if (!fast_rows(OC)) return NULL;
     int K = C * KH * KW;
-    float *wt = malloc(sizeof(float) * (size_t)K * OC);
-    if (!wt) sgd_panic("out of memory");
-    return fast_transpose(wt, w, OC, K);
+    return fast_transpose(sgd_malloc(sizeof(float) * (size_t)K * OC), w, OC, K);
 }
 
 // Batch 1 (inference) on omp_get_max_threads() threads: they share one image. Each takes an equal
