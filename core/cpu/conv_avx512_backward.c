@@ -264,12 +264,13 @@ static void few_pixels_dw(float *dw, const FewPixelsDw *f, const ConvShape *s, i
 
 // Batch 1 (fine-tuning on one picture) has no images to share out, so the threads split one image's
 // work, as the batch-1 forward splits its pixels: dW by rows (output channels, whole tiles of
-// WG_ROWS: no partial sums to add), dX by column blocks of each phase, then by rows back to pixels.
+// WG_ROWS: no partial sums to add), dX by equal runs of whole vectors of each phase's pixels (in
+// blocks of 48, ResNet's 7x7 planes went 48 + 1 to two threads), then by rows back to pixels.
 // (A stride over DX_STRIDE_MAX takes the path of batches, for dW only.)
 static void single_image_backward(float *dx, float *dw, const float *x, const float *dy, const float *w,
                                   const ConvShape *s, int threads, bool overwrite_dx) {
     int P = s->OH * s->OW, st = s->stride, KK = s->KH * s->KW, K = s->C * KK;
-    int blocks = (P + COL_BLOCK - 1) / COL_BLOCK, tiles = (s->OC + WG_ROWS - 1) / WG_ROWS;
+    int V = (P + 15) / 16, tiles = (s->OC + WG_ROWS - 1) / WG_ROWS;
     Masks mf = fast_masks_build(s, 1, false), mb = fast_masks_build(s, 1, true);
     Scratch *z = fast_scratch_alloc(1, s, 1); // one copy of the phases and taps; a panel per thread
     float *panels = step_alloc(sizeof(float) * (size_t)threads * K_BLOCK * COL_BLOCK);
@@ -293,7 +294,7 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
         else if (dw && m0 < s->OC)
             wgrad_product(dw + (size_t)m0 * K, dy + (size_t)m0 * P, z->taps, (m1 < s->OC ? m1 : s->OC) - m0,
                           s->C, KK, P);
-        int p0 = blocks * t / team * COL_BLOCK, p1 = blocks * (t + 1) / team * COL_BLOCK;
+        int p0 = 16 * (V * t / team), p1 = 16 * (V * (t + 1) / team);
         for (int f = 0; dx && f < st * st; f++) // stride 1: straight into dx
             if (f0[f + 1] > f0[f])
                 fast_product_cols(st == 1 ? dx : z->tmp + f * phase, wdx + (size_t)f0[f] * s->C,
