@@ -12,6 +12,12 @@
 // vary, so neither mean colour nor background gives the answer away.
 //
 // The hard set (synth.h) keeps those features and takes away the easy rest: see paint_hard_subject.
+//
+// Same --seed, same pictures, whichever compiler built the painter: each random number is drawn in a
+// statement or declarator of its own (C leaves open the order in which a call's arguments, or the members
+// of an initializer, are evaluated, and GCC and clang take different ones). Where a call once had
+// several, they are drawn in the order GCC evaluated them (a call's last argument first, an
+// initializer's first member first), so the pictures stayed as they were.
 #include "synth.h"
 
 #include <math.h>
@@ -28,7 +34,8 @@ static bool chance(Rng *rng, float p) {
 }
 static Color jitter_color(Rng *rng, Color c, float amount) {
     float k = uni(rng, 1 - amount, 1 + amount);
-    return color_scale((Color){c.r * uni(rng, 0.93f, 1.07f), c.g, c.b * uni(rng, 0.93f, 1.07f), c.a}, k);
+    float red = uni(rng, 0.93f, 1.07f), blue = uni(rng, 0.93f, 1.07f);
+    return color_scale((Color){c.r * red, c.g, c.b * blue, c.a}, k);
 }
 
 // The picture being painted (twice the output size) and a mask of where fur is, for the texture pass.
@@ -123,13 +130,16 @@ static void paint_background(Canvas *cv, Scene scene) {
         int trees = 4 + (int)rng_below(r, 7);
         for (int k = 0; k < trees; k++) { // trunks, the far ones darker and thinner
             float x = uni(r, -0.05f, 1.05f) * W, w = uni(r, 0.02f, 0.09f) * W;
-            draw_rect(im, x, 0, x + w, horizon + uni(r, 0.1f, 0.3f) * W,
-                      jitter_color(r, rgb(75, 55, 40), 0.35f));
+            Color bark = jitter_color(r, rgb(75, 55, 40), 0.35f);
+            float foot = horizon + uni(r, 0.1f, 0.3f) * W;
+            draw_rect(im, x, 0, x + w, foot, bark);
         }
-        for (int k = 0; k < 14; k++)
-            draw_ellipse(im, uni(r, 0, W), uni(r, -0.1f, 0.35f) * W, uni(r, 0.08f, 0.2f) * W,
-                         uni(r, 0.05f, 0.12f) * W, 0,
-                         with_alpha(jitter_color(r, rgb(50, 95, 45), 0.3f), 0.8f));
+        for (int k = 0; k < 14; k++) { // the canopy
+            Color leaves = with_alpha(jitter_color(r, rgb(50, 95, 45), 0.3f), 0.8f);
+            float ry = uni(r, 0.05f, 0.12f) * W, rx = uni(r, 0.08f, 0.2f) * W;
+            float y = uni(r, -0.1f, 0.35f) * W, x = uni(r, 0, W);
+            draw_ellipse(im, x, y, rx, ry, 0, leaves);
+        }
         draw_vertical_gradient(im, horizon + 0.15f * W, W, floor, color_scale(floor, 0.8f));
         break;
     }
@@ -137,13 +147,15 @@ static void paint_background(Canvas *cv, Scene scene) {
         Color sky = jitter_color(r, rgb(135, 180, 225), 0.15f),
               field = jitter_color(r, rgb(95, 150, 60), 0.25f);
         draw_vertical_gradient(im, 0, horizon, sky, color_mix(sky, WHITE, 0.5f));
-        draw_ellipse(im, uni(r, 0, W), horizon, uni(r, 0.4f, 0.8f) * W, uni(r, 0.05f, 0.12f) * W, 0,
-                     jitter_color(r, rgb(90, 125, 80), 0.2f)); // a far hill
+        Color hill = jitter_color(r, rgb(90, 125, 80), 0.2f); // a far hill
+        float ry = uni(r, 0.05f, 0.12f) * W, rx = uni(r, 0.4f, 0.8f) * W, hill_x = uni(r, 0, W);
+        draw_ellipse(im, hill_x, horizon, rx, ry, 0, hill);
         draw_vertical_gradient(im, horizon, W, color_scale(field, 0.9f), field);
         for (int k = 0; k < 500; k++) { // blades of grass
             float x = uni(r, 0, W), y = uni(r, horizon, W);
-            draw_line(im, x, y, x + uni(r, -3, 3), y - uni(r, 3, 10) * W / 256, 1.2f * W / 256,
-                      with_alpha(color_scale(field, uni(r, 0.6f, 1.3f)), 0.7f));
+            Color blade = with_alpha(color_scale(field, uni(r, 0.6f, 1.3f)), 0.7f);
+            float height = uni(r, 3, 10) * W / 256, lean = uni(r, -3, 3);
+            draw_line(im, x, y, x + lean, y - height, 1.2f * W / 256, blade);
         }
         break;
     }
@@ -176,9 +188,11 @@ static void paint_background(Canvas *cv, Scene scene) {
         draw_vertical_gradient(im, horizon + 0.2f * W, W, wood, color_scale(wood, 0.8f));
         for (float y = horizon + 0.2f * W; y < W; y += W / 14)
             draw_rect(im, 0, y, W, y + 1.5f, color_scale(wood, 0.7f));
-        if (chance(r, 0.4f)) // a sofa or a bed behind
-            draw_rect(im, uni(r, -0.2f, 0.3f) * W, horizon, uni(r, 0.7f, 1.2f) * W, horizon + 0.3f * W,
-                      jitter_color(r, rgb(120, 60, 60), 0.5f));
+        if (chance(r, 0.4f)) { // a sofa or a bed behind
+            Color cover = jitter_color(r, rgb(120, 60, 60), 0.5f);
+            float right = uni(r, 0.7f, 1.2f) * W, left = uni(r, -0.2f, 0.3f) * W;
+            draw_rect(im, left, horizon, right, horizon + 0.3f * W, cover);
+        }
         break;
     }
     case RIVER: { // where bears fish: a far bank of trees, water with ripples and wet rocks
@@ -458,8 +472,11 @@ static void paint_clutter(Canvas *cv, Scene scene) {
         if (scene == ROOM && what < 2) { // a shelf of books
             float w = 3 * s;
             draw_rect(im, x, y - 0.05f * s, x + w, y + 0.05f * s, rgb(110, 80, 55));
-            for (float bx = x; bx < x + w - 0.1f * s; bx += uni(r, 0.12f, 0.25f) * s)
-                draw_rect(im, bx, y - uni(r, 0.5f, 0.9f) * s, bx + 0.1f * s, y - 0.05f * s, any_color(r));
+            for (float bx = x; bx < x + w - 0.1f * s; bx += uni(r, 0.12f, 0.25f) * s) {
+                Color spine = any_color(r);
+                float top = y - uni(r, 0.5f, 0.9f) * s;
+                draw_rect(im, bx, top, bx + 0.1f * s, y - 0.05f * s, spine);
+            }
         } else if (scene == ROOM) { // a ball or a toy block
             Color c = any_color(r);
             if (what == 2)
@@ -477,12 +494,16 @@ static void paint_clutter(Canvas *cv, Scene scene) {
             draw_ellipse(im, x, y - s, 0.35f * s, 0.12f * s, 0, color_scale(c, 1.6f));
         } else if (what == 2) { // a bush
             Color c = jitter_color(r, rgb(60, 110, 50), 0.35f);
-            for (int j = 0; j < 5; j++)
-                draw_ellipse(im, x + uni(r, -s, s), y - uni(r, 0, 0.6f) * s, uni(r, 0.3f, 0.7f) * s,
-                             uni(r, 0.25f, 0.5f) * s, 0, color_scale(c, uni(r, 0.8f, 1.2f)));
+            for (int j = 0; j < 5; j++) {
+                Color leaves = color_scale(c, uni(r, 0.8f, 1.2f));
+                float ry = uni(r, 0.25f, 0.5f) * s, rx = uni(r, 0.3f, 0.7f) * s;
+                float ly = y - uni(r, 0, 0.6f) * s, lx = x + uni(r, -s, s);
+                draw_ellipse(im, lx, ly, rx, ry, 0, leaves);
+            }
         } else { // a fallen log
-            draw_line(im, x - 1.5f * s, y, x + 1.5f * s, y + uni(r, -0.5f, 0.5f) * s, 0.4f * s,
-                      jitter_color(r, rgb(95, 70, 50), 0.3f));
+            Color bark = jitter_color(r, rgb(95, 70, 50), 0.3f);
+            float end_y = y + uni(r, -0.5f, 0.5f) * s;
+            draw_line(im, x - 1.5f * s, y, x + 1.5f * s, end_y, 0.4f * s, bark);
         }
     }
     // Dappled light: sun through leaves, or a lamp's pool indoors.
@@ -516,10 +537,12 @@ static void paint_foreground(Canvas *cv, Scene scene, SynthBox b) {
             float t = uni(r, 0.1f, 0.9f), tx = x0 + t * (x1 - x0), ty = y0 + t * (y1 - y0);
             float ex = tx + uni(r, -0.25f, 0.25f) * big, ey = ty + uni(r, -0.3f, 0.2f) * big;
             draw_line(im, tx, ty, ex, ey, 0.4f * width, bark);
-            for (int j = 0; j < 6; j++)
-                draw_ellipse(im, ex + uni(r, -0.08f, 0.08f) * big, ey + uni(r, -0.08f, 0.08f) * big,
-                             0.05f * big, 0.025f * big, uni(r, 0, 3.14f),
-                             color_scale(leaf, uni(r, 0.75f, 1.2f)));
+            for (int j = 0; j < 6; j++) {
+                Color shade = color_scale(leaf, uni(r, 0.75f, 1.2f));
+                float angle = uni(r, 0, 3.14f);
+                float ly = ey + uni(r, -0.08f, 0.08f) * big, lx = ex + uni(r, -0.08f, 0.08f) * big;
+                draw_ellipse(im, lx, ly, 0.05f * big, 0.025f * big, angle, shade);
+            }
         }
     } else if (pick < 0.55f) { // fence posts and rails outdoors, the bars of a cot or a chair indoors
         Color wood = indoors && chance(r, 0.5f) ? jitter_color(r, rgb(235, 232, 225), 0.05f)
@@ -539,16 +562,19 @@ static void paint_foreground(Canvas *cv, Scene scene, SynthBox b) {
         Color blade = jitter_color(r, scene == SNOW ? rgb(170, 160, 120) : rgb(100, 145, 60), 0.3f);
         for (int k = 0; k < 150; k++) {
             float x = b.x0 + uni(r, -0.2f, 1.2f) * bw, y = b.y1 + uni(r, -0.1f, 0.15f) * bh;
-            draw_line(im, x, y, x + uni(r, -0.05f, 0.05f) * bh, y - uni(r, 0.15f, 0.45f) * bh, 0.012f * big,
-                      color_scale(blade, uni(r, 0.7f, 1.3f)));
+            Color shade = color_scale(blade, uni(r, 0.7f, 1.3f));
+            float height = uni(r, 0.15f, 0.45f) * bh, lean = uni(r, -0.05f, 0.05f) * bh;
+            draw_line(im, x, y, x + lean, y - height, 0.012f * big, shade);
         }
     } else if (!indoors) { // another animal passing in front, at one side
         float u = uni(r, 0.5f, 0.9f) * big, side = chance(r, 0.5f) ? b.x0 : b.x1;
-        paint_other_animal(cv, side + uni(r, -0.2f, 0.2f) * bw, b.y1 - uni(r, 0.1f, 0.4f) * bh, u);
+        float y = b.y1 - uni(r, 0.1f, 0.4f) * bh, x = side + uni(r, -0.2f, 0.2f) * bw;
+        paint_other_animal(cv, x, y, u);
     } else { // a cushion in the lap
         Color c = any_color(r);
-        draw_ellipse(im, b.x0 + uni(r, 0.2f, 0.8f) * bw, b.y1 - uni(r, 0, 0.3f) * bh,
-                     uni(r, 0.25f, 0.45f) * bw, uni(r, 0.15f, 0.25f) * bh, uni(r, -0.3f, 0.3f), c);
+        float angle = uni(r, -0.3f, 0.3f), ry = uni(r, 0.15f, 0.25f) * bh, rx = uni(r, 0.25f, 0.45f) * bw;
+        float y = b.y1 - uni(r, 0, 0.3f) * bh, x = b.x0 + uni(r, 0.2f, 0.8f) * bw;
+        draw_ellipse(im, x, y, rx, ry, angle, c);
     }
 }
 
@@ -581,9 +607,11 @@ static SynthBox paint_hard_subject(Canvas *cv, SynthSubject kind, Scene scene, W
     float ay = middle[pose][1] + t * (head[pose][1] - middle[pose][1]);
     float cx = win.x + uni(r, 0.3f, 0.7f) * win.w - ax * u, cy = win.y + uni(r, 0.35f, 0.7f) * win.h - ay * u;
 
-    if (scene != ROOM && chance(r, 0.2f)) // something else alive, further back
-        paint_other_animal(cv, win.x + uni(r, 0, 1) * win.w, win.y + uni(r, 0.3f, 0.7f) * win.h,
-                           uni(r, 0.3f, 0.7f) * u);
+    if (scene != ROOM && chance(r, 0.2f)) { // something else alive, further back
+        float size = uni(r, 0.3f, 0.7f) * u, y = win.y + uni(r, 0.3f, 0.7f) * win.h,
+              x = win.x + uni(r, 0, 1) * win.w;
+        paint_other_animal(cv, x, y, size);
+    }
     if (kind != SYNTH_TEDDY && chance(r, 0.1f)) { // a mother with her cubs
         int cubs = 1 + (int)rng_below(r, 2);
         for (int k = 0; k < cubs; k++) {
@@ -592,9 +620,10 @@ static SynthBox paint_hard_subject(Canvas *cv, SynthSubject kind, Scene scene, W
                             (BearPose){0, 1});
         }
     }
-    if (pose == SIDE) // grazing or looking up, walking or lying down
-        paint_bear_side(cv, kind, cx, cy, u, (BearPose){uni(r, -0.08f, 0.12f), chance(r, 0.2f) ? 0.5f : 1});
-    else if (pose == FRONT)
+    if (pose == SIDE) { // grazing or looking up, walking or lying down
+        float head_drop = uni(r, -0.08f, 0.12f), legs = chance(r, 0.2f) ? 0.5f : 1;
+        paint_bear_side(cv, kind, cx, cy, u, (BearPose){head_drop, legs});
+    } else if (pose == FRONT)
         paint_bear_front(cv, kind, cx, cy, u);
     else
         paint_teddy(cv, cx, cy, u);
@@ -657,16 +686,16 @@ bool synth_paint(SynthSubject subject, bool hard, int side, Rng *r, Image *out, 
         found = paint_hard_subject(&cv, subject, scene, win);
     } else if (subject == SYNTH_BLACK || subject == SYNTH_GRIZZLY) {
         if (chance(r, 0.65f)) {
-            float u = uni(r, 0.45f, 0.7f) * W;
-            paint_bear_side(&cv, subject, W * uni(r, 0.36f, 0.46f), W * uni(r, 0.42f, 0.58f), u,
-                            (BearPose){0, 1});
+            float u = uni(r, 0.45f, 0.7f) * W, cy = W * uni(r, 0.42f, 0.58f), cx = W * uni(r, 0.36f, 0.46f);
+            paint_bear_side(&cv, subject, cx, cy, u, (BearPose){0, 1});
         } else {
-            float u = uni(r, 0.5f, 0.8f) * W;
-            paint_bear_front(&cv, subject, W * uni(r, 0.42f, 0.58f), W * uni(r, 0.3f, 0.42f), u);
+            float u = uni(r, 0.5f, 0.8f) * W, cy = W * uni(r, 0.3f, 0.42f), cx = W * uni(r, 0.42f, 0.58f);
+            paint_bear_front(&cv, subject, cx, cy, u);
         }
         found = cv.fur_box;
     } else {
-        paint_teddy(&cv, W * uni(r, 0.4f, 0.6f), W * uni(r, 0.4f, 0.5f), uni(r, 0.6f, 1.0f) * W);
+        float u = uni(r, 0.6f, 1.0f) * W, cy = W * uni(r, 0.4f, 0.5f), cx = W * uni(r, 0.4f, 0.6f);
+        paint_teddy(&cv, cx, cy, u);
         found = cv.fur_box;
     }
 
