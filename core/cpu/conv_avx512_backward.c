@@ -119,21 +119,30 @@ static void join_pairs(float *dst, const float *even, const float *odd, int n, b
     }
 }
 
+// The kernel taps that read phase (a,b) of x, as kh*KW + kw in (kh, kw) order; *n of them (step memory).
+static const int *phase_taps(int a, int b, const ConvShape *s, int *n) {
+    int *kk = step_alloc(sizeof(int) * (size_t)s->KH * s->KW);
+    *n = 0;
+    for (int kh = 0; kh < s->KH; kh++)
+        for (int kw = 0; kw < s->KW; kw++)
+            if (fast_tap_phase(kh, s) == a && fast_tap_phase(kw, s) == b) kk[(*n)++] = kh * s->KW + kw;
+    return kk;
+}
+
 // d loss / d x, one phase (a,b) of x at a time: pixel (i,j) of the phase met dY at (i-dh, j-dw)
 // through every tap (kh,kw) of that phase, so
 //     dx_phase[c, q] = sum over o and those taps of w[o,c,kh,kw] * dY[o, q - dh*OW - dw],
 // the same product as the forward's with the taps shifted the other way. These are the taps
 // of phase (a,b) in (o, kh, kw) order over the group's dY rows (OC, nb*P); returns their count.
 static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const ConvShape *s, const Masks *m) {
-    int P = s->OH * s->OW, K = 0;
+    int P = s->OH * s->OW, n;
+    const int *kk = phase_taps(a, b, s, &n);
     for (int o = 0; o < s->OC; o++)
-        for (int kh = 0; kh < s->KH; kh++)
-            for (int kw = 0; kw < s->KW; kw++) {
-                if (fast_tap_phase(kh, s) != a || fast_tap_phase(kw, s) != b) continue;
-                int dh = fast_tap_shift(kh, s), dw = fast_tap_shift(kw, s);
-                taps[K++] = (Tap){dyq + (size_t)o * nb * P - dh * s->OW - dw, fast_mask_of(m, -dh, -dw)};
-            }
-    return K;
+        for (int k = 0; k < n; k++) {
+            int dh = fast_tap_shift(kk[k] / s->KW, s), dw = fast_tap_shift(kk[k] % s->KW, s);
+            taps[o * n + k] = (Tap){dyq + (size_t)o * nb * P - dh * s->OW - dw, fast_mask_of(m, -dh, -dw)};
+        }
+    return s->OC * n;
 }
 
 // The weights in the order dx_taps lists them, for each phase in turn: (taps of the phase, C). Every
@@ -143,16 +152,14 @@ static float *dx_weights(const float *w, const ConvShape *s) {
     float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
     for (int a = 0; a < s->stride; a++)
         for (int b = 0; b < s->stride; b++) {
-            int *taps = step_alloc(sizeof(int) * (size_t)KK), n = 0; // phase (a,b)'s kh*KW + kw
-            for (int kh = 0; kh < s->KH; kh++)
-                for (int kw = 0; kw < s->KW; kw++)
-                    if (fast_tap_phase(kh, s) == a && fast_tap_phase(kw, s) == b) taps[n++] = kh * s->KW + kw;
+            int n;
+            const int *kk = phase_taps(a, b, s, &n);
 #pragma omp parallel for schedule(static) if ((size_t)s->OC * n * s->C >= 1 << 16)
             for (int o = 0; o < s->OC; o++) {
                 float *ro = r + (size_t)o * n * s->C;
                 for (int k = 0; k < n; k++)
                     for (int c = 0; c < s->C; c++)
-                        ro[(size_t)k * s->C + c] = w[((size_t)o * s->C + c) * KK + taps[k]];
+                        ro[(size_t)k * s->C + c] = w[((size_t)o * s->C + c) * KK + kk[k]];
             }
             r += (size_t)s->OC * n * s->C;
         }
