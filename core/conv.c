@@ -1,6 +1,6 @@
 // conv.c — convolution: the naive reference, im2col + sgemm, and the conv2d tape op. Read this file
-// first; core/cpu/conv_avx512.c (the forward) and conv_avx512_backward.c are the fast path it hands
-// the convs it can take to, on AVX-512 CPUs.
+// first; core/cpu/implicit.c (the forward) and implicit_backward.c are the fast path it hands the
+// convs it can take to, on CPUs with AVX-512 or AVX2.
 //
 // Why im2col: a convolution is many small dot products between the weight of one output channel
 // and one patch of input pixels. Copying every patch into a column of a matrix ("image to
@@ -14,9 +14,10 @@
 // parallel too. Debian's OpenBLAS runs its own pthread pool; letting both pools loose on 2 cores
 // oversubscribes them, so OpenBLAS is told to use 1 thread while our team runs (see blas_serial).
 //
-// The im2col path serves every conv on every CPU. On CPUs with AVX-512 the convs bearnet-s uses go
-// through the fast path instead (core/cpu/conv_avx512.c, behind core/cpu/conv_fast.h): the same
-// products with col never written out, by two small register-blocked kernels (about 2x OpenBLAS here).
+// The im2col path serves every conv on every CPU. On CPUs with AVX-512 or AVX2 the convs bearnet-s
+// and the ResNets use go through the fast path instead (core/cpu/implicit.c, behind
+// core/cpu/conv_fast.h): the same products with col never written out, by two small register-blocked
+// kernels (about 2x OpenBLAS on AVX-512).
 #include "conv.h"
 
 #include <cblas.h>
@@ -212,7 +213,7 @@ void conv2d_forward_fused(float *out, const float *x, const float *w, const floa
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
-    if (conv2d_fast_forward(out, x, w, packed, e, s, threads)) return; // AVX-512 CPUs: core/cpu/conv_avx512.c
+    if (conv2d_fast_forward(out, x, w, packed, e, s, threads)) return; // core/cpu/implicit.c
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
@@ -245,7 +246,7 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dout, const f
     // weight, a few ms of a ResNet's batch-1 step.
     float *dws = dw && threads > 1 ? step_alloc(sizeof(float) * (size_t)threads * w_size) : dw;
     if (dws && dws != dw) memset(dws, 0, sizeof(float) * (size_t)threads * w_size);
-    // What the fast path takes (AVX-512: core/cpu/conv_avx512_backward.c), the rest by im2col + sgemm.
+    // What the fast path takes (core/cpu/implicit_backward.c), the rest by im2col + sgemm.
     bool fast_dw = false, fast_dx = false;
     conv2d_fast_backward(dx, dws, dout, x, w, s, threads, overwrite_dx, &fast_dw, &fast_dx);
     bool sgemm_dw = dw && !fast_dw, sgemm_dx = dx && !fast_dx;

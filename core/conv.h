@@ -1,7 +1,7 @@
 // conv.h — 2-D convolution kernels on plain float arrays (the tape op conv2d() is in layers.h).
 //
 // Two implementations of the same maths, the llm.c way:
-//   * conv2d_forward / conv2d_backward: the fast path, im2col + cblas_sgemm (and on AVX-512
+//   * conv2d_forward / conv2d_backward: the fast path, im2col + cblas_sgemm (and on AVX-512 or AVX2
 //     CPUs, for the convs bearnet-s uses, the same products with im2col left implicit);
 //   * conv2d_forward_naive / conv2d_backward_naive: seven nested loops straight from the
 //     definition, slow and obviously right: the reference the tests compare the fast path with.

@@ -31,7 +31,7 @@ Tensor *linear(Tensor *x, Tensor *w, Tensor *b);
 
 // ---- convolution (conv.c) ----
 // x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL -> (N,OC,OH,OW), OH = (H + 2*padding - KH)/stride + 1.
-// Zero padding, square stride. Computed as im2col + one sgemm per image, or on AVX-512 CPUs by
+// Zero padding, square stride. Computed as im2col + one sgemm per image, or on AVX-512 or AVX2 CPUs by
 // the same products without writing col out (see conv.c).
 Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding);
 

@@ -179,7 +179,7 @@ static void test_conv_epilogue(void) {
 }
 
 // Batch 1 on 2 and 3 threads: they split the image's pixels in runs of whole vectors, each filling its
-// own masks and the phase rows under it (conv_avx512.c). Odd shapes, where an off-by-one in those
+// own masks and the phase rows under it (core/cpu/implicit.c). Odd shapes, where an off-by-one in those
 // splits would show: one-row planes, runs that end inside a row, a plane of fewer vectors than
 // threads, channel counts that are not multiples of 16, and K in slices of unequal length.
 static void test_batch1_threads(void) {

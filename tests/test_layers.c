@@ -129,7 +129,7 @@ static void test_conv(void) {
     conv_agrees_with_naive(1, 2, 5, 5, 3, 5, 1, 2, true, false);
     conv_agrees_with_naive(2, 2, 4, 6, 3, 3, 3, 2, false, false);
     conv_agrees_with_naive(2, 1, 7, 7, 2, 3, 1, 0, true, false);
-    // On AVX-512, convs whose output has the size of the input's stride phases take the implicit
+    // On AVX-512 and AVX2, convs whose output has the size of the input's stride phases take the implicit
     // path (masked reads, no im2col), with the register-blocked products where the channels are
     // multiples of 8; the rest stay on im2col + sgemm. 7x7 = 48 + 1 and 5x5 = 16 + 9 pixels
     // leave partial column blocks; 40x40 sums more pixels than one weight-gradient chunk (1024).

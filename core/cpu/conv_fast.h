@@ -1,6 +1,7 @@
 // conv_fast.h — the machine-specific convolution kernels behind core/conv.c: "take this shape or
 // decline it". conv.c calls these first and computes whatever they decline by im2col + sgemm, so a
-// build without them (no AVX-512: the file is not compiled in, and the stubs below decline everything)
+// build without them (a CPU with neither AVX-512 nor AVX2: core/cpu/ is not compiled in, and the stubs
+// below decline everything)
 // gives the same numbers, only slower.
 #ifndef SGDLAB_CONV_FAST_H
 #define SGDLAB_CONV_FAST_H
@@ -9,7 +10,7 @@
 
 #include "conv.h"
 
-#ifdef SGDLAB_CONV_AVX512
+#ifdef SGDLAB_CONV_IMPLICIT
 // out = epilogue(conv(x, w)) for the whole batch on `threads` threads (e: conv.h; NULL for none). packed
 // is w in the fast path's own layout from conv2d_fast_pack, or NULL to have it made in this call. False,
 // with nothing written, when the shape is not one the fast path takes.

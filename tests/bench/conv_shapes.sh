@@ -4,7 +4,7 @@
 #   tests/bench/conv_shapes.sh [--set bearnet|resnet|all] [--threads 1] [--runs 4]
 # (build/bin/bench-conv must exist; BENCH_CONV=path picks another build, e.g. a copy of the old one).
 # Batches are cut so that each call takes milliseconds: the kernels' speed per image does not depend on
-# the batch beyond that, as long as a group of images fills a column block (conv_avx512.c).
+# the batch beyond that, as long as a group of images fills a column block (core/cpu/implicit.c).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${BENCH_CONV:-$root/build/bin/bench-conv}"

@@ -1,71 +1,16 @@
-// conv_avx512_backward.c — the backward of the AVX-512 convolution: the weight gradient dW and the
-// input gradient dX on the implicit im2col that conv_avx512.c explains (read it first; conv.c before
-// it). dW has a kernel of its own; dX is the forward's product again, over taps shifted the other way.
-#include "conv_avx512.h"
-#include "conv_fast.h"
-
+// implicit_backward.c — the backward of the implicit-im2col convolution: the weight gradient dW and
+// the input gradient dX on the machinery that implicit.c explains (read it first; conv.c before it). dW
+// has a kernel of its own (its tile is in kernels_avx512.c / kernels_avx2.c); dX is the forward's
+// product again, over taps shifted the other way.
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "autograd.h"
+#include "conv_fast.h"
+#include "implicit.h"
 
-// The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
-// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (taps) at a
-// time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
-// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
-// pixels in L1 while every row of dY passes over them. The 6 taps are one (kh,kw) of 6
-// channels, so one lane mask serves all 10 loads (dY's lanes outside the image add nothing).
-// The last tile of a row of taps is 4 or 2 wide when fewer channels are left: 16 channels go as
-// 6 + 6 + 4, not 6 + 6 + 6 with two columns of zeros (11% of the multiply-adds of bearnet-s's
-// 16- and 32-channel layers, which hold half its work at 64 px).
-enum { WG_ROWS = 4, WG_COLS = 6, WG_CHUNK = 1024 };
 static const float wg_zeros[WG_CHUNK]; // stands in for the rows past M or C in the last tiles
-
-// Lane j of the result is the sum of the 16 lanes of v[j], for n <= 16 vectors (the rest read as 0).
-// One reduction per vector costs 8 shuffles and adds on the same pipes as the multiply-adds, about
-// 13% of a chunk's work on 14x14 planes; the tree below adds pairs of vectors, each level after one
-// shuffle that lines up their halves, so 16 sums cost 45 operations instead of 128.
-static inline __attribute__((always_inline)) __m512 sum_lanes16(const __m512 *v, int n) {
-    __m512 t[8], u[4], w[2];
-    const __m512 z = _mm512_setzero_ps();
-    for (int k = 0; k < 8; k++) { // in each 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3)
-        __m512 a = 2 * k < n ? v[2 * k] : z, b = 2 * k + 1 < n ? v[2 * k + 1] : z;
-        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-    }
-    for (int k = 0; k < 4; k++) // in each 128-bit lane: the partial sums of v[4k .. 4k+3]
-        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44),
-                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xee));
-    for (int k = 0; k < 2; k++) // 128-bit lanes 0,1 and 2,3 added: half sums of v[8k .. 8k+7]
-        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88),
-                             _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xdd));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
-}
-
-// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set, for i < mo and
-// j < mk <= nc (nc: 6, 4 or 2, a constant at each call).
-static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
-                                                             int nc, const float **y, const float **c,
-                                                             const uint16_t *mask, int n) {
-    __m512 acc[WG_ROWS * WG_COLS]; // acc[i * nc + j]
-    for (int k = 0; k < WG_ROWS * nc; k++) acc[k] = _mm512_setzero_ps();
-    for (int q = 0; q < n; q += 16) {
-        __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
-        __m512 b[WG_COLS];
-        for (int j = 0; j < nc; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
-        for (int i = 0; i < WG_ROWS; i++) {
-            __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
-            for (int j = 0; j < nc; j++) acc[i * nc + j] = _mm512_fmadd_ps(a, b[j], acc[i * nc + j]);
-        }
-    }
-    // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
-    // keep acc in memory and store all 24 accumulators on every step of the loop above.
-    float sum[32];
-    _mm512_storeu_ps(sum, sum_lanes16(acc, WG_ROWS * nc < 16 ? WG_ROWS * nc : 16));
-    if (WG_ROWS * nc > 16) _mm512_storeu_ps(sum + 16, sum_lanes16(acc + 16, WG_ROWS * nc - 16));
-    for (int i = 0; i < mo; i++)
-        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i * nc + j];
-}
 
 // dw (M,K) += dy (M,Q) @ col^T, col given as K = C*KK taps in (c, kh, kw) order. Every 6 taps meet
 // the rows of dY WG_M_BLOCK at a time: a chunk of 64 rows (256 KB) stays in L2 while all the taps pass;
@@ -88,35 +33,10 @@ static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, in
                         const float *y[WG_ROWS];
                         for (int i = 0; i < WG_ROWS; i++)
                             y[i] = i < mo ? dy + (size_t)(m + i) * Q + q0 : wg_zeros;
-                        float *d = dw + (size_t)m * K + c0 * KK + t;
-                        if (mk > 4)
-                            wgrad_tile(d, K, KK, mo, mk, 6, y, c, mask, n);
-                        else if (mk > 2)
-                            wgrad_tile(d, K, KK, mo, mk, 4, y, c, mask, n);
-                        else
-                            wgrad_tile(d, K, KK, mo, mk, 2, y, c, mask, n);
+                        fast_wgrad_tile(dw + (size_t)m * K + c0 * KK + t, K, KK, mo, mk, y, c, mask, n);
                     }
                 }
         }
-}
-
-// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n; odd NULL: zeros (no tap reads that phase).
-static void join_pairs(float *dst, const float *even, const float *odd, int n, bool accumulate) {
-    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    for (int j = 0; j < n; j += 16) {
-        int rest = n - j;
-        __mmask16 m = lanes(rest), mlo = lanes(2 * rest), mhi = lanes(2 * rest - 16);
-        __m512 e = _mm512_maskz_loadu_ps(m, even + j),
-               o = odd ? _mm512_maskz_loadu_ps(m, odd + j) : _mm512_setzero_ps();
-        __m512 lo = _mm512_permutex2var_ps(e, il, o), hi = _mm512_permutex2var_ps(e, ih, o);
-        if (accumulate) {
-            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(mlo, dst + 2 * j));
-            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(mhi, dst + 2 * j + 16));
-        }
-        _mm512_mask_storeu_ps(dst + 2 * j, mlo, lo);
-        _mm512_mask_storeu_ps(dst + 2 * j + 16, mhi, hi);
-    }
 }
 
 // The kernel taps that read phase (a,b) of x, as kh*KW + kw in (kh, kw) order; *n of them (step memory).
@@ -188,7 +108,7 @@ static void phases_to_pixels(float *dx, const float *tmp, int nb, const ConvShap
         if (!used_a[a]) {
             if (overwrite_dx) memset(d, 0, sizeof(float) * (size_t)s->W);
         } else if (st == 2) {
-            join_pairs(d, v, used_b[1] ? v + phase : NULL, s->OW, !overwrite_dx);
+            fast_join_pairs(d, v, used_b[1] ? v + phase : NULL, s->OW, !overwrite_dx);
         } else {
             for (int j = 0; j < s->W; j++)
                 d[j] = (overwrite_dx ? 0.0f : d[j]) +
@@ -238,7 +158,7 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
 // Here the pixels are the product's short inner dimension and K its long columns:
 //     dW (OC, K) += dY (OC, P) @ colT (P, K),
 // colT holding the image's patches one row per pixel (im2col's col, transposed) and dY^T standing where
-// the forward has W^T. Each thread takes its run of 48-column blocks of K.
+// the forward has W^T. Each thread takes its run of column blocks of K.
 enum { FEW_PIXELS = 256 };
 typedef struct {
     const float *dy_t; // (P, OC)
@@ -252,7 +172,7 @@ static FewPixelsDw few_pixels_dw_prepare(const float *x, const float *dy, const 
     im2col(col, x, s);
     fast_transpose(col_t, col, K, P);
     uint16_t *on = step_alloc(sizeof(uint16_t) * (size_t)words);
-    for (int w = 0; w < words; w++) on[w] = lanes(K - 16 * w);
+    for (int w = 0; w < words; w++) on[w] = lane_bits(K - 16 * w);
     Tap *taps = step_alloc(sizeof(Tap) * (size_t)P);
     for (int q = 0; q < P; q++) taps[q] = (Tap){col_t + (size_t)q * K, on};
     float *dy_t = step_alloc(sizeof(float) * (size_t)P * s->OC);
@@ -280,7 +200,7 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
     int V = (P + 15) / 16, tiles = (s->OC + WG_ROWS - 1) / WG_ROWS;
     Masks mf = fast_masks_build(s, 1, false), mb = fast_masks_build(s, 1, true);
     Scratch *z = fast_scratch_alloc(1, s, 1); // one copy of the phases and taps; a panel per thread
-    float *panels = step_alloc(sizeof(float) * (size_t)threads * K_BLOCK * COL_BLOCK);
+    float *panels = step_alloc(sizeof(float) * (size_t)threads * PANEL_FLOATS);
     bool few = dw && P <= FEW_PIXELS && fast_rows(s->OC);
     FewPixelsDw fp = few ? few_pixels_dw_prepare(x, dy, s) : (FewPixelsDw){NULL, NULL};
     if (dw && !few) fast_forward_taps(z->taps, fast_phase_planes(z->xq, x, 1, s), 1, s, &mf);
@@ -295,7 +215,7 @@ static void single_image_backward(float *dx, float *dw, const float *x, const fl
     { // the team may be smaller than asked for (nested, OMP_THREAD_LIMIT): split by its size
         int t = omp_get_thread_num(), team = omp_get_num_threads();
         int m0 = tiles * t / team * WG_ROWS, m1 = tiles * (t + 1) / team * WG_ROWS;
-        float *panel = panels + (size_t)t * K_BLOCK * COL_BLOCK;
+        float *panel = panels + (size_t)t * PANEL_FLOATS;
         if (few)
             few_pixels_dw(dw, &fp, s, t, team, panel);
         else if (dw && m0 < s->OC)
@@ -319,7 +239,8 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
                           const ConvShape *s, int threads, bool overwrite_dx, bool *did_dw, bool *did_dx) {
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * s->OH * s->OW,
            w_size = (size_t)s->OC * s->C * s->KH * s->KW;
-    bool implicit = aligned_conv(s); // the weight-gradient kernel takes any shape
+    // the weight-gradient kernel takes any shape the masks can describe
+    bool implicit = aligned_conv(s) && fast_weights(s->OC, s->C * s->KH * s->KW);
     bool implicit_dx = dx && implicit && fast_rows(s->C) && s->stride <= DX_STRIDE_MAX;
     *did_dw = dws && implicit, *did_dx = implicit_dx;
     if (implicit && (dws || implicit_dx) && s->N == 1 && threads == 1 && omp_get_max_threads() > 1 &&

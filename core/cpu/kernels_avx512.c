@@ -1,0 +1,254 @@
+// kernels_avx512.c — the implicit-im2col convolution's register-blocked kernels on CPUs with AVX-512:
+// the product of W with the taps (the forward, dX, and dW of few pixels), the weight gradient's tile,
+// the stride-2 pixel pairs and the transpose. implicit.c explains the method; kernels_avx2.c is the
+// same on 8-lane vectors.
+#include <immintrin.h>
+#include <omp.h>
+#include <stdint.h>
+
+#include "implicit.h"
+
+// The first n lanes of a vector (all 16 for n >= 16, none for n <= 0).
+static inline __mmask16 lanes(int n) {
+    return (__mmask16)lane_bits(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the product kernel
+//
+// OpenBLAS does ~60 GFLOP/s per core on these shapes: it must use its AVX2 kernels here
+// (OPENBLAS_CORETYPE=Haswell), and M (channels, 16..128) is small next to what it is tuned for.
+// A plain register-blocked AVX-512 kernel does about twice that.
+
+// Forward-shaped product: 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8
+// weights for one k are adjacent) and col. Each step over k multiplies 8 broadcast weights by 3
+// vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
+// packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
+// rows (one tile per block of columns) the panel would be read once only. (From 16 rows on the
+// panel pays: the taps' loads are unaligned, masked and spread over C*KH planes, and a second tile
+// reading them again ran at half the speed of one reading the panel, bench-conv --n 1 --c 16
+// --size 128 --oc 16 on the EPYC these sessions get.) from_panel and nv are constants at each
+// call, so the loops unroll and the choice is made at compile time.
+static inline __attribute__((always_inline)) void
+product_tile(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
+             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const float *bias,
+             const float *skip, bool relu) {
+    __m512 acc[ROW_BLOCK][3];
+    for (int i = 0; i < ROW_BLOCK; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++, wt += M) {
+        __m512 b[3];
+        for (int j = 0; j < nv; j++)
+            b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
+                              : _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&taps[k].mask[p / 16 + j]),
+                                                      taps[k].src + p + 16 * j);
+        for (int i = 0; i < ROW_BLOCK; i++) {
+            __m512 w = _mm512_set1_ps(wt[i]);
+            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < ROW_BLOCK; i++)
+        for (int j = 0; j < nv; j++) {
+            float *o = out + (size_t)i * Q + 16 * j;
+            if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
+            // the epilogue (conv.h) while the sums are still in registers, in conv_epilogue's order
+            if (bias) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_set1_ps(bias[i]));
+            if (skip)
+                acc[i][j] =
+                    _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
+            if (relu) acc[i][j] = _mm512_max_ps(acc[i][j], _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
+        }
+}
+
+// The tiles of M rows over one block of nv vectors of columns; e (NULL: none) is applied on the way out.
+static inline __attribute__((always_inline)) void
+product_rows(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
+             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const ConvEpilogue *e) {
+    for (int m = 0; m < M; m += ROW_BLOCK) {
+        float *o = out + (size_t)m * Q + p;
+        const float *bias = e && e->bias ? e->bias + m : NULL,
+                    *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
+        bool relu = e && e->relu;
+        if (nv == 3)
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip,
+                         relu);
+        else if (nv == 2)
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip,
+                         relu);
+        else
+            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip,
+                         relu);
+    }
+}
+
+// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps, then the epilogue e (NULL: none;
+// its skip laid out as out); panel: K_BLOCK*48 floats of scratch.
+// Columns [p0, p1) only (p0 a multiple of 16): a batch-1 forward splits the pixels over threads.
+void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
+                       bool accumulate, const ConvEpilogue *e, float *panel) {
+    for (int p = p0; p < p1; p += COL_BLOCK) {
+        int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
+        __mmask16 mask[3];
+        for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
+        if (M <= ROW_BLOCK) {
+            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate, e);
+            continue;
+        }
+        // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
+        // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
+        // A long K goes in equal slices of at most K_BLOCK, so that the panel stays in L1 for every
+        // row tile and no slice is a short rest that pays a pass over out for a few k (K = 144, a
+        // 16-channel 3x3, is one slice). (K = 0, a dX phase no tap reads, still makes one pass: it
+        // writes the zeros.)
+        int slices = K > K_BLOCK ? (K + K_BLOCK - 1) / K_BLOCK : 1;
+        int slice = K > 0 ? (K + slices - 1) / slices : 1;
+        for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
+            int kn = K - k0 < slice ? K - k0 : slice;
+            for (int k = 0; k < kn; k++) {
+                for (int j = 0; j < nv; j++)
+                    _mm512_store_ps(
+                        panel + k * COL_BLOCK + 16 * j,
+                        _mm512_maskz_loadu_ps(taps[k0 + k].mask[p / 16 + j], taps[k0 + k].src + p + 16 * j));
+                // The next block's pixels of this tap, asked for now: with 16 or 32 channels a panel
+                // feeds only 2-4 row tiles, and waiting for its lines to come from L2 took a third
+                // of the product's time (perf annotate of bench-conv --c 16 --size 64 --oc 16).
+                for (int j = 0; j < 3; j++)
+                    _mm_prefetch((const char *)(taps[k0 + k].src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
+            }
+            product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
+                         accumulate || k0 > 0, k0 + kn >= K ? e : NULL); // the epilogue on the last slice
+        }
+    }
+}
+
+void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
+                  const ConvEpilogue *e, float *panel) {
+    fast_product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, e, panel);
+}
+
+// Stride 2 splits rows into even and odd pixels, and dX puts them back together; AVX-512 does
+// either 16 pixels at a time with one two-vector permute per output vector.
+
+// even[j] = src[2j], odd[j] = src[2j+1] for j < n; odd may be NULL.
+void fast_split_pairs(float *even, float *odd, const float *src, int n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int j = 0; j < n; j += 16) {
+        int rest = n - j;
+        __m512 lo = _mm512_maskz_loadu_ps(lanes(2 * rest), src + 2 * j);
+        __m512 hi = _mm512_maskz_loadu_ps(lanes(2 * rest - 16), src + 2 * j + 16);
+        _mm512_mask_storeu_ps(even + j, lanes(rest), _mm512_permutex2var_ps(lo, ie, hi));
+        if (odd) _mm512_mask_storeu_ps(odd + j, lanes(rest), _mm512_permutex2var_ps(lo, io, hi));
+    }
+}
+
+// One 16 x 16 tile in registers: t's rows 0..15 (t_stride apart) = a's columns. Four rounds of shuffles,
+// each pairing elements, then pairs, then 4-wide and 8-wide blocks, of two rows.
+void fast_transpose_tile(float *t, size_t t_stride, const float *a, size_t a_stride) {
+    __m512 r[16], u[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(a + i * a_stride);
+    for (int i = 0; i < 16; i += 2)
+        u[i] = _mm512_unpacklo_ps(r[i], r[i + 1]), u[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(u[i], u[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm512_shuffle_ps(u[i], u[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm512_shuffle_ps(u[i + 1], u[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm512_shuffle_ps(u[i + 1], u[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int j = 0; j < 4; j++) {
+            u[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+            u[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(u[j], u[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(u[j], u[j + 8], 0xdd);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(t + i * t_stride, r[i]);
+}
+
+// The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
+// both operands read along their rows. The kernel takes them 4 (rows of dY) x 6 (taps) at a
+// time: per 16 pixels, 10 vector loads feed 24 multiply-adds into 24 accumulators; each
+// accumulator is summed across its 16 lanes once per chunk of pixels. Chunks keep the 6 taps'
+// pixels in L1 while every row of dY passes over them. The 6 taps are one (kh,kw) of 6
+// channels, so one lane mask serves all 10 loads (dY's lanes outside the image add nothing).
+// The last tile of a row of taps is 4 or 2 wide when fewer channels are left: 16 channels go as
+// 6 + 6 + 4, not 6 + 6 + 6 with two columns of zeros (11% of the multiply-adds of bearnet-s's
+// 16- and 32-channel layers, which hold half its work at 64 px).
+
+// Lane j of the result is the sum of the 16 lanes of v[j], for n <= 16 vectors (the rest read as 0).
+// One reduction per vector costs 8 shuffles and adds on the same pipes as the multiply-adds, about
+// 13% of a chunk's work on 14x14 planes; the tree below adds pairs of vectors, each level after one
+// shuffle that lines up their halves, so 16 sums cost 45 operations instead of 128.
+static inline __attribute__((always_inline)) __m512 sum_lanes16(const __m512 *v, int n) {
+    __m512 t[8], u[4], w[2];
+    const __m512 z = _mm512_setzero_ps();
+    for (int k = 0; k < 8; k++) { // in each 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3)
+        __m512 a = 2 * k < n ? v[2 * k] : z, b = 2 * k + 1 < n ? v[2 * k + 1] : z;
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    }
+    for (int k = 0; k < 4; k++) // in each 128-bit lane: the partial sums of v[4k .. 4k+3]
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44),
+                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xee));
+    for (int k = 0; k < 2; k++) // 128-bit lanes 0,1 and 2,3 added: half sums of v[8k .. 8k+7]
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88),
+                             _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+}
+
+// dw[i*K + j*kstride] += sum over q < n of y[i][q] * c[j][q], lanes where mask is set, for i < mo and
+// j < mk <= nc (nc: 6, 4 or 2, a constant at each call).
+static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
+                                                             int nc, const float **y, const float **c,
+                                                             const uint16_t *mask, int n) {
+    __m512 acc[WG_ROWS * WG_COLS]; // acc[i * nc + j]
+    for (int k = 0; k < WG_ROWS * nc; k++) acc[k] = _mm512_setzero_ps();
+    for (int q = 0; q < n; q += 16) {
+        __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
+        __m512 b[WG_COLS];
+        for (int j = 0; j < nc; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
+        for (int i = 0; i < WG_ROWS; i++) {
+            __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
+            for (int j = 0; j < nc; j++) acc[i * nc + j] = _mm512_fmadd_ps(a, b[j], acc[i * nc + j]);
+        }
+    }
+    // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
+    // keep acc in memory and store all 24 accumulators on every step of the loop above.
+    float sum[32];
+    _mm512_storeu_ps(sum, sum_lanes16(acc, WG_ROWS * nc < 16 ? WG_ROWS * nc : 16));
+    if (WG_ROWS * nc > 16) _mm512_storeu_ps(sum + 16, sum_lanes16(acc + 16, WG_ROWS * nc - 16));
+    for (int i = 0; i < mo; i++)
+        for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i * nc + j];
+}
+
+// One tile of dW for implicit_backward.c's loop: mk (<= WG_COLS) taps c against mo (<= WG_ROWS) rows y.
+void fast_wgrad_tile(float *dw, int K, int kstride, int mo, int mk, const float **y, const float **c,
+                     const uint16_t *mask, int n) {
+    if (mk > 4)
+        wgrad_tile(dw, K, kstride, mo, mk, 6, y, c, mask, n);
+    else if (mk > 2)
+        wgrad_tile(dw, K, kstride, mo, mk, 4, y, c, mask, n);
+    else
+        wgrad_tile(dw, K, kstride, mo, mk, 2, y, c, mask, n);
+}
+
+// dst[2j] (+)= even[j], dst[2j+1] (+)= odd[j] for j < n; odd NULL: zeros (no tap reads that phase).
+void fast_join_pairs(float *dst, const float *even, const float *odd, int n, bool accumulate) {
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int j = 0; j < n; j += 16) {
+        int rest = n - j;
+        __mmask16 m = lanes(rest), mlo = lanes(2 * rest), mhi = lanes(2 * rest - 16);
+        __m512 e = _mm512_maskz_loadu_ps(m, even + j),
+               o = odd ? _mm512_maskz_loadu_ps(m, odd + j) : _mm512_setzero_ps();
+        __m512 lo = _mm512_permutex2var_ps(e, il, o), hi = _mm512_permutex2var_ps(e, ih, o);
+        if (accumulate) {
+            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(mlo, dst + 2 * j));
+            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(mhi, dst + 2 * j + 16));
+        }
+        _mm512_mask_storeu_ps(dst + 2 * j, mlo, lo);
+        _mm512_mask_storeu_ps(dst + 2 * j + 16, mhi, hi);
+    }
+}
