@@ -243,7 +243,7 @@ Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {
 
 float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
     int K = C * KH * KW;
-    if (!fast_rows(OC) || !fast_weights(OC, K)) return NULL;
+    if (!fast_rows(OC)) return NULL;
     return fast_transpose(sgd_malloc(sizeof(float) * (size_t)K * OC), w, OC, K);
 }
 
@@ -281,7 +281,7 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
                          const ConvEpilogue *e, const ConvShape *s, int threads) {
     int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
-    if (!aligned_conv(s) || !fast_rows(s->OC) || !fast_weights(s->OC, K)) return false;
+    if (!aligned_conv(s) || !fast_rows(s->OC) || !fast_weights(s->OC, K, s->N)) return false;
     // implicit im2col, the register-blocked product
     const float *wt = packed;
     if (!wt) wt = fast_transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);

@@ -57,17 +57,19 @@ static inline bool aligned_conv(const ConvShape *s) {
 static inline bool fast_rows(int M) {
     return M % ROW_BLOCK == 0;
 }
-// Are the weights (OC x K) few enough for the kernels of this CPU? Each column block of the product
-// passes over all of them. On AVX-512 a block is 48 pixels and every conv goes; on AVX2 it is 24, and
-// once the weights outgrow L2 (ResNet's 128- to 512-channel layers: 0.6-9 MB) they come from L3 for
-// every 24 pixels and OpenBLAS's packed sgemm does better (bench-conv --c 256 --size 14 --oc 256 on a
-// Zen 3: 40-60 against 64-100 GFLOP/s); bearnet-s's layers and ResNet's first ones are 150 KB at most.
-static inline bool fast_weights(int OC, int K) {
+// Does this CPU's kernel beat im2col + OpenBLAS on a batch of N with these weights (OC x K)? Each
+// column block of the product passes over all the weights. On AVX-512 a block is 48 pixels and every
+// conv goes. On AVX2 it is 24, and once a batch's weights outgrow L2 (ResNet's 128- to 512-channel
+// layers: 0.6-9 MB) they come from L3 for every 24 pixels, where OpenBLAS's packed sgemm reads them once
+// per large block (bench-conv --n 16 --c 256 --size 14 --oc 256 on a Zen 3: 40-60 against 64-100
+// GFLOP/s). Batch 1 still goes: there the threads split one image, which im2col + sgemm do not
+// (ResNet-18's batch-1 training step 264 -> 208-226 ms with its big layers on this path).
+static inline bool fast_weights(int OC, int K, int N) {
 #ifdef __AVX512F__
-    (void)OC, (void)K;
+    (void)OC, (void)K, (void)N;
     return true;
 #else
-    return (long long)OC * K <= 1 << 16;
+    return N == 1 || (long long)OC * K <= 1 << 16;
 #endif
 }
 

@@ -240,7 +240,7 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * s->OH * s->OW,
            w_size = (size_t)s->OC * s->C * s->KH * s->KW;
     // the weight-gradient kernel takes any shape the masks can describe
-    bool implicit = aligned_conv(s) && fast_weights(s->OC, s->C * s->KH * s->KW);
+    bool implicit = aligned_conv(s) && fast_weights(s->OC, s->C * s->KH * s->KW, s->N);
     bool implicit_dx = dx && implicit && fast_rows(s->C) && s->stride <= DX_STRIDE_MAX;
     *did_dw = dws && implicit, *did_dx = implicit_dx;
     if (implicit && (dws || implicit_dx) && s->N == 1 && threads == 1 && omp_get_max_threads() > 1 &&
