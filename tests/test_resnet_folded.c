@@ -65,9 +65,9 @@ static void check_folded(ResNet *m, Tensor *x, const char *what) {
 }
 
 // Both archs; 32 and 64 px (ResNet-18 only) halve evenly down to layer4 (the fast path throughout on
-// AVX-512; on AVX2 up to the layers whose weights outgrow L2), 33 and 40 px give odd planes that the fast
-// path declines (im2col: the stem's 17x17 at 33 px, layer4's 3x3 from 5x5 at 40 px). Batch 1 on two threads
-// splits the pixels; batch 3 shares images out.
+// AVX-512, and on AVX2 at batch 1; batches on AVX2 up to the layers whose weights outgrow L2), 33 and 40 px
+// give odd planes that the fast path declines (im2col: the stem's 17x17 at 33 px, layer4's 3x3 from 5x5 at 40
+// px). Batch 1 on two threads splits the pixels; batch 3 shares images out.
 static void test_folded_equals_tape(void) {
     const char *archs[] = {"resnet18", "resnet34"};
     const int sizes[] = {32, 33, 40, 64}, batches[] = {1, 3};

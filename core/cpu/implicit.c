@@ -248,7 +248,7 @@ float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
 }
 
 // Batch 1 (inference) on omp_get_max_threads() threads: they share one image. Each takes an equal
-// run of whole vectors of pixels (blocks of 48 split 8x8 pixels 48 + 16, so the small planes of the
+// run of whole 16-pixel vectors (AVX-512's blocks of 48 split 8x8 pixels 48 + 16, so the small planes of the
 // last layers left one thread waiting), fills its masks and copies the phase rows under it, then,
 // after a barrier for the rows a neighbour's taps reach into (none with stride 1: no copy), computes
 // its pixels for every output channel with the epilogue. (A plane of fewer vectors than threads

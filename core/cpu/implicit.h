@@ -21,7 +21,6 @@ enum {
     COL_BLOCK = 48,
     ROW_BLOCK = 8,
     K_BLOCK = 160,
-    PANELS = 1,
     WG_ROWS = 4,
     WG_COLS = 6,
     WG_CHUNK = 1024,
@@ -32,7 +31,6 @@ enum {
     COL_BLOCK = 24,
     ROW_BLOCK = 8,
     K_BLOCK = 160,
-    PANELS = 1,
     WG_ROWS = 2,
     WG_COLS = 6,
     WG_CHUNK = 1024,
@@ -40,8 +38,8 @@ enum {
 };
 #endif
 
-// A thread's panel scratch: PANELS blocks' panels of one slice of K (kernels_avx2.c packs 4 at a time).
-enum { PANEL_FLOATS = K_BLOCK * COL_BLOCK * PANELS };
+// A thread's panel scratch: one block's columns of one slice of K.
+enum { PANEL_FLOATS = K_BLOCK * COL_BLOCK };
 
 // The first n bits of a 16-bit lane mask (all 16 for n >= 16, none for n <= 0).
 static inline uint16_t lane_bits(int n) {

@@ -151,9 +151,9 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
 }
 
 // dW of one image of few pixels (ResNet's layer4 at 224 px has 7x7) by the forward's product instead.
-// wgrad_product's sums run along the pixels, and 49 of them are 3 vectors and 1 lane, each tile's 24
-// sums then reduced across lanes: 21% of peak on layer4 (bench-conv --n 1 --c 512 --size 7 --oc 512;
-// this way 5.1 -> 2.8-4.7 ms, 14x14 2.1-2.8 -> 1.9-2.3 ms, one thread on a loaded machine: writing dW,
+// wgrad_product's sums run along the pixels, and 49 of them are 3 vectors and 1 lane (on AVX-512), each
+// tile's 24 sums then reduced across lanes: 21% of peak on layer4 (bench-conv --n 1 --c 512 --size 7 --oc
+// 512; this way 5.1 -> 2.8-4.7 ms, 14x14 2.1-2.8 -> 1.9-2.3 ms, one thread on a loaded machine: writing dW,
 // 9 MB for layer4, is then a good part of the time).
 // Here the pixels are the product's short inner dimension and K its long columns:
 //     dW (OC, K) += dY (OC, P) @ colT (P, K),
@@ -192,7 +192,7 @@ static void few_pixels_dw(float *dw, const FewPixelsDw *f, const ConvShape *s, i
 // Batch 1 (fine-tuning on one picture) has no images to share out, so the threads split one image's
 // work, as the batch-1 forward splits its pixels: dW by rows (output channels, whole tiles of
 // WG_ROWS: no partial sums to add), dX by equal runs of whole vectors of each phase's pixels (in
-// blocks of 48, ResNet's 7x7 planes went 48 + 1 to two threads), then by rows back to pixels.
+// AVX-512's blocks of 48, ResNet's 7x7 planes went 48 + 1 to two threads), then by rows back to pixels.
 // (A stride over DX_STRIDE_MAX takes the path of batches, for dW only.)
 static void single_image_backward(float *dx, float *dw, const float *x, const float *dy, const float *w,
                                   const ConvShape *s, int threads, bool overwrite_dx) {
