@@ -16,26 +16,11 @@
 // pixels on AVX-512 (24 on AVX2), so that a slice's panel stays in L1 beside the weights it meets (see
 // fast_product_cols). dW's kernel takes WG_ROWS rows of dY by WG_COLS taps, WG_CHUNK pixels at a time;
 // the transpose goes in square tiles of TRANSPOSE_TILE.
+enum { ROW_BLOCK = 8, K_BLOCK = 160, WG_COLS = 6, WG_CHUNK = 1024 };
 #ifdef __AVX512F__
-enum {
-    COL_BLOCK = 48,
-    ROW_BLOCK = 8,
-    K_BLOCK = 160,
-    WG_ROWS = 4,
-    WG_COLS = 6,
-    WG_CHUNK = 1024,
-    TRANSPOSE_TILE = 16
-};
+enum { COL_BLOCK = 48, WG_ROWS = 4, TRANSPOSE_TILE = 16 };
 #else
-enum {
-    COL_BLOCK = 24,
-    ROW_BLOCK = 8,
-    K_BLOCK = 160,
-    WG_ROWS = 2,
-    WG_COLS = 6,
-    WG_CHUNK = 1024,
-    TRANSPOSE_TILE = 8
-};
+enum { COL_BLOCK = 24, WG_ROWS = 2, TRANSPOSE_TILE = 8 };
 #endif
 
 // A thread's panel scratch: one block's columns of one slice of K.
@@ -96,8 +81,10 @@ typedef struct {
 // out (M,Q) = (or +=) wt^T @ the taps, columns [p0, p1) or all Q, then the epilogue e.
 void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
                        bool accumulate, const ConvEpilogue *e, float *panel);
-void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                  const ConvEpilogue *e, float *panel);
+static inline void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q,
+                                bool accumulate, const ConvEpilogue *e, float *panel) {
+    fast_product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, e, panel);
+}
 // dw[i*K + j*kstride] += the dot product of rows y[i] and c[j] over n pixels (lanes where mask is set),
 // for i < mo <= WG_ROWS and j < mk <= WG_COLS: one tile of implicit_backward.c's weight gradient.
 void fast_wgrad_tile(float *dw, int K, int kstride, int mo, int mk, const float **y, const float **c,

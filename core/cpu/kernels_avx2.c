@@ -119,11 +119,6 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
     }
 }
 
-void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                  const ConvEpilogue *e, float *panel) {
-    fast_product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, e, panel);
-}
-
 // ---------------------------------------------------------------------------------------------
 // the weight gradient's tile
 //

@@ -122,11 +122,6 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
     }
 }
 
-void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q, bool accumulate,
-                  const ConvEpilogue *e, float *panel) {
-    fast_product_cols(out, wt, taps, M, K, Q, 0, Q, accumulate, e, panel);
-}
-
 // Stride 2 splits rows into even and odd pixels, and dX puts them back together; AVX-512 does
 // either 16 pixels at a time with one two-vector permute per output vector.
 
