@@ -173,20 +173,26 @@ void fast_transpose_tile(float *t, size_t t_stride, const float *a, size_t a_str
 // 6 + 6 + 4, not 6 + 6 + 6 with two columns of zeros (11% of the multiply-adds of bearnet-s's
 // 16- and 32-channel layers, which hold half its work at 64 px).
 
-// Lane j of the result is the sum of the 16 lanes of v[j], for n <= 16 vectors (the rest read as 0).
-// One reduction per vector costs 8 shuffles and adds on the same pipes as the multiply-adds, about
-// 13% of a chunk's work on 14x14 planes; the tree below adds pairs of vectors, each level after one
-// shuffle that lines up their halves, so 16 sums cost 45 operations instead of 128.
-static inline __attribute__((always_inline)) __m512 sum_lanes16(const __m512 *v, int n) {
+// Lane j of the result is the sum of the 16 lanes of v_j. One reduction per vector costs 8 shuffles
+// and adds on the same pipes as the multiply-adds, about 13% of a chunk's work on 14x14 planes; the
+// tree below adds pairs of vectors, each level after one shuffle that lines up their halves, so 16 sums
+// cost 45 operations instead of 128. The vectors come by value: given a pointer into the accumulators,
+// GCC kept them in memory and stored all 24 on every step of wgrad_tile's loop (36% of the peak on a
+// Zen 4 instead of 78%).
+static inline __attribute__((always_inline)) __m512
+sum_lanes16(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4, __m512 v5, __m512 v6, __m512 v7, __m512 v8,
+            __m512 v9, __m512 v10, __m512 v11, __m512 v12, __m512 v13, __m512 v14, __m512 v15) {
+    const __m512 v[16] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15};
     __m512 t[8], u[4], w[2];
-    const __m512 z = _mm512_setzero_ps();
-    for (int k = 0; k < 8; k++) { // in each 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3)
-        __m512 a = 2 * k < n ? v[2 * k] : z, b = 2 * k + 1 < n ? v[2 * k + 1] : z;
-        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-    }
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) // in each 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3)
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
+                             _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+#pragma GCC unroll 4
     for (int k = 0; k < 4; k++) // in each 128-bit lane: the partial sums of v[4k .. 4k+3]
         u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44),
                              _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xee));
+#pragma GCC unroll 2
     for (int k = 0; k < 2; k++) // 128-bit lanes 0,1 and 2,3 added: half sums of v[8k .. 8k+7]
         w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0x88),
                              _mm512_shuffle_f32x4(u[2 * k], u[2 * k + 1], 0xdd));
@@ -198,22 +204,29 @@ static inline __attribute__((always_inline)) __m512 sum_lanes16(const __m512 *v,
 static inline __attribute__((always_inline)) void wgrad_tile(float *dw, int K, int kstride, int mo, int mk,
                                                              int nc, const float **y, const float **c,
                                                              const uint16_t *mask, int n) {
-    __m512 acc[WG_ROWS * WG_COLS]; // acc[i * nc + j]
-    for (int k = 0; k < WG_ROWS * nc; k++) acc[k] = _mm512_setzero_ps();
+    __m512 acc[WG_ROWS * WG_COLS]; // acc[i * nc + j]; those past WG_ROWS * nc stay zero
+#pragma GCC unroll 24
+    for (int k = 0; k < WG_ROWS * WG_COLS; k++) acc[k] = _mm512_setzero_ps();
     for (int q = 0; q < n; q += 16) {
         __mmask16 m = _load_mask16((__mmask16 *)&mask[q / 16]);
         __m512 b[WG_COLS];
+#pragma GCC unroll 6
         for (int j = 0; j < nc; j++) b[j] = _mm512_maskz_loadu_ps(m, c[j] + q);
+#pragma GCC unroll 4
         for (int i = 0; i < WG_ROWS; i++) {
             __m512 a = _mm512_maskz_loadu_ps(m, y[i] + q);
+#pragma GCC unroll 6
             for (int j = 0; j < nc; j++) acc[i * nc + j] = _mm512_fmadd_ps(a, b[j], acc[i * nc + j]);
         }
     }
-    // Sum the lanes with constant indices only: a runtime index into acc would make the compiler
-    // keep acc in memory and store all 24 accumulators on every step of the loop above.
-    float sum[32];
-    _mm512_storeu_ps(sum, sum_lanes16(acc, WG_ROWS * nc < 16 ? WG_ROWS * nc : 16));
-    if (WG_ROWS * nc > 16) _mm512_storeu_ps(sum + 16, sum_lanes16(acc + 16, WG_ROWS * nc - 16));
+    float sum[32] = {0}; // GCC cannot see that mo and mk keep the reads below WG_ROWS * nc
+    _mm512_storeu_ps(sum, sum_lanes16(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7], acc[8],
+                                      acc[9], acc[10], acc[11], acc[12], acc[13], acc[14], acc[15]));
+    if (WG_ROWS * nc > 16) {
+        const __m512 z = _mm512_setzero_ps();
+        _mm512_storeu_ps(sum + 16, sum_lanes16(acc[16], acc[17], acc[18], acc[19], acc[20], acc[21], acc[22],
+                                               acc[23], z, z, z, z, z, z, z, z));
+    }
     for (int i = 0; i < mo; i++)
         for (int j = 0; j < mk; j++) dw[(size_t)i * K + (size_t)j * kstride] += sum[i * nc + j];
 }
