@@ -200,27 +200,39 @@ void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, c
             }
 }
 
-// t (cols, rows) = a (rows, cols)^T: the forward kernel wants W^T. Returns t. In square tiles (16 x 16 on
-// AVX-512, 8 x 8 on AVX2), in registers where whole (the ragged edges element by element). Element by element
-// throughout, a 512 x 4608 layer4 weight took 2.4 ms on one thread, more than its batch-1 product (1.9 ms);
-// in registers 0.8 ms (bench-conv --n 1 --c 512 --size 7 --oc 512: forward minus infer). Bands of rows go to
+// t = a^T, plain (t (cols, rows)) or in the products' row blocks (implicit.h: each block of ROW_BLOCK rows
+// of a becomes its (cols, ROW_BLOCK) transpose). In square tiles (16 x 16 on AVX-512, 8 x 8 on AVX2), in
+// registers where whole (the ragged edges element by element). Element by element throughout, a
+// 512 x 4608 layer4 weight took 2.4 ms on one thread, more than its batch-1 product (1.9 ms); in
+// registers 0.8 ms (bench-conv --n 1 --c 512 --size 7 --oc 512: forward minus infer). Bands of rows go to
 // the threads: in a training step (the weights move every step, so there is no packed copy to keep) one
 // thread transposing alone left the other waiting.
-float *fast_transpose(float *t, const float *a, int rows, int cols) {
+static float *transpose(float *t, const float *a, int rows, int cols, bool blocked) {
     enum { TILE = TRANSPOSE_TILE, PARALLEL_FLOATS = 1 << 16 };
+    // where a[r][c] goes, and the strides of a tile's rows and of their upper halves
+    size_t t_stride = blocked ? ROW_BLOCK : (size_t)rows, half = blocked ? (size_t)cols * ROW_BLOCK : 8;
+#define AT(r, c)                                                                                             \
+    (blocked ? ((size_t)(r) / ROW_BLOCK * cols + (c)) * ROW_BLOCK + (r) % ROW_BLOCK : (size_t)(c)*rows + (r))
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PARALLEL_FLOATS)
     for (int r0 = 0; r0 < rows; r0 += TILE)
         for (int c0 = 0; c0 < cols; c0 += TILE) {
             if (r0 + TILE <= rows && c0 + TILE <= cols) {
-                fast_transpose_tile(t + (size_t)c0 * rows + r0, (size_t)rows, a + (size_t)r0 * cols + c0,
-                                    (size_t)cols);
+                fast_transpose_tile(t + AT(r0, c0), t_stride, half, a + (size_t)r0 * cols + c0, (size_t)cols);
                 continue;
             }
             for (int c = c0; c < c0 + TILE && c < cols; c++)
-                for (int r = r0; r < r0 + TILE && r < rows; r++)
-                    t[(size_t)c * rows + r] = a[(size_t)r * cols + c];
+                for (int r = r0; r < r0 + TILE && r < rows; r++) t[AT(r, c)] = a[(size_t)r * cols + c];
         }
+#undef AT
     return t;
+}
+
+float *fast_transpose(float *t, const float *a, int rows, int cols) {
+    return transpose(t, a, rows, cols, false);
+}
+
+float *fast_pack_rows(float *t, const float *a, int rows, int cols) {
+    return transpose(t, a, rows, cols, true);
 }
 
 Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {
@@ -244,7 +256,7 @@ Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {
 float *conv2d_fast_pack(const float *w, int OC, int C, int KH, int KW) {
     int K = C * KH * KW;
     if (!fast_rows(OC)) return NULL;
-    return fast_transpose(sgd_malloc(sizeof(float) * (size_t)K * OC), w, OC, K);
+    return fast_pack_rows(sgd_malloc(sizeof(float) * (size_t)K * OC), w, OC, K);
 }
 
 // Batch 1 (inference) on omp_get_max_threads() threads: they share one image. Each takes an equal
@@ -284,7 +296,7 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     if (!aligned_conv(s) || !fast_rows(s->OC) || !fast_weights(s->OC, K, s->N)) return false;
     // implicit im2col, the register-blocked product
     const float *wt = packed;
-    if (!wt) wt = fast_transpose(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
+    if (!wt) wt = fast_pack_rows(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
     if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads share the image
         forward_one(out, x, wt, e, s);
         return true;

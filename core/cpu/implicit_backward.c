@@ -65,8 +65,9 @@ static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const Conv
     return s->OC * n;
 }
 
-// The weights in the order dx_taps lists them, for each phase in turn: (taps of the phase, C). Every
-// weight is moved, every step (ResNet-18 has 11M), so the output channels go to the threads.
+// The weights of dX's product, for each phase in turn: W' (C, the phase's taps in dx_taps' order) in
+// the products' row blocks (implicit.h), one block of 8 input channels after the other. Every weight
+// is moved, every step (ResNet-18 has 11M), so the output channels go to the threads.
 static float *dx_weights(const float *w, const ConvShape *s) {
     int KK = s->KH * s->KW;
     float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
@@ -74,14 +75,16 @@ static float *dx_weights(const float *w, const ConvShape *s) {
         for (int b = 0; b < s->stride; b++) {
             int n;
             const int *kk = phase_taps(a, b, s, &n);
-#pragma omp parallel for schedule(static) if ((size_t)s->OC * n * s->C >= 1 << 16)
-            for (int o = 0; o < s->OC; o++) {
-                float *ro = r + (size_t)o * n * s->C;
-                for (int k = 0; k < n; k++)
+            size_t KT = (size_t)s->OC * n; // this phase's K
+#pragma omp parallel for schedule(static) if (KT * s->C >= 1 << 16)
+            for (int o = 0; o < s->OC; o++)
+                for (int k = 0; k < n; k++) {
+                    size_t j = (size_t)o * n + k; // the tap's column of W'
                     for (int c = 0; c < s->C; c++)
-                        ro[(size_t)k * s->C + c] = w[((size_t)o * s->C + c) * KK + kk[k]];
-            }
-            r += (size_t)s->OC * n * s->C;
+                        r[((size_t)c / ROW_BLOCK * KT + j) * ROW_BLOCK + c % ROW_BLOCK] =
+                            w[((size_t)o * s->C + c) * KK + kk[k]];
+                }
+            r += KT * s->C;
         }
     return t;
 }
@@ -161,7 +164,7 @@ static void implicit_backward(float *dx, float *dw, const float *x, const float 
 // the forward has W^T. Each thread takes its run of column blocks of K.
 enum { FEW_PIXELS = 256 };
 typedef struct {
-    const float *dy_t; // (P, OC)
+    const float *dy_t; // dY (OC, P) as wt, in row blocks
     Tap *taps;         // pixel q: row q of colT, every lane of its K columns on
 } FewPixelsDw;
 
@@ -176,7 +179,7 @@ static FewPixelsDw few_pixels_dw_prepare(const float *x, const float *dy, const 
     Tap *taps = step_alloc(sizeof(Tap) * (size_t)P);
     for (int q = 0; q < P; q++) taps[q] = (Tap){col_t + (size_t)q * K, on};
     float *dy_t = step_alloc(sizeof(float) * (size_t)P * s->OC);
-    return (FewPixelsDw){fast_transpose(dy_t, dy, s->OC, P), taps};
+    return (FewPixelsDw){fast_pack_rows(dy_t, dy, s->OC, P), taps};
 }
 
 // Thread t of team's share of dW (+=), columns in whole blocks.

@@ -20,9 +20,9 @@ static inline __mmask16 lanes(int n) {
 // (OPENBLAS_CORETYPE=Haswell), and M (channels, 16..128) is small next to what it is tuned for.
 // A plain register-blocked AVX-512 kernel does about twice that.
 
-// Forward-shaped product: 8 rows x (16*nv) columns of out, from wt (K,M) (W transposed: the 8
-// weights for one k are adjacent) and col. Each step over k multiplies 8 broadcast weights by 3
-// vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
+// Forward-shaped product: 8 rows x (16*nv) columns of out, from one row block of wt (implicit.h: the 8
+// weights for one k are adjacent, and the next k's follow) and col. Each step over k multiplies 8 broadcast
+// weights by 3 vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
 // packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
 // rows (one tile per block of columns) the panel would be read once only. (From 16 rows on the
 // panel pays: the taps' loads are unaligned, masked and spread over C*KH planes, and a second tile
@@ -30,13 +30,13 @@ static inline __mmask16 lanes(int n) {
 // --size 128 --oc 16 on the EPYC these sessions get.) from_panel and nv are constants at each
 // call, so the loops unroll and the choice is made at compile time.
 static inline __attribute__((always_inline)) void
-product_tile(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
-             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const float *bias,
-             const float *skip, bool relu) {
+product_tile(float *out, int Q, const float *wt, bool from_panel, const float *panel, const Tap *taps, int p,
+             int K, int nv, const __mmask16 *mask, bool accumulate, const float *bias, const float *skip,
+             bool relu) {
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k++, wt += M) {
+    for (int k = 0; k < K; k++, wt += ROW_BLOCK) {
         __m512 b[3];
         for (int j = 0; j < nv; j++)
             b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
@@ -61,28 +61,31 @@ product_tile(float *out, int Q, const float *wt, int M, bool from_panel, const f
         }
 }
 
-// The tiles of M rows over one block of nv vectors of columns; e (NULL: none) is applied on the way out.
-static inline __attribute__((always_inline)) void
-product_rows(float *out, int Q, const float *wt, int M, bool from_panel, const float *panel, const Tap *taps,
-             int p, int K, int nv, const __mmask16 *mask, bool accumulate, const ConvEpilogue *e) {
+// The tiles of M rows over one block of nv vectors of columns, K of the ldw k of each row block of wt;
+// e (NULL: none) is applied on the way out.
+static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int ldw,
+                                                               int M, bool from_panel, const float *panel,
+                                                               const Tap *taps, int p, int K, int nv,
+                                                               const __mmask16 *mask, bool accumulate,
+                                                               const ConvEpilogue *e) {
     for (int m = 0; m < M; m += ROW_BLOCK) {
         float *o = out + (size_t)m * Q + p;
         const float *bias = e && e->bias ? e->bias + m : NULL,
                     *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
         bool relu = e && e->relu;
         if (nv == 3)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip,
-                         relu);
+            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 3, mask, accumulate, bias,
+                         skip, relu);
         else if (nv == 2)
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip,
-                         relu);
+            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 2, mask, accumulate, bias,
+                         skip, relu);
         else
-            product_tile(o, Q, wt + m, M, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip,
-                         relu);
+            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 1, mask, accumulate, bias,
+                         skip, relu);
     }
 }
 
-// out (M,Q) = (or +=) wt^T @ col, wt (K,M), col given as K taps, then the epilogue e (NULL: none;
+// out (M,Q) = (or +=) W @ col, W as wt (implicit.h), col given as K taps, then the epilogue e (NULL: none;
 // its skip laid out as out); panel: K_BLOCK*48 floats of scratch.
 // Columns [p0, p1) only (p0 a multiple of 16): a batch-1 forward splits the pixels over threads.
 void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
@@ -92,7 +95,7 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
         if (M <= ROW_BLOCK) {
-            product_rows(out, Q, wt, M, false, NULL, taps, p, K, nv, mask, accumulate, e);
+            product_rows(out, Q, wt, K, M, false, NULL, taps, p, K, nv, mask, accumulate, e);
             continue;
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
@@ -116,7 +119,7 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
                 for (int j = 0; j < 3; j++)
                     _mm_prefetch((const char *)(taps[k0 + k].src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
             }
-            product_rows(out, Q, wt + (size_t)k0 * M, M, true, panel, NULL, p, kn, nv, mask,
+            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, true, panel, NULL, p, kn, nv, mask,
                          accumulate || k0 > 0, k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
     }
@@ -138,9 +141,10 @@ void fast_split_pairs(float *even, float *odd, const float *src, int n) {
     }
 }
 
-// One 16 x 16 tile in registers: t's rows 0..15 (t_stride apart) = a's columns. Four rounds of shuffles,
+// One 16 x 16 tile in registers: t's rows 0..15 (t_stride apart) = a's columns, each row's lanes 8..15
+// half floats after its lanes 0..7. Four rounds of shuffles,
 // each pairing elements, then pairs, then 4-wide and 8-wide blocks, of two rows.
-void fast_transpose_tile(float *t, size_t t_stride, const float *a, size_t a_stride) {
+void fast_transpose_tile(float *t, size_t t_stride, size_t half, const float *a, size_t a_stride) {
     __m512 r[16], u[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(a + i * a_stride);
     for (int i = 0; i < 16; i += 2)
@@ -160,7 +164,10 @@ void fast_transpose_tile(float *t, size_t t_stride, const float *a, size_t a_str
         r[j] = _mm512_shuffle_f32x4(u[j], u[j + 8], 0x88);
         r[j + 8] = _mm512_shuffle_f32x4(u[j], u[j + 8], 0xdd);
     }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(t + i * t_stride, r[i]);
+    for (int i = 0; i < 16; i++) {
+        _mm256_storeu_ps(t + i * t_stride, _mm512_castps512_ps256(r[i]));
+        _mm256_storeu_ps(t + i * t_stride + half, _mm512_extractf32x8_ps(r[i], 1));
+    }
 }
 
 // The weight gradient dW (M,K) = dY (M,Q) @ col^T is M*K dot products along the pixels, with
