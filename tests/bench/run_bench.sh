@@ -88,7 +88,7 @@ done
 
 echo
 echo "$arch ${size}px, batch $bs, on $device ($threads CPU threads), median of $rounds rounds: training images/s over"
-echo "all timed steps and in the fastest step (less disturbed by other work), batch-1 inference ms"
+echo "all timed steps and in the fastest step (less disturbed by other work), batch-1 inference ms (fastest run)"
 [ "$frozen" -gt 0 ] && echo "(frozen: images/s of the fastest step with the body frozen, forward without gradients)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2fx", a / b }'; }
 row() { # mode, ratio against ours or "" for our own rows
