@@ -207,17 +207,17 @@ void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, c
 // registers 0.8 ms (bench-conv --n 1 --c 512 --size 7 --oc 512: forward minus infer). Bands of rows go to
 // the threads: in a training step (the weights move every step, so there is no packed copy to keep) one
 // thread transposing alone left the other waiting.
-static float *transpose(float *t, const float *a, int rows, int cols, bool blocked) {
+static float *transpose(float *t, const float *a, int rows, int cols, int B) {
     enum { TILE = TRANSPOSE_TILE, PARALLEL_FLOATS = 1 << 16 };
-    // where a[r][c] goes, and the strides of a tile's rows and of their upper halves
-    size_t t_stride = blocked ? ROW_BLOCK : (size_t)rows, half = blocked ? (size_t)cols * ROW_BLOCK : 8;
-#define AT(r, c)                                                                                             \
-    (blocked ? ((size_t)(r) / ROW_BLOCK * cols + (c)) * ROW_BLOCK + (r) % ROW_BLOCK : (size_t)(c)*rows + (r))
+    // where a[r][c] goes in blocks of B rows (B = rows: plain), and where a tile's upper 8 rows go
+    size_t half = B == 8 ? (size_t)cols * 8 : 8;
+#define AT(r, c) (((size_t)(r) / B * cols + (c)) * B + (r) % B)
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PARALLEL_FLOATS)
     for (int r0 = 0; r0 < rows; r0 += TILE)
         for (int c0 = 0; c0 < cols; c0 += TILE) {
             if (r0 + TILE <= rows && c0 + TILE <= cols) {
-                fast_transpose_tile(t + AT(r0, c0), t_stride, half, a + (size_t)r0 * cols + c0, (size_t)cols);
+                fast_transpose_tile(t + AT(r0, c0), (size_t)B, half, a + (size_t)r0 * cols + c0,
+                                    (size_t)cols);
                 continue;
             }
             for (int c = c0; c < c0 + TILE && c < cols; c++)
@@ -228,11 +228,11 @@ static float *transpose(float *t, const float *a, int rows, int cols, bool block
 }
 
 float *fast_transpose(float *t, const float *a, int rows, int cols) {
-    return transpose(t, a, rows, cols, false);
+    return transpose(t, a, rows, cols, rows);
 }
 
 float *fast_pack_rows(float *t, const float *a, int rows, int cols) {
-    return transpose(t, a, rows, cols, true);
+    return transpose(t, a, rows, cols, wt_rows(rows));
 }
 
 Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {

@@ -56,6 +56,21 @@ static inline bool fast_weights(int OC, int K, int N) {
 #endif
 }
 
+// The weights' row block. On AVX-512 it is a tile's 8 rows, whose weights are then one contiguous run.
+// With plain W^T (K,M) there, consecutive k were M floats apart, a page apart every one or two k for 256
+// to 512 rows: ResNet's layer4 at batch 1 took 4.25 ms, 2.34 ms in blocks (bench-conv --n 1 --c 512 --size 7
+// --oc 512 --threads 2, a Zen 4). AVX2's 4-row tiles stay on plain W^T (B = M), which an AVX2 build ran
+// faster on the same machine: layer4 3.2-3.5 ms against 4.4-4.6 in blocks of 8, ResNet-34's batch-1
+// frozen step 19-20 against 17 img/s.
+static inline int wt_rows(int M) {
+#ifdef __AVX512F__
+    (void)M;
+    return ROW_BLOCK;
+#else
+    return M;
+#endif
+}
+
 // One row of the implicit col: where it starts (pixel 0 of the group, shifted by the tap), and
 // which lanes are inside the image, one 16-bit word per 16 pixels.
 typedef struct {
@@ -79,11 +94,8 @@ typedef struct {
 
 // The kernels (kernels_avx512.c or kernels_avx2.c, where each is explained):
 // out (M,Q) = (or +=) W @ the taps, columns [p0, p1) or all Q, then the epilogue e. W (M,K) comes as wt,
-// in row blocks: the K x ROW_BLOCK transpose of each block of 8 rows, one block after the other, so
-// that weight (m,k) is at wt[(m / 8) * K * 8 + k * 8 + m % 8] (fast_pack_rows). A tile's weights are then
-// one contiguous run. With W^T plain (K,M), consecutive k were M floats apart, a page apart every one
-// or two k for 256 to 512 rows: ResNet's layer4 at batch 1 took 4.1 ms, 1.9 ms this way (bench-conv --n 1
-// --c 512 --size 7 --oc 512, a Zen 4).
+// in row blocks of B = wt_rows(M): the K x B transpose of each block of B rows, one block after the
+// other, so that weight (m,k) is at wt[(m / B) * K * B + k * B + m % B] (fast_pack_rows).
 void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int K, int Q, int p0, int p1,
                        bool accumulate, const ConvEpilogue *e, float *panel);
 static inline void fast_product(float *out, const float *wt, const Tap *taps, int M, int K, int Q,
@@ -119,7 +131,7 @@ void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, c
 Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb);
 // t (cols, rows) = a (rows, cols)^T, on the threads when it is large; returns t.
 float *fast_transpose(float *t, const float *a, int rows, int cols);
-// t = a (rows, cols) as the products' wt, in row blocks (rows: a multiple of ROW_BLOCK); returns t.
+// t = a (rows, cols) as the products' wt, in row blocks of wt_rows(rows) (rows: a multiple of 8); returns t.
 float *fast_pack_rows(float *t, const float *a, int rows, int cols);
 
 #endif

@@ -66,28 +66,27 @@ static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const Conv
 }
 
 // The weights of dX's product, for each phase in turn: W' (C, the phase's taps in dx_taps' order) in
-// the products' row blocks (implicit.h), one block of 8 input channels after the other. Every weight
-// is moved, every step (ResNet-18 has 11M), so the blocks go to the threads; a block's weights for one
-// output channel are 8 * KK adjacent floats of w, and its rows of W' one contiguous run. (By output
-// channel and tap, writing one float per block, dX of layer4 at batch 1 took 3.7 ms, 3.0 this way: bench-conv
-// --n 1 --c 512 --size 7 --oc 512 --threads 2.)
+// the products' row blocks of B = wt_rows(C) (implicit.h). Every weight is moved, every step (ResNet-18
+// has 11M), so (block, output channel) pairs go to the threads, and each writes one contiguous run: its
+// taps' columns of its B rows, from B * KK adjacent floats of w. (On AVX-512, B = 8: writing one float per
+// block for each tap instead, dX of layer4 at batch 1 took 3.66 ms, 2.95-3.11 this way: bench-conv --n 1
+// --c 512 --size 7 --oc 512 --threads 2.)
 static float *dx_weights(const float *w, const ConvShape *s) {
-    int KK = s->KH * s->KW;
+    int KK = s->KH * s->KW, B = wt_rows(s->C);
     float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
     for (int a = 0; a < s->stride; a++)
         for (int b = 0; b < s->stride; b++) {
             int n;
             const int *kk = phase_taps(a, b, s, &n);
             size_t KT = (size_t)s->OC * n; // this phase's K
-#pragma omp parallel for schedule(static) if (KT * s->C >= 1 << 16)
-            for (int cb = 0; cb < s->C / ROW_BLOCK; cb++) {
-                float *dst = r + (size_t)cb * KT * ROW_BLOCK;
+#pragma omp parallel for collapse(2) schedule(static) if (KT * s->C >= 1 << 16)
+            for (int c0 = 0; c0 < s->C; c0 += B)
                 for (int o = 0; o < s->OC; o++) {
-                    const float *src = w + ((size_t)o * s->C + (size_t)cb * ROW_BLOCK) * KK;
-                    for (int k = 0; k < n; k++, dst += ROW_BLOCK)
-                        for (int i = 0; i < ROW_BLOCK; i++) dst[i] = src[i * KK + kk[k]];
+                    const float *src = w + ((size_t)o * s->C + c0) * KK;
+                    float *dst = r + ((size_t)c0 * KT + (size_t)o * n * B); // block c0 / B, column o * n
+                    for (int k = 0; k < n; k++)
+                        for (int i = 0; i < B; i++) dst[(size_t)k * B + i] = src[(size_t)i * KK + kk[k]];
                 }
-            }
             r += KT * s->C;
         }
     return t;

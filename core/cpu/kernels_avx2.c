@@ -27,19 +27,19 @@ static inline __m256i first_lanes(int n) {
 // ---------------------------------------------------------------------------------------------
 // the product kernel
 //
-// 4 rows x (8*nv) columns of out, nv <= 3, from half a row block of wt and the panel (K, 24): per k, 4
+// 4 rows x (8*nv) columns of out, nv <= 3, from wt (plain W^T here: wt_rows) and the panel (K, 24): per k, 4
 // broadcast weights times 3 vectors of the panel into 12 accumulators. With the 3 panel vectors and the
 // weight that is all 16 registers; AVX-512's 8 x 3 tile would need 24 accumulators. An 8-row block of M is
 // two such tiles over the same panel, which stays in L1 (24 columns x 160 k, 15 KB). Full vectors of out are
 // stored plainly: masked stores cost more (AMD's Zen microcodes them), so masks serve only a block's edge.
 enum { TILE_ROWS = 4 };
 static inline __attribute__((always_inline)) void
-product_tile(float *out, int Q, const float *wt, const float *panel, int K, int nv, int width,
+product_tile(float *out, int Q, const float *wt, int M, const float *panel, int K, int nv, int width,
              const __m256i *mask, bool accumulate, const float *bias, const float *skip, bool relu) {
     __m256 acc[TILE_ROWS][3];
     for (int i = 0; i < TILE_ROWS; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm256_setzero_ps();
-    for (int k = 0; k < K; k++, wt += ROW_BLOCK) {
+    for (int k = 0; k < K; k++, wt += M) {
         __m256 b[3];
         for (int j = 0; j < nv; j++) {
             b[j] = _mm256_load_ps(panel + k * COL_BLOCK + 8 * j);
@@ -74,22 +74,21 @@ product_tile(float *out, int Q, const float *wt, const float *panel, int K, int 
         }
 }
 
-static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int ldw,
-                                                               int M, const float *panel, int p, int K,
-                                                               int nv, int width, const __m256i *mask,
+static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int M,
+                                                               const float *panel, int p, int K, int nv,
+                                                               int width, const __m256i *mask,
                                                                bool accumulate, const ConvEpilogue *e) {
     for (int m = 0; m < M; m += TILE_ROWS) {
         float *o = out + (size_t)m * Q + p;
         const float *bias = e && e->bias ? e->bias + m : NULL,
                     *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
         bool relu = e && e->relu;
-        const float *w = wt + (size_t)(m / ROW_BLOCK) * ldw * ROW_BLOCK + m % ROW_BLOCK; // half a row block
         if (nv == 3)
-            product_tile(o, Q, w, panel, K, 3, width, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, panel, K, 3, width, mask, accumulate, bias, skip, relu);
         else if (nv == 2)
-            product_tile(o, Q, w, panel, K, 2, width, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, panel, K, 2, width, mask, accumulate, bias, skip, relu);
         else
-            product_tile(o, Q, w, panel, K, 1, width, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, wt + m, M, panel, K, 1, width, mask, accumulate, bias, skip, relu);
     }
 }
 
@@ -113,8 +112,7 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
                 for (int j = 0; j < 2; j++) // the next block's pixels of this tap, as on AVX-512
                     _mm_prefetch((const char *)(t->src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
             }
-            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, panel, p, kn, nv, width, mask,
-                         accumulate || k0 > 0,
+            product_rows(out, Q, wt + (size_t)k0 * M, M, panel, p, kn, nv, width, mask, accumulate || k0 > 0,
                          k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
     }

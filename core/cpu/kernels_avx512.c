@@ -36,7 +36,7 @@ product_tile(float *out, int Q, const float *wt, bool from_panel, const float *p
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int k = 0; k < K; k++, wt += ROW_BLOCK) {
+    for (int k = 0; k < K; k++, wt += ROW_BLOCK) { // wt_rows: blocks of ROW_BLOCK
         __m512 b[3];
         for (int j = 0; j < nv; j++)
             b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
