@@ -209,9 +209,9 @@ void fast_forward_taps(Tap *taps, const float *xq, int nb, const ConvShape *s, c
 // thread transposing alone left the other waiting.
 static float *transpose(float *t, const float *a, int rows, int cols, int B) {
     enum { TILE = TRANSPOSE_TILE, PARALLEL_FLOATS = 1 << 16 };
-    // where a[r][c] goes in blocks of B rows (B = rows: plain), and where a tile's upper 8 rows go
-    size_t half = B == 8 ? (size_t)cols * 8 : 8;
+    // where a[r][c] goes in blocks of B rows (B = rows: plain), and so where a tile's upper 8 rows go
 #define AT(r, c) (((size_t)(r) / B * cols + (c)) * B + (r) % B)
+    size_t half = AT(8, 0);
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols >= PARALLEL_FLOATS)
     for (int r0 = 0; r0 < rows; r0 += TILE)
         for (int c0 = 0; c0 < cols; c0 += TILE) {

@@ -73,15 +73,13 @@ static inline __attribute__((always_inline)) void product_rows(float *out, int Q
         const float *bias = e && e->bias ? e->bias + m : NULL,
                     *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
         bool relu = e && e->relu;
+        const float *w = wt + (size_t)m * ldw; // this row block
         if (nv == 3)
-            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 3, mask, accumulate, bias,
-                         skip, relu);
+            product_tile(o, Q, w, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip, relu);
         else if (nv == 2)
-            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 2, mask, accumulate, bias,
-                         skip, relu);
+            product_tile(o, Q, w, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip, relu);
         else
-            product_tile(o, Q, wt + (size_t)m * ldw, from_panel, panel, taps, p, K, 1, mask, accumulate, bias,
-                         skip, relu);
+            product_tile(o, Q, w, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip, relu);
     }
 }
 
