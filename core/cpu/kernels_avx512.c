@@ -37,6 +37,10 @@ product_tile(float *out, int Q, const float *wt, bool from_panel, const float *p
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
     for (int k = 0; k < K; k++, wt += ROW_BLOCK) { // wt_rows: blocks of ROW_BLOCK
+        // A layer's weights outgrow L2 from 256 channels on (2.4-9.4 MB), and each tile's run of them
+        // starts afresh K*8 floats on: asking for them 32 k ahead made the 512-channel layers 5-9%
+        // faster (bench-conv-style A/B on a Zen 4).
+        if (from_panel) _mm_prefetch((const char *)(wt + 32 * ROW_BLOCK), _MM_HINT_T0);
         __m512 b[3];
         for (int j = 0; j < nv; j++)
             b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
@@ -98,10 +102,9 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
-        // A long K goes in equal slices of at most K_BLOCK, so that the panel stays in L1 for every
-        // row tile and no slice is a short rest that pays a pass over out for a few k (K = 144, a
-        // 16-channel 3x3, is one slice). (K = 0, a dX phase no tap reads, still makes one pass: it
-        // writes the zeros.)
+        // A long K goes in equal slices of at most K_BLOCK (implicit.h), so that the panel stays in
+        // L2 for every row tile and no slice is a short rest that pays a pass over out for a few k. (K = 0, a
+        // dX phase no tap reads, still makes one pass: it writes the zeros.)
         int slices = K > K_BLOCK ? (K + K_BLOCK - 1) / K_BLOCK : 1;
         int slice = K > 0 ? (K + slices - 1) / slices : 1;
         for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
