@@ -103,8 +103,8 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
         // A long K goes in equal slices of at most K_BLOCK (implicit.h), so that the panel stays in
-        // L2 for every row tile and no slice is a short rest that pays a pass over out for a few k. (K = 0, a
-        // dX phase no tap reads, still makes one pass: it writes the zeros.)
+        // L2 for every row tile and no slice is a short rest that pays a pass over out for a few k.
+        // (K = 0, a dX phase no tap reads, still makes one pass: it writes the zeros.)
         int slices = K > K_BLOCK ? (K + K_BLOCK - 1) / K_BLOCK : 1;
         int slice = K > 0 ? (K + slices - 1) / slices : 1;
         for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
