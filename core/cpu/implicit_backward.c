@@ -67,10 +67,12 @@ static int dx_taps(Tap *taps, const float *dyq, int nb, int a, int b, const Conv
 
 // The weights of dX's product, for each phase in turn: W' (C, the phase's taps in dx_taps' order) in
 // the products' row blocks of B = wt_rows(C) (implicit.h). Every weight is moved, every step (ResNet-18
-// has 11M), so (block, output channel) pairs go to the threads, and each writes one contiguous run: its
-// taps' columns of its B rows, from B * KK adjacent floats of w. (On AVX-512, B = 8: writing one float per
-// block for each tap instead, dX of layer4 at batch 1 took 3.66 ms, 2.95-3.11 this way: bench-conv --n 1
-// --c 512 --size 7 --oc 512 --threads 2.)
+// has 11M), so output channels go to the threads, and each reads its channel's weights front to back:
+// for each block of B input channels, one contiguous run of its taps' columns from B * KK adjacent
+// floats of w. (On AVX-512, B = 8: writing one float per block for each tap instead, dX of layer4 at
+// batch 1 took 3.66 ms, 2.95-3.11 with runs. Taking (block, output channel) pairs in block order, which
+// reads w 18 KB apart at every step, a 512 x 512 3x3 took 1.6-2.4 ms to reorder, against 1.1-1.4 ms
+// walking w in order: a standalone copy of this loop on a Zen 4, two threads.)
 static float *dx_weights(const float *w, const ConvShape *s) {
     int KK = s->KH * s->KW, B = wt_rows(s->C);
     float *t = step_alloc(sizeof(float) * (size_t)s->OC * KK * s->C), *r = t;
@@ -79,9 +81,9 @@ static float *dx_weights(const float *w, const ConvShape *s) {
             int n;
             const int *kk = phase_taps(a, b, s, &n);
             size_t KT = (size_t)s->OC * n; // this phase's K
-#pragma omp parallel for collapse(2) schedule(static) if (KT * s->C >= 1 << 16)
-            for (int c0 = 0; c0 < s->C; c0 += B)
-                for (int o = 0; o < s->OC; o++) {
+#pragma omp parallel for schedule(static) if (KT * s->C >= 1 << 16)
+            for (int o = 0; o < s->OC; o++)
+                for (int c0 = 0; c0 < s->C; c0 += B) {
                     const float *src = w + ((size_t)o * s->C + c0) * KK;
                     float *dst = r + ((size_t)c0 * KT + (size_t)o * n * B); // block c0 / B, column o * n
                     for (int k = 0; k < n; k++)
