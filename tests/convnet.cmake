@@ -18,3 +18,8 @@ target_link_libraries(bench-bearnet PRIVATE sgdbears) # BearModel: every --arch 
 # bench-conv: GFLOP/s of one conv layer's three products on one thread (a measuring tool).
 add_executable(bench-conv ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench-conv.c)
 target_link_libraries(bench-conv PRIVATE sgdcore)
+# The kernels' inner loops keep their accumulators in registers (checked on the compiled library; the
+# sanitizers' instrumentation adds stack traffic of its own, so not in that build).
+if(NOT SGDLAB_SANITIZE)
+  sgd_script_test(kernel_registers convnet/kernel_registers.sh)
+endif()

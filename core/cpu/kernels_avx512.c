@@ -23,16 +23,14 @@ static inline __mmask16 lanes(int n) {
 // Forward-shaped product: 8 rows x (16*nv) columns of out, from one row block of wt (implicit.h: the 8
 // weights for one k are adjacent, and the next k's follow) and col. Each step over k multiplies 8 broadcast
 // weights by 3 vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
-// packed panel (K, 48) or, when from_panel is false, straight from the taps at column p: for 8
-// rows (one tile per block of columns) the panel would be read once only. (From 16 rows on the
-// panel pays: the taps' loads are unaligned, masked and spread over C*KH planes, and a second tile
-// reading them again ran at half the speed of one reading the panel, bench-conv --n 1 --c 16
-// --size 128 --oc 16 on the EPYC these sessions get.) from_panel and nv are constants at each
-// call, so the loops unroll and the choice is made at compile time.
+// packed panel (K, 48), even for 8 rows, where it is read once only: reading the taps straight instead
+// (unaligned, masked, their pointers loaded every step) made GCC store all 24 accumulators on every
+// step, and 8-channel convs ran at 35-40% of the peak, 55-62% through the panel (a Zen 4;
+// tests/convnet/kernel_registers.sh now guards the loop). nv is a constant at each call, so the loops
+// unroll.
 static inline __attribute__((always_inline)) void
-product_tile(float *out, int Q, const float *wt, bool from_panel, const float *panel, const Tap *taps, int p,
-             int K, int nv, const __mmask16 *mask, bool accumulate, const float *bias, const float *skip,
-             bool relu) {
+product_tile(float *out, int Q, const float *wt, const float *panel, int K, int nv, const __mmask16 *mask,
+             bool accumulate, const float *bias, const float *skip, bool relu) {
     __m512 acc[ROW_BLOCK][3];
     for (int i = 0; i < ROW_BLOCK; i++)
         for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
@@ -40,12 +38,9 @@ product_tile(float *out, int Q, const float *wt, bool from_panel, const float *p
         // A layer's weights outgrow L2 from 256 channels on (2.4-9.4 MB), and each tile's run of them
         // starts afresh K*8 floats on: asking for them 32 k ahead made the 512-channel layers 5-9%
         // faster (bench-conv-style A/B on a Zen 4).
-        if (from_panel) _mm_prefetch((const char *)(wt + 32 * ROW_BLOCK), _MM_HINT_T0);
+        _mm_prefetch((const char *)(wt + 32 * ROW_BLOCK), _MM_HINT_T0);
         __m512 b[3];
-        for (int j = 0; j < nv; j++)
-            b[j] = from_panel ? _mm512_load_ps(panel + k * COL_BLOCK + 16 * j)
-                              : _mm512_maskz_loadu_ps(_load_mask16((__mmask16 *)&taps[k].mask[p / 16 + j]),
-                                                      taps[k].src + p + 16 * j);
+        for (int j = 0; j < nv; j++) b[j] = _mm512_load_ps(panel + k * COL_BLOCK + 16 * j);
         for (int i = 0; i < ROW_BLOCK; i++) {
             __m512 w = _mm512_set1_ps(wt[i]);
             for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
@@ -68,9 +63,8 @@ product_tile(float *out, int Q, const float *wt, bool from_panel, const float *p
 // The tiles of M rows over one block of nv vectors of columns, K of the ldw k of each row block of wt;
 // e (NULL: none) is applied on the way out.
 static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int ldw,
-                                                               int M, bool from_panel, const float *panel,
-                                                               const Tap *taps, int p, int K, int nv,
-                                                               const __mmask16 *mask, bool accumulate,
+                                                               int M, const float *panel, int p, int K,
+                                                               int nv, const __mmask16 *mask, bool accumulate,
                                                                const ConvEpilogue *e) {
     for (int m = 0; m < M; m += ROW_BLOCK) {
         float *o = out + (size_t)m * Q + p;
@@ -79,11 +73,11 @@ static inline __attribute__((always_inline)) void product_rows(float *out, int Q
         bool relu = e && e->relu;
         const float *w = wt + (size_t)m * ldw; // this row block
         if (nv == 3)
-            product_tile(o, Q, w, from_panel, panel, taps, p, K, 3, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, w, panel, K, 3, mask, accumulate, bias, skip, relu);
         else if (nv == 2)
-            product_tile(o, Q, w, from_panel, panel, taps, p, K, 2, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, w, panel, K, 2, mask, accumulate, bias, skip, relu);
         else
-            product_tile(o, Q, w, from_panel, panel, taps, p, K, 1, mask, accumulate, bias, skip, relu);
+            product_tile(o, Q, w, panel, K, 1, mask, accumulate, bias, skip, relu);
     }
 }
 
@@ -96,10 +90,6 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
-        if (M <= ROW_BLOCK) {
-            product_rows(out, Q, wt, K, M, false, NULL, taps, p, K, nv, mask, accumulate, e);
-            continue;
-        }
         // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
         // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
         // A long K goes in equal slices of at most K_BLOCK (implicit.h), so that the panel stays in
@@ -120,8 +110,9 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
                 for (int j = 0; j < 3; j++)
                     _mm_prefetch((const char *)(taps[k0 + k].src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
             }
-            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, true, panel, NULL, p, kn, nv, mask,
-                         accumulate || k0 > 0, k0 + kn >= K ? e : NULL); // the epilogue on the last slice
+            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, panel, p, kn, nv, mask,
+                         accumulate || k0 > 0,
+                         k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
     }
 }
