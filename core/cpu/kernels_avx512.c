@@ -25,7 +25,7 @@ static inline __mmask16 lanes(int n) {
 // weights by 3 vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
 // packed panel (K, 48), even for 8 rows, where it is read once only: reading the taps straight instead
 // (unaligned, masked, their pointers loaded every step) made GCC store all 24 accumulators on every
-// step, and 8-channel convs ran at 35-40% of the peak, 55-62% through the panel (a Zen 4;
+// step, and 8-channel convs ran at 35-40% of the peak, 54-62% through the panel (a Zen 4;
 // tests/convnet/kernel_registers.sh now guards the loop). nv is a constant at each call, so the loops
 // unroll.
 static inline __attribute__((always_inline)) void

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # bench-conv over the conv layers of bearnet-s (64 px) and of ResNet-18/34 (224 px): each product's
 # GFLOP/s and share of the FMA peak, one thread unless --threads says otherwise.
-#   tests/bench/conv_shapes.sh [--set bearnet|resnet|all] [--threads 1] [--runs 4]
+#   tests/bench/conv_shapes.sh [--set bearnet|resnet|all] [--threads 1] [--runs 4] [--torch]
 # (build/bin/bench-conv must exist; BENCH_CONV=path picks another build, e.g. a copy of the old one).
+# --torch times each layer's forward in PyTorch too (tests/bench/conv_torch.py: channels-last, oneDNN),
+# right after ours, and prints ours/it: where a network's gap to PyTorch sits, layer by layer.
 # Batches are cut so that each call takes milliseconds: the kernels' speed per image does not depend on
 # the batch beyond that, as long as a group of images fills a column block (core/cpu/implicit.c).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="${BENCH_CONV:-$root/build/bin/bench-conv}"
-set_name=all threads=1 runs=4
+set_name=all threads=1 runs=4 torch=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --torch) torch=1; shift ;;
     --set) set_name="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
-    *) echo "conv_shapes.sh: unknown argument $1 (accepted: --set --threads --runs)" >&2; exit 2 ;;
+    *) echo "conv_shapes.sh: unknown argument $1 (accepted: --set --threads --runs --torch)" >&2; exit 2 ;;
   esac
 done
 case "$set_name" in bearnet|resnet|all) ;; *) echo "conv_shapes.sh: --set takes bearnet, resnet or all" >&2; exit 2 ;; esac
@@ -43,12 +46,21 @@ layer4.down 32 256 14 512 1 2
 layer4      32 512  7 512 3 1"
 case "$set_name" in bearnet) shapes="$bearnet" ;; resnet) shapes="$resnet" ;; all) shapes="$bearnet"$'\n'"$resnet" ;; esac
 
-printf "%-12s %-30s %16s %16s %16s\n" layer shape "forward GF/s %" "dW GF/s %" "dX GF/s %"
+torch_py="${TORCH_PYTHON:-/usr/bin/python3}" # Debian's, where python3-torch imports
+header="$(printf "%-12s %-30s %16s %16s %16s" layer shape "forward GF/s %" "dW GF/s %" "dX GF/s %")"
+[ "$torch" = 1 ] && header+="$(printf " %10s %8s" "torch fwd" "ours/it")"
+echo "$header"
 while read -r name n c size oc k stride; do
-  out="$("$bench" --n "$n" --c "$c" --size "$size" --oc "$oc" --k "$k" --stride "$stride" \
-    --threads "$threads" --runs "$runs")"
+  args=(--n "$n" --c "$c" --size "$size" --oc "$oc" --k "$k" --stride "$stride" --threads "$threads" --runs "$runs")
+  out="$("$bench" "${args[@]}")"
   row() { awk -v p="$1" '$1 == p { sub("%", "", $6); printf "%7s %5.1f%%", $2, $6 }' <<<"$out"; }
-  printf "%-12s %-30s %16s %16s %16s\n" "$name" "N$n C$c ${size}px OC$oc ${k}x$k/$stride" \
-    "$(row forward)" "$(row dW)" "$(row dX)"
+  line="$(printf "%-12s %-30s %16s %16s %16s" "$name" "N$n C$c ${size}px OC$oc ${k}x$k/$stride" \
+    "$(row forward)" "$(row dW)" "$(row dX)")"
+  if [ "$torch" = 1 ]; then
+    theirs="$("$torch_py" "$root/tests/bench/conv_torch.py" "${args[@]}" | awk '$1 == "forward" { print $2 }')"
+    ours="$(awk '$1 == "forward" { print $2 }' <<<"$out")"
+    line+="$(printf " %10s %8s" "$theirs" "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2fx", a / b }')")"
+  fi
+  echo "$line"
 done <<<"$shapes"
 awk '$1 == "peak"' <<<"$out"
