@@ -174,7 +174,8 @@ static void test_conv_epilogue(void) {
     check_epilogue(1, 16, 20, 20, 16, 3, 1, 1, &rng); // 400 pixels: a partial block of columns
     check_epilogue(3, 16, 12, 12, 32, 3, 2, 1, &rng); // a group of images, stride 2
     check_epilogue(1, 32, 16, 16, 64, 1, 2, 1, &rng); // a 1x1 shortcut
-    check_epilogue(2, 64, 8, 8, 128, 3, 1, 1, &rng);  // K sliced in the panel
+    check_epilogue(2, 64, 8, 8, 128, 3, 1, 1, &rng);  // K sliced in the panel (AVX2's slices)
+    check_epilogue(2, 96, 8, 8, 32, 3, 1, 1, &rng);   // K = 864: two slices on AVX-512 too
     check_epilogue(1, 4, 9, 9, 12, 3, 1, 1, &rng);    // 12 channels, odd size: the fast path declines
 }
 
@@ -189,8 +190,9 @@ static void test_batch1_threads(void) {
         check_epilogue(1, 19, 1, 37, 24, 3, 1, threads, &rng);   // one row of 37 pixels (3 vectors)
         check_epilogue(1, 8, 2, 70, 8, 3, 2, threads, &rng);     // stride 2 down to one row; 8 rows
         check_epilogue(1, 24, 6, 6, 16, 1, 2, threads, &rng);    // 3x3 = 9 pixels: one vector
-        check_epilogue(1, 40, 9, 13, 32, 3, 1, threads, &rng);   // K = 360: three slices
+        check_epilogue(1, 40, 9, 13, 32, 3, 1, threads, &rng);   // K = 360: three slices on AVX2
         check_epilogue(1, 19, 20, 22, 24, 3, 2, threads, &rng);  // K = 171: slices of 86 and 85
+        check_epilogue(1, 87, 9, 13, 32, 3, 1, threads, &rng);   // K = 783: 392 + 391 on AVX-512
         check_epilogue(1, 3, 34, 30, 16, 3, 1, threads, &rng);   // the stem's shape, odd sides
         check_epilogue(1, 64, 16, 16, 128, 3, 2, threads, &rng); // bearnet-s's layer 4 at 64 px
     }

@@ -151,12 +151,16 @@ static void test_conv(void) {
     conv_agrees_with_naive(1, 32, 14, 14, 16, 3, 2, 1, true, true);
     conv_agrees_with_naive(1, 24, 14, 14, 8, 3, 1, 1, false, true);
     conv_agrees_with_naive(1, 40, 10, 10, 16, 1, 2, 0, false, false);
-    // 24 or more rows build a panel of col, in equal slices of at most 160 taps (K = 288 as 2 x 144
-    // and 216 as 2 x 108 here; 360 as 3 x 120 and dX's 40 * 9 = 360 below)
+    // 24 or more rows build a panel of col, in equal slices of at most K_BLOCK taps: 160 on AVX2 (K = 288
+    // as 2 x 144 and 216 as 2 x 108 here; 360 as 3 x 120 and dX's 40 * 9 = 360 below), 768 on AVX-512
+    // (the last three: K = 864 as 2 x 432, 783 as 392 + 391, and dX's 96 * 9 = 864)
     conv_agrees_with_naive(2, 32, 8, 8, 32, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 24, 8, 8, 32, 3, 2, 1, true, false);
     conv_agrees_with_naive(2, 40, 10, 10, 24, 3, 1, 1, false, true);
     conv_agrees_with_naive(2, 24, 10, 10, 40, 3, 2, 1, true, false);
+    conv_agrees_with_naive(2, 96, 6, 6, 16, 3, 1, 1, false, true);
+    conv_agrees_with_naive(2, 87, 7, 7, 24, 3, 2, 1, true, false);
+    conv_agrees_with_naive(2, 16, 6, 6, 96, 3, 1, 1, false, false);
     // the weight gradient's last tile of channels 6, 4 or 2 wide: 20 = 6+6+6+2, 10 = 6+4, 5 in one
     conv_agrees_with_naive(2, 20, 8, 8, 16, 3, 1, 1, false, false);
     conv_agrees_with_naive(2, 10, 8, 8, 8, 3, 2, 1, true, false);

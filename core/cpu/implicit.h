@@ -14,10 +14,12 @@
 
 // M is taken 8 rows at a time and K in slices of at most K_BLOCK; a column block is 3 vectors, 48
 // pixels on AVX-512 (24 on AVX2). AVX2's slice keeps its panel in L1 beside the weights it meets. On
-// AVX-512 a panel of 160 k would not fit a 32 KB L1 anyway, and slices of 768 (a 147 KB panel in L2)
-// made every ResNet product 4-8% faster on a Zen 4 than 160: each slice costs a pass over out (see
-// fast_product_cols). AVX2 ran no faster there with longer ones. dW's kernel takes WG_ROWS rows of dY by
-// WG_COLS taps, WG_CHUNK pixels at a time; the transpose goes in square tiles of TRANSPOSE_TILE.
+// AVX-512 a panel of 160 k (30 KB) and its 5 KB of weights did not fit a Zen 4's 32 KB L1 either, and
+// slices of 768 (a 147 KB panel, in L2) made every ResNet product 4-9% faster there than 160: each slice
+// costs a pass over out (see fast_product_cols). 160 had been sized for the 48 KB L1 of the Intel parts
+// earlier sessions had; 768 is measured on the Zen 4 only. AVX2 ran no faster there with longer slices. dW's
+// kernel takes WG_ROWS rows of dY by WG_COLS taps, WG_CHUNK pixels at a time; the transpose goes in square
+// tiles of TRANSPOSE_TILE.
 enum { ROW_BLOCK = 8, WG_COLS = 6, WG_CHUNK = 1024 };
 #ifdef __AVX512F__
 enum { K_BLOCK = 768, COL_BLOCK = 48, WG_ROWS = 4, TRANSPOSE_TILE = 16 };

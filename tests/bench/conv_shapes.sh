@@ -57,7 +57,8 @@ while read -r name n c size oc k stride; do
   line="$(printf "%-12s %-30s %16s %16s %16s" "$name" "N$n C$c ${size}px OC$oc ${k}x$k/$stride" \
     "$(row forward)" "$(row dW)" "$(row dX)")"
   if [ "$torch" = 1 ]; then
-    theirs="$("$torch_py" "$root/tests/bench/conv_torch.py" "${args[@]}" | awk '$1 == "forward" { print $2 }')"
+    theirs="$("$torch_py" "$root/tests/bench/conv_torch.py" "${args[@]}" </dev/null | awk '$1 == "forward" { print $2 }')"
+    [ -n "$theirs" ] || { echo "conv_shapes.sh: conv_torch.py gave no figure for $name (python3-torch?)" >&2; exit 1; }
     ours="$(awk '$1 == "forward" { print $2 }' <<<"$out")"
     line+="$(printf " %10s %8s" "$theirs" "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2fx", a / b }')")"
   fi
