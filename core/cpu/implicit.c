@@ -238,6 +238,7 @@ float *fast_pack_rows(float *t, const float *a, int rows, int cols) {
 Scratch *fast_scratch_alloc(int threads, const ConvShape *s, int nb) {
     size_t P = (size_t)s->OH * s->OW, K = (size_t)s->C * s->KH * s->KW, KT = (size_t)s->OC * s->KH * s->KW;
     size_t K_max = K > KT ? K : KT, M_max = s->C > s->OC ? (size_t)s->C : (size_t)s->OC;
+    if (K_max < P * nb) K_max = P * nb;          // dW's taps are the group's pixels (implicit_backward.c)
     size_t x_image = (size_t)s->C * s->H * s->W; // tmp holds the s*s phases of dX, too
     Scratch *sc = step_alloc(sizeof(Scratch) * (size_t)threads);
     for (int t = 0; t < threads; t++) {

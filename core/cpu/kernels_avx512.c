@@ -1,5 +1,5 @@
 // kernels_avx512.c — the implicit-im2col convolution's register-blocked kernels on CPUs with AVX-512:
-// the product of W with the taps (the forward, dX, and dW of few pixels), the weight gradient's tile,
+// the product of W with the taps (the forward, dX, and dW of most convs), the weight gradient's tile,
 // the stride-2 pixel pairs and the transpose. implicit.c explains the method; kernels_avx2.c is the
 // same on 8-lane vectors.
 #include <immintrin.h>
