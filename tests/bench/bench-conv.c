@@ -52,8 +52,8 @@ static inline Vec vec_fma(Vec a, Vec b, Vec c) {
 static inline Vec vec_set(float v) {
     return _mm256_set1_ps(v);
 }
-#else
-enum { LANES = 8 };
+#else // no AVX in this build (the sanitizer build compiles the tests so): SSE vectors
+enum { LANES = 4 };
 typedef float Vec __attribute__((vector_size(4 * LANES)));
 static inline Vec vec_fma(Vec a, Vec b, Vec c) {
     return a * b + c;
