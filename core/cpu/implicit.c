@@ -47,7 +47,7 @@ static int floor_mod(int a, int b) {
 }
 
 // Bits [q0, q1) of the words.
-static void set_bits(uint16_t *bits, int q0, int q1) {
+void fast_set_bits(uint16_t *bits, int q0, int q1) {
     for (int q = q0; q < q1; q = (q / 16 + 1) * 16) {
         int end = (q / 16 + 1) * 16 < q1 ? (q / 16 + 1) * 16 : q1;
         bits[q / 16] |= (uint16_t)(lane_bits(end - q) << (q % 16));
@@ -74,7 +74,7 @@ static void masks_fill(const Masks *m, int OH, int OW, int nb, int q0, int q1) {
                 for (int i = 0; i < OH; i++) {
                     int a = n * P + i * OW + j0, b = n * P + i * OW + j1;
                     a = a > q0 ? a : q0, b = b < q1 ? b : q1;
-                    if (i + dh >= 0 && i + dh < OH && a < b) set_bits(bits, a, b);
+                    if (i + dh >= 0 && i + dh < OH && a < b) fast_set_bits(bits, a, b);
                 }
         }
 }

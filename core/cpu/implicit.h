@@ -127,6 +127,8 @@ bool fast_phase_used(int a, int KH, const ConvShape *s);
 const float *fast_phase_planes(float *xq, const float *x, int nb, const ConvShape *s);
 const float *fast_group_rows(float *dst, const float *src, int nb, int M, int P);
 void fast_ungroup_rows(float *dst, const float *src, int nb, int M, int P, bool accumulate);
+// Bits [q0, q1) of the words set (the others kept).
+void fast_set_bits(uint16_t *bits, int q0, int q1);
 // Masks and taps; for_dx asks for the opposite shifts.
 Masks fast_masks_build(const ConvShape *s, int nb, bool for_dx);
 void fast_masks(Masks *m, const ConvShape *s, int nb, bool for_dx);

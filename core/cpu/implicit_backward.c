@@ -60,8 +60,7 @@ static RowMasks row_masks(const ConvShape *s) {
     memset(m.bits, 0, sizeof(uint16_t) * (size_t)(KW + 1) * (KW + 1) * words);
     for (int lo = 0; lo <= KW; lo++)
         for (int hi = lo + 1; hi <= KW; hi++)
-            for (int l = lo * s->C; l < hi * s->C; l++)
-                m.bits[(size_t)(lo * (KW + 1) + hi) * words + l / 16] |= (uint16_t)(1u << (l % 16));
+            fast_set_bits(m.bits + (size_t)(lo * (KW + 1) + hi) * words, lo * s->C, hi * s->C);
     return m;
 }
 
