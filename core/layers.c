@@ -126,12 +126,16 @@ Tensor *add_relu(Tensor *a, Tensor *b) {
 // ---------------------------------------------------------------------------------------------
 // pooling
 
-// dX[argmax of the window] += dY  (only the winner of each window moved the output)
+// dX[argmax of the window] += dY (only the winner of each window moved the output). Each plane's winners
+// lie in its own input plane, so the planes go to the threads.
 static void max_pool_backward(Node *node) {
     const int *argmax = node->saved;
     const float *dy = node->out->grad->data;
     float *dx = grad_of(node->in[0]);
-    for (size_t i = 0; i < node->out->numel; i++) dx[argmax[i]] += dy[i];
+    size_t planes = (size_t)node->out->shape[0] * node->out->shape[1], per = node->out->numel / planes;
+#pragma omp parallel for schedule(static) if (node->out->numel > PARALLEL_MIN)
+    for (size_t p = 0; p < planes; p++)
+        for (size_t i = p * per; i < (p + 1) * per; i++) dx[argmax[i]] += dy[i];
 }
 
 // Does v take the window from best? A larger value does, and a NaN does: a window with a NaN in it gives
@@ -141,23 +145,33 @@ static inline bool pool_wins(float v, float best) {
 }
 
 // Output ow of a row whose window the picture's edge clips (padding counts as -infinity: it never wins),
-// from the column maxima rows (and, with col, their rows row): its value, and its winner's column in col.
-static void pool_clipped(float *yo, int *col, const float *rows, const int *row, int ow, int W, int k,
-                         int stride, int padding) {
+// from the column maxima rows (and, with col, their rows row): its value, and its winner's column in col
+// and row in wrow.
+static void pool_clipped(float *yo, int *col, int *wrow, const float *rows, const int *row, int ow, int W,
+                         int k, int stride, int padding) {
     int w0 = ow * stride - padding, j0 = w0 < 0 ? 0 : w0, j1 = w0 + k < W ? w0 + k : W, best = j0;
     for (int j = j0 + 1; j < j1; j++)
         if (pool_wins(rows[j], rows[best]) || (col && rows[j] == rows[best] && row[j] < row[best])) best = j;
     yo[ow] = rows[best];
-    if (col) col[ow] = best;
+    if (col) col[ow] = best, wrow[ow] = row[best];
 }
+
+// Per-thread scratch of max_pool_plane: the column maxima of an output row and their rows, and the same
+// split into the stride's phases.
+typedef struct {
+    float *rows, *ph;
+    int *row, *phrow, *wrow;
+} PoolScratch;
 
 // One plane, row by row: rows (W) = the max over an output row's k input rows, pixel by pixel (that loop
 // vectorises), then each output the max over its k neighbours there. With argmax (training), row (W)
 // keeps which input row each maximum came from, and ties go to the earlier row, then the earlier column:
 // the first winner in reading order, PyTorch's (after a relu, windows of equal zeros are common).
-// argmax counts from base (the plane's first pixel in x); rows, row: W scratch values each.
+// argmax counts from base (the plane's first pixel in x).
 static void max_pool_plane(float *y, int *argmax, int base, const float *xp, int H, int W, int OH, int OW,
-                           int k, int stride, int padding, float *rows, int *row) {
+                           int k, int stride, int padding, const PoolScratch *z) {
+    float *rows = z->rows;
+    int *row = z->row, span = (W + stride - 1) / stride; // a phase's length
     for (int oh = 0; oh < OH; oh++) {
         int h0 = oh * stride - padding, i0 = h0 < 0 ? 0 : h0, i1 = h0 + k < H ? h0 + k : H;
         memcpy(rows, xp + (size_t)i0 * W, sizeof(float) * (size_t)W);
@@ -179,35 +193,47 @@ static void max_pool_plane(float *y, int *argmax, int base, const float *xp, int
         }
         // Then along the row. Outputs whose window lies inside it (all but one or two at the edges) in k
         // passes, one per offset, each vectorised over the outputs (a branch per window was mispredicted
-        // about as often as it was taken); the clipped ones after.
+        // about as often as it was taken); the clipped ones after. Offset d of output ow reads column
+        // ow*stride - padding + d: with the row split into its stride phases first, that is one phase read
+        // straight along, not every stride-th float (the strided reads, and the tie-break's look-up of the
+        // winner's row by its column, were gathers: ResNet's stem pool took 5% of a batch-64 step).
+        for (int b = 0; stride > 1 && b < stride; b++) {
+            int n = (W - b + stride - 1) / stride; // columns b, b + stride, ... below W
+            for (int t = 0; t < n; t++) z->ph[b * span + t] = rows[t * stride + b];
+            for (int t = 0; argmax && t < n; t++) z->phrow[b * span + t] = row[t * stride + b];
+        }
         float *yo = y + (size_t)oh * OW;
-        int *col = argmax ? argmax + (size_t)oh * OW : NULL; // the winner's column, made an index below
+        int *col = argmax ? argmax + (size_t)oh * OW : NULL, *wrow = z->wrow; // the winner's column and row
         int lo = (padding + stride - 1) / stride, hi = (W - k + padding) / stride + 1;
         lo = lo < OW ? lo : OW, hi = hi < lo ? lo : hi < OW ? hi : OW;
-        for (int ow = lo; ow < hi; ow++) yo[ow] = rows[ow * stride - padding];
-        if (col)
-            for (int ow = lo; ow < hi; ow++) col[ow] = ow * stride - padding;
-        for (int d = 1; d < k; d++) {
-            if (col) {
+        for (int d = 0; d < k; d++) {
+            int b = ((d - padding) % stride + stride) % stride, off = (d - padding - b) / stride;
+            const float *v = stride > 1 ? z->ph + (size_t)b * span : rows; // v[ow + off]
+            const int *vr = stride > 1 ? z->phrow + (size_t)b * span : row;
+            int j0 = d - padding; // the column of output 0's offset d
+            if (d == 0) {
+                for (int ow = lo; ow < hi; ow++) yo[ow] = v[ow + off];
+                if (col)
+                    for (int ow = lo; ow < hi; ow++) col[ow] = ow * stride + j0, wrow[ow] = vr[ow + off];
+            } else if (col) {
 #pragma omp simd
                 for (int ow = lo; ow < hi; ow++) {
-                    int j = ow * stride - padding + d;
-                    bool wins = pool_wins(rows[j], yo[ow]) || (rows[j] == yo[ow] && row[j] < row[col[ow]]);
-                    yo[ow] = wins ? rows[j] : yo[ow];
-                    col[ow] = wins ? j : col[ow];
+                    float a = v[ow + off];
+                    bool wins = pool_wins(a, yo[ow]) || (a == yo[ow] && vr[ow + off] < wrow[ow]);
+                    yo[ow] = wins ? a : yo[ow];
+                    col[ow] = wins ? ow * stride + j0 : col[ow];
+                    wrow[ow] = wins ? vr[ow + off] : wrow[ow];
                 }
             } else {
 #pragma omp simd
-                for (int ow = lo; ow < hi; ow++) {
-                    float v = rows[ow * stride - padding + d];
-                    yo[ow] = pool_wins(v, yo[ow]) ? v : yo[ow];
-                }
+                for (int ow = lo; ow < hi; ow++)
+                    yo[ow] = pool_wins(v[ow + off], yo[ow]) ? v[ow + off] : yo[ow];
             }
         }
-        for (int ow = 0; ow < lo; ow++) pool_clipped(yo, col, rows, row, ow, W, k, stride, padding);
-        for (int ow = hi; ow < OW; ow++) pool_clipped(yo, col, rows, row, ow, W, k, stride, padding);
+        for (int ow = 0; ow < lo; ow++) pool_clipped(yo, col, wrow, rows, row, ow, W, k, stride, padding);
+        for (int ow = hi; ow < OW; ow++) pool_clipped(yo, col, wrow, rows, row, ow, W, k, stride, padding);
         if (col)
-            for (int ow = 0; ow < OW; ow++) col[ow] = base + row[col[ow]] * W + col[ow];
+            for (int ow = 0; ow < OW; ow++) col[ow] = base + wrow[ow] * W + col[ow];
     }
 }
 
@@ -225,13 +251,18 @@ Tensor *max_pool2d(Tensor *x, int k, int stride, int padding) {
     bool taped = grad_enabled() && x->requires_grad;
     int *argmax = taped ? step_alloc(sizeof(int) * y->numel) : NULL; // into x: each window's winner
     int threads = omp_get_max_threads();
-    float *rows = step_alloc(sizeof(float) * (size_t)threads * W);
-    int *row = step_alloc(sizeof(int) * (size_t)threads * W);
+    size_t wide = (size_t)W + (size_t)stride; // the phases' rounding up
+    PoolScratch *z = step_alloc(sizeof(PoolScratch) * (size_t)threads);
+    for (int t = 0; t < threads; t++)
+        z[t] = (PoolScratch){step_alloc(sizeof(float) * wide), step_alloc(sizeof(float) * wide),
+                             step_alloc(sizeof(int) * wide), step_alloc(sizeof(int) * wide),
+                             step_alloc(sizeof(int) * wide)};
 #pragma omp parallel for schedule(static) if (x->numel > PARALLEL_MIN)
     for (int plane = 0; plane < N * C; plane++) {
-        size_t out = (size_t)plane * OH * OW, t = (size_t)omp_get_thread_num() * W;
+        size_t out = (size_t)plane * OH * OW;
         max_pool_plane(y->data + out, argmax ? argmax + out : NULL, plane * H * W,
-                       x->data + (size_t)plane * H * W, H, W, OH, OW, k, stride, padding, rows + t, row + t);
+                       x->data + (size_t)plane * H * W, H, W, OH, OW, k, stride, padding,
+                       &z[omp_get_thread_num()]);
     }
     if (!taped) return y;
     Node *node = tape_record("max_pool2d", y, max_pool_backward, 1, &x);

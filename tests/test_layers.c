@@ -1,6 +1,7 @@
 // test_layers.c — every convnet layer: forward maths, gradcheck of backward, and the fast
 // convolution (im2col + sgemm) against the naive one, forward and backward.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "autograd.h"
@@ -424,6 +425,39 @@ static void check_pool_paths(void) {
         CHECK(isnan(taped->data[(size_t)oh * taped->shape[3] + ow]) && nans > 1,
               "max_pool2d %dx%d k%d s%d p%d: a window with a NaN gives NaN (%zu NaN outputs)", H, W, k,
               stride, pad, nans);
+        tape_reset();
+        tensor_free(x);
+    }
+    // With many ties (7 values) and no NaN, every window's gradient goes to its first maximum in reading
+    // order, found here by scanning the window plainly.
+    for (int c = 0; c < 5; c++) {
+        int H = shapes[c][0], W = shapes[c][1], k = shapes[c][2], stride = shapes[c][3], pad = shapes[c][4];
+        if (H > 20) continue; // weighted_sum's weights cover small outputs only
+        Tensor *x = param(SHAPE(2, 3, H, W));
+        for (size_t i = 0; i < x->numel; i++) x->data[i] = (float)rng_below(&rng, 7) - 3.0f;
+        Tensor *y = max_pool2d(x, k, stride, pad);
+        backward(weighted_sum(y));
+        int OH = y->shape[2], OW = y->shape[3];
+        float *want = calloc(x->numel, sizeof(float));
+        for (int plane = 0; plane < 6; plane++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    int best = -1;
+                    for (int i = oh * stride - pad; i < oh * stride - pad + k; i++)
+                        for (int j = ow * stride - pad; j < ow * stride - pad + k; j++) {
+                            if (i < 0 || i >= H || j < 0 || j >= W) continue;
+                            int at = (plane * H + i) * W + j;
+                            if (best < 0 || x->data[at] > x->data[best]) best = at;
+                        }
+                    want[best] += loss_weights[(plane * OH + oh) * OW + ow];
+                }
+        size_t wrong = 0;
+        for (size_t i = 0; i < x->numel; i++) wrong += fabsf(x->grad->data[i] - want[i]) > 1e-6f;
+        CHECK(wrong == 0,
+              "max_pool2d %dx%d k%d s%d p%d: %zu of %zu input gradients differ from the first "
+              "winner's in reading order",
+              H, W, k, stride, pad, wrong, x->numel);
+        free(want);
         tape_reset();
         tensor_free(x);
     }
