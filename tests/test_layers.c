@@ -168,6 +168,11 @@ static void test_conv(void) {
     conv_agrees_with_naive(3, 5, 12, 12, 8, 3, 1, 1, false, true);
     // ResNet's stem, 7x7 stride 2 padding 3 on 3 channels, and its 1x1 stride-2 downsample
     conv_agrees_with_naive(2, 3, 16, 16, 16, 7, 2, 3, false, false);
+    // dW by whole patches (64 output channels, rows of 21 floats): the stem, an odd-sided picture, and 5
+    // channels of a 5x5 stride 1
+    conv_agrees_with_naive(2, 3, 16, 16, 64, 7, 2, 3, false, false);
+    conv_agrees_with_naive(3, 3, 14, 14, 64, 7, 2, 3, false, true);
+    conv_agrees_with_naive(2, 5, 9, 9, 64, 5, 1, 2, true, false);
     conv_agrees_with_naive(2, 24, 8, 8, 16, 1, 2, 0, false, true);
     // stride 2: even sides split into 4 phases (a row of 20 = 16 + 4 lanes), 1x1 reading one
     // phase, and stride 3 (the plain loops)

@@ -50,17 +50,18 @@ static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, in
 // when the row itself is outside. The product's columns are (kw, c), so dW is accumulated as
 // (kh, OC, KW, C) and put in its (OC, C, KH, KW) order once per call (dw_from_rows).
 typedef struct {
-    int words;      // 16-bit words per pattern: KW*C lanes
+    int words;      // 16-bit words per pattern: KW*width lanes
     uint16_t *bits; // pattern lo*(KW+1) + hi; pattern 0 has no lane on
 } RowMasks;
 
-static RowMasks row_masks(const ConvShape *s) {
-    int KW = s->KW, words = (KW * s->C + 15) / 16;
+// The patterns for rows of KW runs of width lanes (rows: C lanes per kw; patches, below: KH*C).
+static RowMasks row_masks(const ConvShape *s, int width) {
+    int KW = s->KW, words = (KW * width + 15) / 16;
     RowMasks m = {words, step_alloc(sizeof(uint16_t) * (size_t)(KW + 1) * (KW + 1) * words)};
     memset(m.bits, 0, sizeof(uint16_t) * (size_t)(KW + 1) * (KW + 1) * words);
     for (int lo = 0; lo <= KW; lo++)
         for (int hi = lo + 1; hi <= KW; hi++)
-            fast_set_bits(m.bits + (size_t)(lo * (KW + 1) + hi) * words, lo * s->C, hi * s->C);
+            fast_set_bits(m.bits + (size_t)(lo * (KW + 1) + hi) * words, lo * width, hi * width);
     return m;
 }
 
@@ -87,6 +88,46 @@ static void wgrad_rows(float *dwt, const float *x, const float *dyq, int nb, con
     }
 }
 
+// A conv of few channels (ResNet's 7x7 stem of 3) has patch rows of only KW*C floats (21), a third of a
+// column block: by rows its product would mostly multiply zeros. Its whole patch is made adjacent
+// instead, in a copy of the input with the KH rows each output row reads side by side:
+//     xe[n, i, w, kh, c] = x[n, c, i*st - pad + kh, w]   (zero outside the image),
+// OH*W*KH*C floats an image (KH/st times the input). Output pixel (i,j)'s patch is then the
+// KW*KH*C adjacent floats from xe[n, i, j*st - pad], in (kw, kh, c) order, and
+//     dWt (OC, KW*KH*C) += dY (OC, Q) @ patches (Q, KW*KH*C)
+// is one product with one tap per pixel, its lanes masked by which kw fall inside the image.
+static void wgrad_patches(float *dwt, float *xe, const float *x, const float *dyq, int nb, const ConvShape *s,
+                          const RowMasks *rm, const Scratch *z) {
+    int C = s->C, KH = s->KH, KW = s->KW, W = s->W, L = KW * KH * C;
+    size_t width = (size_t)KH * C; // floats per input column of xe
+    for (int n = 0; n < nb; n++)
+        for (int i = 0; i < s->OH; i++)
+            for (int kh = 0; kh < KH; kh++) {
+                int r = i * s->stride - s->padding + kh;
+                float *e = xe + ((size_t)n * s->OH + i) * W * width + (size_t)kh * C;
+                if (r < 0 || r >= s->H) {
+                    for (int w = 0; w < W; w++) memset(e + w * width, 0, sizeof(float) * (size_t)C);
+                    continue;
+                }
+                for (int c = 0; c < C; c++) {
+                    const float *src = x + (((size_t)n * C + c) * s->H + r) * W;
+                    for (int w = 0; w < W; w++) e[w * width + c] = src[w];
+                }
+            }
+    int Q = nb * s->OH * s->OW;
+    const float *dyt = fast_pack_rows(z->tmp, dyq, s->OC, Q);
+    for (int n = 0, q = 0; n < nb; n++)
+        for (int i = 0; i < s->OH; i++)
+            for (int j = 0; j < s->OW; j++, q++) {
+                int c0 = j * s->stride - s->padding;
+                int lo = c0 < 0 ? -c0 : 0, hi = W - c0 < KW ? W - c0 : KW;
+                // (c0 < 0 points before the row: only formed, its lanes are off)
+                z->taps[q] = (Tap){xe + (((ptrdiff_t)n * s->OH + i) * W + c0) * (ptrdiff_t)width,
+                                   rm->bits + (size_t)(lo * (KW + 1) + hi) * rm->words};
+            }
+    fast_product(dwt, dyt, z->taps, s->OC, Q, L, true, NULL, z->panel);
+}
+
 // Which convs take dW by rows: those with wide patch rows (KW*C) and more than one kw. Against
 // wgrad_product's tile on an Intel Xeon with AVX-512 (tests/bench/bench-conv, dW, fastest of 3 x 4 runs,
 // one thread): ResNet's 3x3 layers of 64-512 channels 1.34-1.46x, bearnet-s's of 32-128 channels
@@ -95,6 +136,30 @@ static void wgrad_rows(float *dwt, const float *x, const float *dyq, int nb, con
 // 3x3 layers that take the implicit path (fast_weights), the rest as before.
 static bool wgrad_by_rows(const ConvShape *s) {
     return fast_rows(s->OC) && s->KW > 1 && s->KW * s->C >= 96;
+}
+// Which take it by patches: those whose rows are too narrow but whose whole patches fill column blocks
+// (147 floats: 3 blocks of 48 and 3 lanes), with enough output channels (row tiles) to share each panel.
+// ResNet's stem on that Xeon, fastest of 4 interleaved bench-conv --n 4 --c 3 --size 224 --oc 64 --k 7
+// --stride 2 --runs 3: 48.4 -> 60.4 GFLOP/s (1.25x). Its AVX2 build read 30.9 -> 28.0, so AVX2 keeps the
+// tile.
+static bool wgrad_by_patches(const ConvShape *s) {
+#ifdef __AVX512F__
+    return fast_rows(s->OC) && s->OC >= 64 && s->KW > 1 && s->KW * s->C < 96 && s->KH * s->KW * s->C >= 96;
+#else
+    (void)s;
+    return false;
+#endif
+}
+
+// dw (OC, C, KH, KW) += dwt (OC, KW, KH, C), wgrad_patches' order.
+static void dw_from_patches(float *dw, const float *dwt, const ConvShape *s) {
+    int KK = s->KH * s->KW, K = s->C * KK;
+    for (int m = 0; m < s->OC; m++)
+        for (int kw = 0; kw < s->KW; kw++)
+            for (int kh = 0; kh < s->KH; kh++)
+                for (int c = 0; c < s->C; c++)
+                    dw[(size_t)m * K + (size_t)c * KK + kh * s->KW + kw] +=
+                        dwt[(((size_t)m * s->KW + kw) * s->KH + kh) * s->C + c];
 }
 
 // dw (OC, C, KH, KW) += dwt (KH, OC, KW, C).
@@ -195,16 +260,25 @@ static void phases_to_pixels(float *dx, const float *tmp, int nb, const ConvShap
     }
 }
 
-// dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T over the forward's taps, or
-// with rm, dwt (wgrad_rows' order) += it by rows; dX one phase at a time, written straight into dx for a
-// stride-1 conv of one image.
+// How a batch's dW goes: through wgrad_product's tile over the forward's taps (rm.bits NULL), by rows or
+// by patches (into a thread's dwt in their orders, patches through its xe).
+typedef struct {
+    bool patches;
+    RowMasks rm;
+} DwWay;
+
+// dW and dX of one group on the implicit path. dW (OC,K) += dY @ col^T the way `way` says (xe: the
+// thread's patches buffer); dX one phase at a time, written straight into dx for a stride-1 conv of one
+// image.
 static void implicit_backward(float *dx, float *dw, const float *x, const float *dy, int nb, const float *wdx,
-                              const ConvShape *s, const Masks *mf, const Masks *mb, const RowMasks *rm,
-                              bool overwrite_dx, const Scratch *z) {
+                              const ConvShape *s, const Masks *mf, const Masks *mb, const DwWay *way,
+                              float *xe, bool overwrite_dx, const Scratch *z) {
     int P = s->OH * s->OW;
     const float *dyq = fast_group_rows(z->dyq, dy, nb, s->OC, P);
-    if (dw && rm) {
-        wgrad_rows(dw, x, dyq, nb, s, rm, z);
+    if (dw && way->rm.bits && way->patches) {
+        wgrad_patches(dw, xe, x, dyq, nb, s, &way->rm, z);
+    } else if (dw && way->rm.bits) {
+        wgrad_rows(dw, x, dyq, nb, s, &way->rm, z);
     } else if (dw) {
         fast_forward_taps(z->taps, fast_phase_planes(z->xq, x, nb, s), nb, s, mf);
         wgrad_product(dw, dyq, z->taps, s->OC, s->C, s->KH * s->KW, nb * P);
@@ -334,9 +408,11 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
         fast_masks(mf, s, most, false), fast_masks(mb, s, most, true);
         Scratch *sc = fast_scratch_alloc(threads, s, most);
         float *wdx = implicit_dx ? dx_weights(w, s) : NULL;
-        bool rows = dws && wgrad_by_rows(s);
-        RowMasks rm = rows ? row_masks(s) : (RowMasks){0, NULL};
+        bool patches = dws && wgrad_by_patches(s), rows = patches || (dws && wgrad_by_rows(s));
+        DwWay way = {patches, rows ? row_masks(s, patches ? s->KH * s->C : s->C) : (RowMasks){0, NULL}};
         float *dwts = rows ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
+        size_t xe_size = (size_t)most * s->OH * s->W * s->KH * s->C; // an xe per thread
+        float *xes = patches ? step_alloc(sizeof(float) * (size_t)threads * xe_size) : NULL;
 #pragma omp parallel num_threads(threads)
         {
             int t = omp_get_thread_num();
@@ -347,10 +423,13 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
             for (int g = 0; g < groups; g++) {
                 int n0 = fast_group_first(g, groups, s->N), nb = fast_group_first(g + 1, groups, s->N) - n0;
                 implicit_backward(implicit_dx ? dx + n0 * x_image : NULL, dwt ? dwt : dwn, x + n0 * x_image,
-                                  dout + n0 * out_image, nb, wdx, s, &mf[most - nb], &mb[most - nb],
-                                  rows ? &rm : NULL, overwrite_dx, &sc[t]);
+                                  dout + n0 * out_image, nb, wdx, s, &mf[most - nb], &mb[most - nb], &way,
+                                  xes ? xes + t * xe_size : NULL, overwrite_dx, &sc[t]);
             }
-            if (dwt) dw_from_rows(dwn, dwt, s);
+            if (dwt && patches)
+                dw_from_patches(dwn, dwt, s);
+            else if (dwt)
+                dw_from_rows(dwn, dwt, s);
         }
     }
 }
