@@ -48,7 +48,7 @@ static void wgrad_product(float *dw, const float *dy, const Tap *taps, int M, in
 // pointing at its row: no copy of col, no sums across lanes, the forward kernel's speed. A row's lanes
 // are masked by which kw fall inside the image (the pattern (lo, hi): lanes [lo*C, hi*C) on), all off
 // when the row itself is outside. The product's columns are (kw, c), so dW is accumulated as
-// (kh, OC, KW, C) and put in its (OC, C, KH, KW) order once per call (dw_from_rows).
+// (kh, OC, KW, C) and put in its (OC, C, KH, KW) order once per call (dw_from_products).
 typedef struct {
     int words;      // 16-bit words per pattern: KW*width lanes
     uint16_t *bits; // pattern lo*(KW+1) + hi; pattern 0 has no lane on
@@ -65,6 +65,13 @@ static RowMasks row_masks(const ConvShape *s, int width) {
     return m;
 }
 
+// The pattern of a patch row whose kw = 0 column is c0: the kw that fall inside the image on (pattern 0
+// when none do).
+static const uint16_t *kw_lanes(const RowMasks *rm, const ConvShape *s, int c0) {
+    int lo = c0 < 0 ? -c0 : 0, hi = s->W - c0 < s->KW ? s->W - c0 : s->KW;
+    return lo < hi ? rm->bits + (size_t)(lo * (s->KW + 1) + hi) * rm->words : rm->bits;
+}
+
 // dwt (KH, OC, KW*C) += the group's dW in that order; uses the scratch's xq, tmp and taps.
 static void wgrad_rows(float *dwt, const float *x, const float *dyq, int nb, const ConvShape *s,
                        const RowMasks *rm, const Scratch *z) {
@@ -77,12 +84,10 @@ static void wgrad_rows(float *dwt, const float *x, const float *dyq, int nb, con
             for (int i = 0; i < s->OH; i++)
                 for (int j = 0; j < s->OW; j++, q++) {
                     int r = i * s->stride + kh - s->padding, c0 = j * s->stride - s->padding;
-                    int lo = c0 < 0 ? -c0 : 0, hi = s->W - c0 < KW ? s->W - c0 : KW;
-                    bool in = r >= 0 && r < s->H && lo < hi;
                     // (c0 < 0 points before the row: only formed, its lanes are off)
-                    z->taps[q] = in ? (Tap){xt + ((ptrdiff_t)(n * s->H + r) * s->W + c0) * C,
-                                            rm->bits + (size_t)(lo * (KW + 1) + hi) * rm->words}
-                                    : (Tap){xt, rm->bits};
+                    z->taps[q] = r >= 0 && r < s->H ? (Tap){xt + ((ptrdiff_t)(n * s->H + r) * s->W + c0) * C,
+                                                            kw_lanes(rm, s, c0)}
+                                                    : (Tap){xt, rm->bits};
                 }
         fast_product(dwt + (size_t)kh * s->OC * L, dyt, z->taps, s->OC, Q, L, true, NULL, z->panel);
     }
@@ -120,10 +125,9 @@ static void wgrad_patches(float *dwt, float *xe, const float *x, const float *dy
         for (int i = 0; i < s->OH; i++)
             for (int j = 0; j < s->OW; j++, q++) {
                 int c0 = j * s->stride - s->padding;
-                int lo = c0 < 0 ? -c0 : 0, hi = W - c0 < KW ? W - c0 : KW;
                 // (c0 < 0 points before the row: only formed, its lanes are off)
-                z->taps[q] = (Tap){xe + (((ptrdiff_t)n * s->OH + i) * W + c0) * (ptrdiff_t)width,
-                                   rm->bits + (size_t)(lo * (KW + 1) + hi) * rm->words};
+                z->taps[q] =
+                    (Tap){xe + (((ptrdiff_t)n * s->OH + i) * W + c0) * (ptrdiff_t)width, kw_lanes(rm, s, c0)};
             }
     fast_product(dwt, dyt, z->taps, s->OC, Q, L, true, NULL, z->panel);
 }
@@ -151,26 +155,18 @@ static bool wgrad_by_patches(const ConvShape *s) {
 #endif
 }
 
-// dw (OC, C, KH, KW) += dwt (OC, KW, KH, C), wgrad_patches' order.
-static void dw_from_patches(float *dw, const float *dwt, const ConvShape *s) {
+// dw (OC, C, KH, KW) += dwt in its product's order, with C adjacent: (KH, OC, KW, C) by rows, (OC, KW,
+// KH, C) by patches.
+static void dw_from_products(float *dw, const float *dwt, const ConvShape *s, bool patches) {
     int KK = s->KH * s->KW, K = s->C * KK;
-    for (int m = 0; m < s->OC; m++)
-        for (int kw = 0; kw < s->KW; kw++)
-            for (int kh = 0; kh < s->KH; kh++)
-                for (int c = 0; c < s->C; c++)
-                    dw[(size_t)m * K + (size_t)c * KK + kh * s->KW + kw] +=
-                        dwt[(((size_t)m * s->KW + kw) * s->KH + kh) * s->C + c];
-}
-
-// dw (OC, C, KH, KW) += dwt (KH, OC, KW, C).
-static void dw_from_rows(float *dw, const float *dwt, const ConvShape *s) {
-    int KK = s->KH * s->KW, K = s->C * KK;
+    size_t C = (size_t)s->C, m_step = patches ? C * KK : C * s->KW,
+           kh_step = patches ? C : (size_t)s->OC * s->KW * C, kw_step = patches ? C * s->KH : C;
     for (int m = 0; m < s->OC; m++)
         for (int kh = 0; kh < s->KH; kh++)
             for (int kw = 0; kw < s->KW; kw++) {
-                const float *src = dwt + (((size_t)kh * s->OC + m) * s->KW + kw) * s->C;
+                const float *src = dwt + m * m_step + kh * kh_step + kw * kw_step;
                 float *dst = dw + (size_t)m * K + kh * s->KW + kw;
-                for (int c = 0; c < s->C; c++) dst[(size_t)c * KK] += src[c];
+                for (size_t c = 0; c < C; c++) dst[c * KK] += src[c];
             }
 }
 
@@ -408,15 +404,16 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
         fast_masks(mf, s, most, false), fast_masks(mb, s, most, true);
         Scratch *sc = fast_scratch_alloc(threads, s, most);
         float *wdx = implicit_dx ? dx_weights(w, s) : NULL;
-        bool patches = dws && wgrad_by_patches(s), rows = patches || (dws && wgrad_by_rows(s));
-        DwWay way = {patches, rows ? row_masks(s, patches ? s->KH * s->C : s->C) : (RowMasks){0, NULL}};
-        float *dwts = rows ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
+        // by the forward's product (rows or patches), dW goes through a per-thread dwt in its own order
+        bool patches = dws && wgrad_by_patches(s), product = patches || (dws && wgrad_by_rows(s));
+        DwWay way = {patches, product ? row_masks(s, patches ? s->KH * s->C : s->C) : (RowMasks){0, NULL}};
+        float *dwts = product ? step_alloc(sizeof(float) * (size_t)threads * w_size) : NULL;
         size_t xe_size = (size_t)most * s->OH * s->W * s->KH * s->C; // an xe per thread
         float *xes = patches ? step_alloc(sizeof(float) * (size_t)threads * xe_size) : NULL;
 #pragma omp parallel num_threads(threads)
         {
             int t = omp_get_thread_num();
-            float *dwt = rows ? dwts + (size_t)t * w_size : NULL,
+            float *dwt = product ? dwts + (size_t)t * w_size : NULL,
                   *dwn = dws ? dws + (size_t)t * w_size : NULL;
             if (dwt) memset(dwt, 0, sizeof(float) * w_size);
 #pragma omp for schedule(static)
@@ -426,10 +423,7 @@ void conv2d_fast_backward(float *dx, float *dws, const float *dout, const float 
                                   dout + n0 * out_image, nb, wdx, s, &mf[most - nb], &mb[most - nb], &way,
                                   xes ? xes + t * xe_size : NULL, overwrite_dx, &sc[t]);
             }
-            if (dwt && patches)
-                dw_from_patches(dwn, dwt, s);
-            else if (dwt)
-                dw_from_rows(dwn, dwt, s);
+            if (dwt) dw_from_products(dwn, dwt, s, patches);
         }
     }
 }
