@@ -104,13 +104,18 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         int slice = K > 0 ? (K + slices - 1) / slices : 1;
         for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
             int kn = K - k0 < slice ? K - k0 : slice;
+            uintptr_t asked = 0; // as on AVX-512: one tap of a row asks for the next block's lines
             for (int k = 0; k < kn; k++) {
-                const Tap *t = &taps[k0 + k];
+                const float *src = taps[k0 + k].src + p;
+                const uint16_t *bits = taps[k0 + k].mask;
                 for (int j = 0; j < nv; j++)
                     _mm256_store_ps(panel + k * COL_BLOCK + 8 * j,
-                                    _mm256_maskload_ps(t->src + p + 8 * j, mask_at(t->mask, p + 8 * j)));
-                for (int j = 0; j < 2; j++) // the next block's pixels of this tap, as on AVX-512
-                    _mm_prefetch((const char *)(t->src + p + COL_BLOCK + 16 * j), _MM_HINT_T0);
+                                    _mm256_maskload_ps(src + 8 * j, mask_at(bits, p + 8 * j)));
+                if ((uintptr_t)src - asked + 32 > 64) {
+                    asked = (uintptr_t)src;
+                    for (int j = 0; j < 2; j++)
+                        _mm_prefetch((const char *)(src + COL_BLOCK + 16 * j), _MM_HINT_T0);
+                }
             }
             product_rows(out, Q, wt + (size_t)k0 * M, M, panel, p, kn, nv, width, mask, accumulate || k0 > 0,
                          k0 + kn >= K ? e : NULL); // the epilogue on the last slice
