@@ -9,7 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -41,6 +43,99 @@ static bool can_write_next_to(const char *path, char *err, size_t err_size) {
     close(fd);
     remove(probe);
     return true;
+}
+
+// Split path into its folder ("." when it has none) and name.
+static const char *split_path(const char *path, char *folder, size_t folder_size) {
+    snprintf(folder, folder_size, "%s", path);
+    char *slash = strrchr(folder, '/');
+    if (!slash) {
+        snprintf(folder, folder_size, ".");
+        return path;
+    }
+    if (slash == folder)
+        folder[1] = '\0';
+    else
+        *slash = '\0';
+    return strrchr(path, '/') + 1;
+}
+
+// Is path inside folder (both existing; path's own folder is compared, as the file may not exist yet)?
+static bool inside_folder(const char *path, const char *folder) {
+    char parent[4096], real_parent[PATH_MAX], real_folder[PATH_MAX];
+    split_path(path, parent, sizeof parent);
+    // Folders still to be made (can_write_next_to makes them) count where their first existing one is.
+    while (!realpath(parent, real_parent)) {
+        char *slash = strrchr(parent, '/');
+        if (!slash) {
+            if (!realpath(".", real_parent)) return false;
+            break;
+        }
+        *slash = '\0';
+        if (!parent[0]) snprintf(parent, sizeof parent, "/");
+    }
+    if (!realpath(folder, real_folder)) return false;
+    size_t n = strlen(real_folder);
+    return strncmp(real_parent, real_folder, n) == 0 && (real_parent[n] == '\0' || real_parent[n] == '/');
+}
+
+// What --model may name, checked before training: a new file, or an old bears model, which is moved to
+// the trash when the new one is saved. Never a folder, a picture of the data set, the pretrained body,
+// or any other file that is not a model: saving would destroy it.
+static bool model_path_ok(const char *path, const char *dir, const char *pretrained, bool *replaces,
+                          char *err, size_t err_size) {
+    *replaces = false;
+    if (pretrained && same_file(path, pretrained)) {
+        snprintf(err, err_size,
+                 "--model and --pretrained both name %s; saving would replace the pretrained "
+                 "weights: name another file",
+                 path);
+        return false;
+    }
+    if (inside_folder(path, dir)) {
+        snprintf(err, err_size,
+                 "--model %s is inside the data folder %s; keep models out of it (every file "
+                 "there is read as data or cleaned)",
+                 path, dir);
+        return false;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) return true; // a new file (can_write_next_to checks its folder)
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, err_size, "--model %s is a folder; name the file to save, e.g. %s/bears.safetensors",
+                 path, path);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_size, "--model %s is not a regular file", path);
+        return false;
+    }
+    BearModel old;
+    char why[512];
+    if (!bear_model_load(path, &old, why, sizeof why)) {
+        snprintf(err, err_size,
+                 "--model %s exists and is not a bears model (%.300s); name another file, or "
+                 "move that one away first",
+                 path, why);
+        return false;
+    }
+    bear_model_free(&old);
+    *replaces = true;
+    return true;
+}
+
+// A free name beside path (NAME-1.EXT, ...): where the new model goes when the old cannot be moved.
+static bool model_beside(const char *path, char *out, size_t out_size) {
+    char folder[4096];
+    const char *name = split_path(path, folder, sizeof folder);
+    return free_path(folder, name, out, out_size);
+}
+
+// Move the old model at path to the trash beside it (trash.h), so that re-training never loses it.
+static bool trash_old_model(const char *path, char *moved_to, size_t moved_size, char *err, size_t err_size) {
+    char root[4096];
+    const char *name = split_path(path, root, sizeof root);
+    return trash_move(root, name, "replaced by bears train", moved_to, moved_size, err, err_size);
 }
 
 // Fewer pictures than this per class, and no verdict about the lr or the epochs can be trusted: the
@@ -218,7 +313,9 @@ int cmd_train(int argc, char **argv) {
 
     if (log_path && same_file(log_path, model_path))
         cli_usage_error(&cli, "--log and --model both name %s; the log would overwrite the model", log_path);
-    if (!can_write_next_to(model_path, err, sizeof err)) {
+    bool replaces_model;
+    if (!model_path_ok(model_path, dir, o.pretrained, &replaces_model, err, sizeof err) ||
+        !can_write_next_to(model_path, err, sizeof err)) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
     }
@@ -345,10 +442,25 @@ int cmd_train(int argc, char **argv) {
         // The split goes into the model, so interpret scores the same valid pictures by default.
         l.model.has_split = true, l.model.valid_pct = o.data.valid_pct, l.model.split_seed = seed;
         l.model.data_pictures = l.ds.n, l.model.data_fingerprint = dataset_fingerprint(&l.ds);
-        if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
-            fprintf(stderr, "bears train: %s\n", err);
+        char trashed[4096] = "", beside[4096];
+        bool save = true;
+        if (replaces_model && !trash_old_model(model_path, trashed, sizeof trashed, err, sizeof err)) {
+            // The old model stays; the new one goes beside it under a free name, not lost either.
+            fprintf(stderr, "bears train: the old %s could not go to the trash (%s); keeping it\n",
+                    model_path, err);
+            trashed[0] = '\0';
+            save = model_beside(model_path, beside, sizeof beside);
+            if (!save)
+                fprintf(stderr, "bears train: no free name beside %s; the model was not saved\n", model_path);
+            model_path = beside;
+            if (!save) status = 1;
+        }
+        if (save && !bear_model_save(&l.model, model_path, err, sizeof err)) {
+            fprintf(stderr, "bears train: %s%s%s\n", err, trashed[0] ? "; the old model is in " : "",
+                    trashed);
             status = 1;
-        } else {
+        } else if (save) {
+            if (trashed[0]) printf("the previous %s is now %s (mv it back to undo)\n", model_path, trashed);
             printf("saved %s (%s, classes in order:", model_path, o.arch);
             for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
             printf(")\n");

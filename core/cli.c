@@ -227,6 +227,13 @@ int cli_parse_args(const Cli *cli, int argc, char **argv, const char **positiona
         }
         if (!equals && i + 1 >= argc) return say(err, err_size, "%s needs a value", arg), -1;
         const char *text = equals ? equals + 1 : argv[++i];
+        // `--pretrained --epochs 1`: the value was forgotten, and taking the next flag as it would
+        // blame the '1' left over. A value that is itself one of the flags is that mistake.
+        if (!equals && strncmp(text, "--", 2) == 0) {
+            const char *eq = strchr(text, '=');
+            if (find_flag(cli, text, eq ? (size_t)(eq - text) : strlen(text)) || strcmp(text, "--help") == 0)
+                return say(err, err_size, "%s needs a value (got the flag %.80s)", f->name, text), -1;
+        }
         double v = 0;
         switch (f->kind) {
         case FLAG_FLOAT:

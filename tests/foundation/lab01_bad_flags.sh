@@ -11,6 +11,8 @@ expect_exit 2 "--lr got 'inf'" "$L" --lr inf
 expect_exit 2 "--lr got '0.1x'" "$L" --lr 0.1x
 expect_exit 2 "--lr got ''" "$L" --lr ""
 expect_exit 2 "--lr needs a value" "$L" --lr
+expect_exit 2 "--lr needs a value .got the flag --steps" "$L" --lr --steps 30
+expect_exit 2 "--log needs a value .got the flag --plot" "$L" --log --plot none
 expect_exit 2 "--steps got '0'" "$L" --steps 0
 expect_exit 2 "--steps got '2.5'" "$L" --steps 2.5
 expect_exit 2 "--steps got '99999999999'" "$L" --steps 99999999999

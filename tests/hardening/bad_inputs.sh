@@ -152,5 +152,25 @@ row 1 'cannot load the model' "$B" predict "$TMP/cut.safetensors" "$good"
 row 2 "--lr got 'nan'" "$BIN/lab01-linear" --lr nan
 row 2 "unknown flag '--lrr'" "$B" train "$D" --lrr 1
 row 2 "unknown command 'trian'" "$B" trian "$D"
+# 12. --model never destroys a file: not a picture of the data, not the pretrained body, not a file that
+# is not a model; an old model it replaces goes to the trash beside it (a tester's probe)
+pic=$(ls "$D"/black/*.png | head -1) && cp "$pic" "$TMP/pic.orig"
+row 1 'inside the data folder' "$B" train "$D" --size 16 --epochs 1 --bs 8 --model "$pic"
+unchanged "$pic" "$TMP/pic.orig"
+row 1 'inside the data folder' "$B" train "$D" --size 16 --epochs 1 --bs 8 --model "$D/new/m.safetensors"
+check "no folder made in the data" test ! -e "$D/new"
+row 1 '--model and --pretrained both name' "$B" train "$D" --arch resnet18 --size 32 --epochs 1 \
+  --pretrained "$TMP/m.safetensors" --model "$TMP/m.safetensors"
+unchanged "$TMP/m.safetensors" "$TMP/m.orig"
+echo "my notes" >"$TMP/notes.txt" && cp "$TMP/notes.txt" "$TMP/notes.orig"
+row 1 'exists and is not a bears model' "$B" train "$D" --size 16 --epochs 1 --bs 8 --model "$TMP/notes.txt"
+unchanged "$TMP/notes.txt" "$TMP/notes.orig"
+row 1 'is a folder; name the file' "$B" train "$D" --size 16 --epochs 1 --bs 8 --model "$TMP"
+row 2 '--model needs a value .got the flag --epochs' "$B" train "$D" --model --epochs 1
+mkdir -p "$TMP/models" && cp "$TMP/m.safetensors" "$TMP/models/m.safetensors"
+row 0 "the previous .*models/m.safetensors is now .*models/.trash/m.safetensors" "$B" train "$D" --size 16 \
+  --epochs 1 --bs 8 --model "$TMP/models/m.safetensors"
+unchanged "$TMP/models/.trash/m.safetensors" "$TMP/m.orig"
+check "the new model is a model" "$B" predict "$TMP/models/m.safetensors" "$good"
 unchanged "$TMP/m.safetensors" "$TMP/m.orig"
 finish
