@@ -75,6 +75,16 @@ static bool load_pretrained(BearModel *m, const char *path, char *err, size_t er
     bool loaded = e == NULL;
     if (!e && !m->resnet) e = "bearnet-s has no pretrained weights; use --arch resnet18 or resnet34";
     if (!e) e = resnet_load_state(m->resnet, &f, true);
+    // A NaN in the body would not show in the losses (a ReLU turns it into 0) but spoil the saved model.
+    char bad[160];
+    const char *nonfinite = e ? NULL : state_dict_first_nonfinite(m->sd);
+    if (nonfinite) {
+        snprintf(bad, sizeof bad,
+                 "tensor '%.60s' holds NaN or infinite values: the file is damaged; "
+                 "download or convert it again",
+                 nonfinite);
+        e = bad;
+    }
     if (e && !loaded && is_pytorch_file(path))
         e = "this is a PyTorch file (torch.save's .pth), not safetensors: convert it first with "
             "/usr/bin/python3 scripts/torchvision_to_safetensors.py FILE.pth FILE.safetensors";

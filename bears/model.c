@@ -199,10 +199,7 @@ bool bear_model_load(const char *path, BearModel *m, char *err, size_t err_size)
     }
     safetensors_file_free(&f);
     // A diverged training run saves NaN weights, which would predict "black (nan%)": refuse them here.
-    const char *bad = NULL;
-    for (int t = 0; t < m->sd->n_state && !bad; t++)
-        for (size_t k = 0; k < m->sd->state[t]->numel && !bad; k++)
-            if (!isfinite(m->sd->state[t]->data[k])) bad = m->sd->names[t];
+    const char *bad = state_dict_first_nonfinite(m->sd);
     if (bad) {
         snprintf(err, err_size,
                  "%s: tensor '%s' holds NaN or infinite values (the training that wrote it diverged); "

@@ -11,9 +11,10 @@
 // Element-wise loops smaller than this stay on one thread: waking the team costs more.
 #define PARALLEL_MIN 32768
 
-// max(v, 0) as a compare and select: fmaxf would be a library call inside these loops.
+// max(v, 0) as a compare and select: fmaxf would be a library call inside these loops. A NaN goes
+// through, as in PyTorch: a damaged weight must show in the loss, not vanish at the first ReLU.
 static inline float relu1(float v) {
-    return v > 0.0f ? v : 0.0f;
+    return v < 0.0f ? 0.0f : v;
 }
 
 // Plane reductions keep SUM_LANES partial sums (4 AVX-512 vectors): with one vector of partial

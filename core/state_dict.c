@@ -76,6 +76,13 @@ Device state_dict_device(const StateDict *sd) {
     return sd->n_state ? sd->state[0]->device : DEVICE_CPU;
 }
 
+const char *state_dict_first_nonfinite(const StateDict *sd) {
+    for (int t = 0; t < sd->n_state; t++)
+        for (size_t k = 0; k < sd->state[t]->numel; k++)
+            if (!isfinite(sd->state[t]->data[k])) return sd->names[t];
+    return NULL;
+}
+
 const char *state_dict_save(const StateDict *sd, const char *arch, int classes, const char *path,
                             const SafetensorsMeta *meta) {
     SafetensorsMeta all = {0};

@@ -43,6 +43,9 @@ BatchNorm2d state_dict_bn(StateDict *sd, int C, const char *module);
 // The tensor called name, or NULL.
 Tensor *state_dict_get(const StateDict *sd, const char *name);
 size_t state_dict_num_params(const StateDict *sd);
+// The name of the first tensor holding a NaN or an infinity, or NULL: a diverged run's weights, or a
+// damaged file's.
+const char *state_dict_first_nonfinite(const StateDict *sd);
 // Free every tensor (and its grad).
 void state_dict_free(StateDict *sd);
 // Move every tensor's values to device (the model trains on the GPU: state_dict_to(sd, DEVICE_CUDA)); their

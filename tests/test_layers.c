@@ -491,6 +491,13 @@ static void test_elementwise_and_pools(void) {
     tape_reset();
     expect_gradcheck("add_relu", add_relu_loss, (Tensor *[]){a, b}, 2, NULL);
 
+    // A NaN goes through a ReLU, as in PyTorch: a damaged weight shows in the loss instead of vanishing.
+    Tensor *odd = tensor_from(SHAPE(1, 1, 1, 3), (float[]){NAN, -1, 2});
+    Tensor *r = relu(odd);
+    CHECK(isnan(r->data[0]) && r->data[1] == 0 && r->data[2] == 2, "relu passes NaN, zeroes -1, keeps 2");
+    CHECK(isnan(add_relu(odd, odd)->data[0]), "add_relu passes NaN");
+    tape_reset();
+
     // Max pool: distinct values 0.1 apart (a shuffled ramp), so a 1e-2 nudge never changes a winner.
     Tensor *p = param(SHAPE(2, 2, 5, 5));
     int order[100];

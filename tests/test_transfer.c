@@ -36,10 +36,12 @@ static int run(const char *const *args, int n) {
 #define RUN(...) run((const char *[]){__VA_ARGS__}, sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *))
 
 // A seeded stand-in for ImageNet weights, named and shaped as torchvision's, without metadata.
-static void save_pretrained(const char *arch, const char *path, uint64_t seed) {
+// nan_at: a tensor to plant a NaN in (a damaged download), or NULL.
+static void save_pretrained(const char *arch, const char *path, uint64_t seed, const char *nan_at) {
     Rng rng;
     rng_seed(&rng, seed, 0);
     ResNet *m = resnet_new(arch, 1000, &rng);
+    if (nan_at) state_dict_get(&m->sd, nan_at)->data[5] = NAN;
     const char *names[STATE_DICT_MAX];
     for (int i = 0; i < m->sd.n_state; i++) names[i] = m->sd.names[i];
     const char *err = safetensors_save(path, m->sd.n_state, names, m->sd.state, NULL);
@@ -170,6 +172,13 @@ static void test_commands(void) {
     CHECK(RUN("train", data, "--arch", "resnet18", "--pretrained", pretrained34, "--size", "32", "--model",
               bad_model) == 1,
           "resnet18 from resnet34's weights fails");
+    // A NaN in the body would pass through every ReLU as 0 and train to finite losses: refused at load.
+    char damaged[600];
+    snprintf(damaged, sizeof damaged, "%s.nan.safetensors", model);
+    save_pretrained("resnet18", damaged, 7, "layer1.0.conv1.weight");
+    CHECK(RUN("train", data, "--arch", "resnet18", "--pretrained", damaged, "--size", "32", "--freeze-epochs",
+              "1", "--epochs", "1", "--model", bad_model) == 1,
+          "a pretrained file holding a NaN fails");
     CHECK(stat(bad_model, &st) != 0, "no model saved by the failed runs");
 }
 
@@ -182,8 +191,8 @@ int main(void) {
     snprintf(model, sizeof model, "%s/finetuned.safetensors", tmp);
     struct stat st;
     if (stat(data, &st) != 0) CHECK(RUN("synth", data, "--per-class", "12", "--size", "48") == 0, "synth");
-    save_pretrained("resnet18", pretrained, 7);
-    save_pretrained("resnet34", pretrained34, 8);
+    save_pretrained("resnet18", pretrained, 7, NULL);
+    save_pretrained("resnet34", pretrained34, 8, NULL);
     test_learner();
     test_commands();
     return check_done("test_transfer");

@@ -66,7 +66,7 @@ product_tile(float *out, int Q, const float *wt, int M, const float *panel, int 
             if (sk)
                 acc[i][j] =
                     _mm256_add_ps(acc[i][j], full ? _mm256_loadu_ps(sk) : _mm256_maskload_ps(sk, mask[j]));
-            if (relu) acc[i][j] = _mm256_max_ps(acc[i][j], _mm256_setzero_ps());
+            if (relu) acc[i][j] = _mm256_max_ps(_mm256_setzero_ps(), acc[i][j]); // NaN: the 2nd, as relu1
             if (full)
                 _mm256_storeu_ps(o, acc[i][j]);
             else

@@ -55,7 +55,7 @@ product_tile(float *out, int Q, const float *wt, const float *panel, int K, int 
             if (skip)
                 acc[i][j] =
                     _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
-            if (relu) acc[i][j] = _mm512_max_ps(acc[i][j], _mm512_setzero_ps());
+            if (relu) acc[i][j] = _mm512_max_ps(_mm512_setzero_ps(), acc[i][j]); // NaN: the 2nd, as relu1
             _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
         }
 }

@@ -12,7 +12,7 @@
 #define SGD_HD __host__ __device__ inline
 
 SGD_HD float relu_value(float v) {
-    return v > 0.0f ? v : 0.0f;
+    return v < 0.0f ? 0.0f : v; // a NaN goes through, as relu1 (core/layer_loops.h)
 }
 
 // ---- NCHW indexing ----
