@@ -28,7 +28,8 @@ LearnerOptions learner_defaults(void) {
 bool learner_set_size(LearnerOptions *o, int size, char *why, size_t why_size) {
     o->data.size = size ? size : resnet_arch_known(o->arch) ? 224 : dataset_defaults().size;
     if (o->data.size % 8)
-        snprintf(why, why_size, "--size must be a multiple of 8 (bearnet halves it 3 times), got %d",
+        snprintf(why, why_size, "--size must be a multiple of 8 (%s), got %d",
+                 resnet_arch_known(o->arch) ? "the sizes every arch takes" : "bearnet-s halves it 3 times",
                  o->data.size);
     else if (o->data.size < bear_arch_min_size(o->arch))
         snprintf(why, why_size, "--size %d is too small for %s (at least %d)", o->data.size, o->arch,

@@ -324,6 +324,18 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "bears train: %s\n", err);
         return 1;
     }
+    if (l.ds.n_valid == 0) { // valid_loss and error_rate would be NaN in every row of the table
+        if (l.ds.fixed_split)
+            fprintf(stderr,
+                    "bears train: %s/valid/ holds no readable pictures: put some in valid/<class>/, or "
+                    "move train/'s class folders up into %s to have bears split at random\n",
+                    dir, dir);
+        else
+            fprintf(stderr, "bears train: --valid-pct %g leaves no validation pictures out of %d: raise it\n",
+                    o.data.valid_pct, l.ds.n);
+        learner_free(&l);
+        return 1;
+    }
     // The log is opened only now that training can start, and replaces an old one only when complete.
     OutFile log_file;
     FILE *log = NULL;
@@ -342,9 +354,11 @@ int cmd_train(int argc, char **argv) {
            l.ds.n_train, l.ds.n_valid, l.ds.size, l.bs, o.arch, state_dict_num_params(l.model.sd), lr, o.wd,
            o.augment ? "" : ", no augmentation");
     if (o.augment)
-        printf("augmentation: %scrop-scale %g, rotate %g, zoom %g, warp %g, lighting %g%s%s\n",
+        printf("augmentation: %scrop-scale %g, rotate %g, zoom %g, warp %g, lighting %g\n",
                o.aug.flip ? "flip, " : "", o.aug.crop_scale, o.aug.max_rotate, o.aug.max_zoom, o.aug.max_warp,
-               o.aug.max_lighting, o.smoothing > 0 ? ", label smoothing" : "", o.mixup > 0 ? ", mixup" : "");
+               o.aug.max_lighting);
+    if (o.smoothing > 0 || o.mixup > 0)
+        printf("soft targets: label smoothing %g, mixup %g\n", o.smoothing, o.mixup);
     if (o.device == DEVICE_CUDA) printf("training on the GPU: %s\n", cuda_device_name());
     if (o.pretrained) {
         l.body_lr_scale = (lr_body > 0 ? lr_body : lr / 100) / lr;

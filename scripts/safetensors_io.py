@@ -29,6 +29,10 @@ def save_safetensors(path, tensors, metadata):
                 f.write(blob)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file 0600; a saved model should get the mode any new file gets (the umask's)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)  # our own temporary file, never the user's

@@ -42,7 +42,8 @@ def main():
         sys.exit(f"error: the output {args.out} would replace the input")
     try:
         with open(args.pth, "rb") as f:
-            source_sha = hashlib.sha256(f.read()).hexdigest()
+            data = f.read()
+            source_sha = hashlib.sha256(data).hexdigest()
     except OSError as e:
         sys.exit(f"error: cannot read {args.pth}: {e.strerror}")
     # torchvision names each file after its sha256 (resnet34-b627a593.pth), and torch.hub refuses a
@@ -53,6 +54,13 @@ def main():
                  f"{named.group(1)}: the file is damaged (download it again) or renamed")
     try:
         # weights_only refuses pickled code: a .pth from elsewhere cannot run anything here.
+        # torch.save writes a zip archive (before PyTorch 1.6, a pickle): anything else is not a .pth, and
+        # torch.load's own message would suggest weights_only=False, which runs code from the file.
+        if data[:4] != b"PK\x03\x04" and data[:2] != b"\x80\x02":
+            hint = ""
+            if len(data) >= 9 and data[8:9] == b"{":
+                hint = ": it looks like safetensors already, so pass it to bears train --pretrained as it is"
+            sys.exit(f"error: {args.pth} is not a PyTorch .pth file (torch.save's zip or pickle){hint}")
         state = torch.load(args.pth, map_location="cpu", weights_only=True)
     except Exception as e:  # a missing, truncated or foreign file: say so, no traceback
         sys.exit(f"error: cannot read {args.pth} as PyTorch weights ({type(e).__name__}: {e})")

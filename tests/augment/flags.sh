@@ -29,7 +29,8 @@ run() { # seed, csv: two epochs with every augmentation on
 out=$(run 7 "$TMP/a.csv")
 check "train with everything on saves: $out" grep -q "^saved " <<<"$out"
 check "it says what augmentation it used: $out" \
-  grep -q "augmentation: flip, crop-scale 0.3, rotate 20, zoom 1.3, warp 0.3, lighting 0.4, label smoothing, mixup" <<<"$out"
+  grep -q "augmentation: flip, crop-scale 0.3, rotate 20, zoom 1.3, warp 0.3, lighting 0.4$" <<<"$out"
+check "and what targets: $out" grep -q "soft targets: label smoothing 0.1, mixup 0.4" <<<"$out"
 run 7 "$TMP/b.csv" >/dev/null
 run 8 "$TMP/c.csv" >/dev/null
 losses() { cut -d, -f1-4 "$1"; } # everything but the seconds

@@ -24,6 +24,13 @@ PY
 pth=$(ls "$TMP"/resnet18-*.pth)
 expect_exit 0 "wrote $TMP/r18.safetensors: resnet18, 102 tensors" convert "$pth" "$TMP/r18.safetensors"
 
+check "the converted file gets the umask's mode, not mkstemp's 0600 ($(stat -c %a "$TMP/r18.safetensors"))" \
+  test "$(stat -c %a "$TMP/r18.safetensors")" = "$(printf '%o' $((0666 & ~$(umask))))"
+expect_exit 1 "r18.safetensors is not a PyTorch .pth file.*safetensors already" \
+  convert "$TMP/r18.safetensors" "$TMP/x.safetensors"
+printf 'P6\n1 1\n255\n\0\0\0' >"$TMP/picture.pth"
+expect_exit 1 "picture.pth is not a PyTorch .pth file" convert "$TMP/picture.pth" "$TMP/x.safetensors"
+
 D="$TMP/bears"
 "$BIN/bears" synth "$D" --per-class 12 --size 48 >/dev/null
 out=$("$BIN/bears" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/r18.safetensors" --freeze-epochs 1 \

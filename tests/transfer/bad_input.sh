@@ -21,6 +21,11 @@ expect_exit 1 "--pretrained $TMP/noise.safetensors: " \
 "$BIN/bears" train "$data" --epochs 1 --size 32 --model "$TMP/bearnet.safetensors" >/dev/null 2>&1
 expect_exit 1 "holds a 'bearnet-s' model, not resnet18" \
   "$BIN/bears" train "$data" --arch resnet18 --size 32 --pretrained "$TMP/bearnet.safetensors" --model "$model"
+# A fixed split whose valid/ is empty: every row of the table would read nan; refused before training.
+mkdir -p "$TMP/tv/train" "$TMP/tv/valid" && cp -r "$data/black" "$data/teddy" "$TMP/tv/train/"
+expect_exit 1 "tv/valid/ holds no readable pictures" "$BIN/bears" train "$TMP/tv" --size 32 --model "$model"
+expect_exit 2 "--size must be a multiple of 8 .the sizes every arch takes" \
+  "$BIN/bears" train "$data" --arch resnet18 --size 36 --model "$model"
 check "no model written by any of them" test ! -e "$model"
 expect_exit 2 "--tta" "$BIN/bears" predict "$TMP/bearnet.safetensors" --tta=yes "$data/black/0001.png"
 finish
