@@ -59,16 +59,6 @@ int learner_select_device(LearnerOptions *o, const char *name, const Cli *cli) {
 // ImageNet's per-channel statistics (torchvision's): a pretrained body expects pictures scaled so.
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
-// torch.save writes a zip archive (before PyTorch 1.6, a pickle that opens with its magic number): what a
-// user who downloaded torchvision's .pth has in hand before converting it.
-static bool is_pytorch_file(const char *path) {
-    unsigned char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(magic, 1, sizeof magic, f) : 0;
-    if (f) fclose(f);
-    return n == 4 && (memcmp(magic, "PK\3\4", 4) == 0 || memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0);
-}
-
 // The body's weights from a pretrained file (everything but the head).
 static bool load_pretrained(BearModel *m, const char *path, char *err, size_t err_size) {
     SafetensorsFile f;
@@ -86,9 +76,6 @@ static bool load_pretrained(BearModel *m, const char *path, char *err, size_t er
                  nonfinite);
         e = bad;
     }
-    if (e && !loaded && is_pytorch_file(path))
-        e = "this is a PyTorch file (torch.save's .pth), not safetensors: convert it first with "
-            "/usr/bin/python3 scripts/torchvision_to_safetensors.py FILE.pth FILE.safetensors";
     if (e) snprintf(err, err_size, "--pretrained %s: %s", path, e);
     if (loaded) safetensors_file_free(&f);
     return e == NULL;

@@ -348,6 +348,15 @@ static const char *load_stream(const char *path, FILE *f, uint64_t file_size, Sa
                    (unsigned long long)file_size);
         goto done;
     }
+    // torch.save writes a zip archive (before PyTorch 1.6, a pickle that opens with its protocol byte):
+    // what a user who downloaded torchvision's weights has in hand before converting them.
+    if (memcmp(len_bytes, "PK\3\4", 4) == 0 || memcmp(len_bytes, "\x80\x02\x8a\x0a", 4) == 0) {
+        err = fail("%s: this is a PyTorch file (torch.save's .pth), not safetensors; torchvision's ResNet "
+                   "weights convert with /usr/bin/python3 scripts/torchvision_to_safetensors.py FILE.pth "
+                   "FILE.safetensors",
+                   path);
+        goto done;
+    }
     for (int b = 0; b < 8; b++) header_len |= (uint64_t)len_bytes[b] << (8 * b);
     if (header_len > file_size - 8) {
         err =

@@ -24,6 +24,7 @@ refute "lr-find's advice has no lr-find flag ($advice)" grep -qF -- "--iters" <<
 printf 'PK\003\004' >"$TMP/resnet18-f37072fd.pth" && head -c 4000 /dev/urandom >>"$TMP/resnet18-f37072fd.pth"
 expect_exit 1 "PyTorch file .*scripts/torchvision_to_safetensors.py" \
   "$B" train "$D" --arch resnet18 --size 32 --pretrained "$TMP/resnet18-f37072fd.pth" --model "$model"
+expect_exit 1 "this is a PyTorch file" "$B" predict "$TMP/resnet18-f37072fd.pth" "$(ls "$D"/black/* | head -1)"
 
 # ImageNet weights (no classes: a body, as the converter or timm write it) given to predict: say what
 # they are for. A one-tensor file of that form is enough to be recognised.
