@@ -71,7 +71,13 @@ bool idx_read_gz(const char *path, size_t max_bytes, uint8_t **bytes, size_t *n,
             int code;
             snprintf(err, err_size, "%s: %s", path, gzerror(f, &code));
             ok = false;
-        } else if (got == 0) {
+        } else if (got == 0) { // the end, or a stream cut short (zlib: Z_BUF_ERROR)
+            int code;
+            const char *why = gzerror(f, &code);
+            if (code != Z_OK) {
+                snprintf(err, err_size, "%s: the file is truncated or damaged", why); // why names the file
+                ok = false;
+            }
             break;
         }
         used += (size_t)(got > 0 ? got : 0);

@@ -99,7 +99,10 @@ bool interpret_score(const char *model_path, const char *dir, const char *split,
                      out->ds.n);
         else
             snprintf(what, sizeof what, "as many pictures, but other names or labels");
-        fprintf(stderr, "warning: %s has changed since %s was trained (%s): %s\n", dir, model_path, what,
+        fprintf(stderr,
+                "warning: %s does not hold what %s was trained on (%s: another folder, or this one "
+                "changed since): %s\n",
+                dir, model_path, what,
                 out->ds.fixed_split ? "the scores are of what its train/ and valid/ folders hold now"
                                     : "the split is drawn again over what is there now, so some 'valid' "
                                       "pictures may have been trained on");

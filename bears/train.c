@@ -162,6 +162,8 @@ static void diagnose(const float *train, const float *valid, const float *error,
     for (int e = 1; e < epochs; e++)
         if (error[e] < error[best]) best = e;
     float last_train = train[epochs - 1], last_valid = valid[epochs - 1], last_error = error[epochs - 1];
+    float chance = 1.0f - 1.0f / (float)ds->n_classes; // the error rate of guessing
+    bool near_chance = error[best] > 0.8f * chance;
     // Label smoothing and mixup aim the training loss at soft targets, which no model can reach (their
     // entropy is its floor), while valid_loss stays against the plain labels: the two losses no longer
     // compare, so only the error rate speaks.
@@ -177,7 +179,13 @@ static void diagnose(const float *train, const float *valid, const float *error,
         else
             printf("the error rate went from %.1f%% to %.1f%%. ", 100 * error[0], 100 * last_error);
         printf("Raise the learning rate (try --lr %g) or train for more epochs.\n", lr * 10);
-    } else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
+    } else if (near_chance)
+        printf(
+            "not learning yet: the best error rate, %.1f%% after epoch %d, is close to the %.1f%% of "
+            "guessing among %d classes, so its ups and downs are noise, not over- or underfitting. Run "
+            "bears lr-find for a learning rate, train for more epochs, and check the labels (bears show).\n",
+            100 * error[best], best, 100 * chance, ds->n_classes);
+    else if (!soft_targets && last_train > last_valid && last_error > 0.05f)
         printf("underfitting: train loss (%.3f) is still above valid loss (%.3f). Train for more epochs "
                "or with a higher learning rate.\n",
                last_train, last_valid);
@@ -185,7 +193,7 @@ static void diagnose(const float *train, const float *valid, const float *error,
         printf("underfitting: the error rate (%.1f%%) is still high, and the last epoch was the best so "
                "far. Train for more epochs.\n",
                100 * last_error);
-    if (best < epochs - 1 && last_error > error[best] + 0.02f)
+    if (!near_chance && best < epochs - 1 && last_error > error[best] + 0.02f)
         printf("overfitting: the error rate was lowest after epoch %d (%.1f%%) and rose to %.1f%% since. "
                "Training longer made the model worse on pictures it has not seen.\n",
                best, 100 * error[best], 100 * last_error);

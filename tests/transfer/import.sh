@@ -28,6 +28,10 @@ expect_exit 2 "'mnist' is not a data set it knows" "$BIN/bears" import mnist "$T
 mkdir -p "$TMP/empty"
 expect_exit 1 "cannot open $TMP/empty/train-images-idx3-ubyte.gz" \
   "$BIN/bears" import fashion-mnist "$TMP/new" --source "$TMP/empty"
+mkdir -p "$TMP/cut" && cp /usr/share/datasets/fashion-mnist/*.gz "$TMP/cut/" # a download cut short
+head -c 20000 "$TMP/cut/train-images-idx3-ubyte.gz" >"$TMP/cut/t" && mv "$TMP/cut/t" "$TMP/cut/train-images-idx3-ubyte.gz"
+expect_exit 1 "train-images-idx3-ubyte.gz: unexpected end of file: the file is truncated or damaged" \
+  "$BIN/bears" import fashion-mnist "$TMP/new" --source "$TMP/cut"
 check "nothing written for a failed import" test ! -e "$TMP/new/train"
 expect_exit 2 "--limit" "$BIN/bears" import fashion-mnist "$TMP/new" --limit 0
 mkdir -p "$data/valid/socks"
