@@ -669,7 +669,7 @@ int cmd_download(int argc, char **argv) {
         return 1;
     }
     if (!make_dirs(r.dest)) {
-        fprintf(stderr, "bears download: cannot create the folder '%s'\n", r.dest);
+        fprintf(stderr, "bears download: cannot create the folder '%s': %s\n", r.dest, strerror(errno));
         url_list_free(&r.list);
         return 1;
     }

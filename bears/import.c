@@ -6,6 +6,7 @@
 // test split as the validation split (fastai's from_folder(train=, valid=)):
 //     DIR/train/<class>/00001.png ...  (60,000)      DIR/valid/<class>/00001.png ...  (10,000)
 // Greyscale pictures are saved as RGB (three equal channels), so nothing downstream changes.
+#include <errno.h>
 #include <dirent.h>
 #include <omp.h>
 #include <stdio.h>
@@ -83,7 +84,7 @@ static bool write_split(const IdxSplit *s, const char *dir, const char *name, in
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/%s", dir, name, fashion_classes[c]);
         if (!make_dirs(path)) {
-            snprintf(err, err_size, "cannot create the folder '%.900s'", path);
+            snprintf(err, err_size, "cannot create the folder '%.900s': %s", path, strerror(errno));
             return false;
         }
     }

@@ -1,5 +1,7 @@
 // show.c — `bears show DIR`: the notebook's data.show_batch(). Look at the data before training on it:
 // a grid of random pictures with their class (the folder name) under each, written as a PNG.
+#include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,7 +61,7 @@ int cmd_show(int argc, char **argv) {
     if (shown == 0) {
         fprintf(stderr, "bears show: no readable pictures in the class folders of '%s'\n", dir);
     } else if (!make_dirs(out)) {
-        fprintf(stderr, "bears show: cannot create the folder '%s'\n", out);
+        fprintf(stderr, "bears show: cannot create the folder '%s': %s\n", out, strerror(errno));
     } else {
         int cols = 1;
         while (cols * cols < shown) cols++;

@@ -146,7 +146,7 @@ int cmd_synth(int argc, char **argv) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, class_names[c]);
         if (!make_dirs(path)) {
-            fprintf(stderr, "bears synth: cannot create the folder '%s'\n", path);
+            fprintf(stderr, "bears synth: cannot create the folder '%s': %s\n", path, strerror(errno));
             return 1;
         }
     }

@@ -497,6 +497,7 @@ static void test_elementwise_and_pools(void) {
     CHECK(isnan(r->data[0]) && r->data[1] == 0 && r->data[2] == 2, "relu passes NaN, zeroes -1, keeps 2");
     CHECK(isnan(add_relu(odd, odd)->data[0]), "add_relu passes NaN");
     tape_reset();
+    tensor_free(odd);
 
     // Max pool: distinct values 0.1 apart (a shuffled ramp), so a 1e-2 nudge never changes a winner.
     Tensor *p = param(SHAPE(2, 2, 5, 5));
