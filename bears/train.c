@@ -27,24 +27,6 @@
 // the whole network, the body at a learning rate 100 times smaller (its ImageNet features are already
 // good; the random head is not), each phase its own one-cycle.
 
-// Fail before minutes of training, not after: the model's folder must be writable (it is
-// created when missing, like the --out folder of plots).
-static bool can_write_next_to(const char *path, char *err, size_t err_size) {
-    char probe[4096];
-    snprintf(probe, sizeof probe, "%s", path);
-    char *slash = strrchr(probe, '/');
-    if (slash && slash != probe) *slash = '\0', make_dirs(probe);
-    snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
-    int fd = mkstemp(probe);
-    if (fd < 0) {
-        snprintf(err, err_size, "cannot write the model to %s: %s", path, strerror(errno));
-        return false;
-    }
-    close(fd);
-    remove(probe);
-    return true;
-}
-
 // Split path into its folder ("." when it has none) and name.
 static const char *split_path(const char *path, char *folder, size_t folder_size) {
     snprintf(folder, folder_size, "%s", path);
@@ -58,6 +40,23 @@ static const char *split_path(const char *path, char *folder, size_t folder_size
     else
         *slash = '\0';
     return strrchr(path, '/') + 1;
+}
+
+// Fail before minutes of training, not after: the model's folder must be writable (it is
+// created when missing, like the --out folder of plots).
+static bool can_write_next_to(const char *path, char *err, size_t err_size) {
+    char probe[4096];
+    split_path(path, probe, sizeof probe);
+    make_dirs(probe);
+    snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot write the model to %s: %s", path, strerror(errno));
+        return false;
+    }
+    close(fd);
+    remove(probe);
+    return true;
 }
 
 // Is path inside folder (both existing; path's own folder is compared, as the file may not exist yet)?
@@ -470,18 +469,21 @@ int cmd_train(int argc, char **argv) {
             // The old model stays; the new one goes beside it under a free name, not lost either.
             fprintf(stderr, "bears train: the old %s could not go to the trash (%s); keeping it\n",
                     model_path, err);
-            trashed[0] = '\0';
             save = model_beside(model_path, beside, sizeof beside);
-            if (!save)
+            if (save) {
+                model_path = beside;
+            } else {
                 fprintf(stderr, "bears train: no free name beside %s; the model was not saved\n", model_path);
-            model_path = beside;
-            if (!save) status = 1;
+                status = 1;
+            }
         }
-        if (save && !bear_model_save(&l.model, model_path, err, sizeof err)) {
+        if (!save) {
+            // nothing written; the old model is where it was
+        } else if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
             fprintf(stderr, "bears train: %s%s%s\n", err, trashed[0] ? "; the old model is in " : "",
                     trashed);
             status = 1;
-        } else if (save) {
+        } else {
             if (trashed[0]) printf("the previous %s is now %s (mv it back to undo)\n", model_path, trashed);
             printf("saved %s (%s, classes in order:", model_path, o.arch);
             for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
