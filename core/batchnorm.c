@@ -173,8 +173,74 @@ static void batchnorm_backward(Node *node) {
     }
 }
 
-// skip: NULL, or the residual branch joined before the relu (fused_relu must then be set).
-static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, bool fused_relu, Tensor *skip) {
+void channel_moments(ChannelMoments *mo, int b, int c, const float *x, size_t stride, int planes, size_t n,
+                     float centre) {
+    // The block's mean and squared deviations follow from the sums without cancelling while its mean lies
+    // within a few of its std of the centre (the variance stays exact for any offset, as two passes did);
+    // a block further off is summed again about its own mean, from cache.
+    float d, dd;
+    double nb = (double)planes * (double)n;
+    dev_sums(x, stride, planes, n, centre, &d, &dd);
+    double off = d / nb; // block mean - centre
+    if (off * off > 16 * (dd / nb - off * off)) {
+        centre = (float)(centre + off);
+        dev_sums(x, stride, planes, n, centre, &d, &dd);
+    }
+    size_t i = (size_t)b * mo->C + c;
+    mo->centre[i] = centre, mo->sum_d[i] = d, mo->sum_dd[i] = dd;
+}
+
+// Channel c's mean and sum of squared deviations from its blocks, combined in double (Chan et al.): the
+// sum of squares is the sum over blocks of (q_b + n_b*(m_b - mean)^2), block means taken relative to the
+// first one's.
+static void moments_total(const ChannelMoments *mo, int c, size_t HW, double *mean, double *sq) {
+    double M = 0, sum_nu = 0, sum_nuu = 0, q = 0, m0 = 0;
+    for (int b = 0; b < mo->blocks; b++) {
+        size_t i = (size_t)b * mo->C + c;
+        double nb = (double)mo->planes[b] * (double)HW, off = mo->sum_d[i] / nb;
+        if (b == 0) m0 = mo->centre[i] + off;
+        double u = mo->centre[i] + off - m0;
+        M += nb, sum_nu += nb * u, sum_nuu += nb * u * u, q += mo->sum_dd[i] - mo->sum_d[i] * off;
+    }
+    double dm = sum_nu / M; // mean - m0
+    *mean = m0 + dm;
+    *sq = q + sum_nuu - M * dm * dm;
+    if (*sq < 0) *sq = 0; // rounding, when every value is the same
+}
+
+void channel_moments_init(ChannelMoments *mo, int blocks, int C) {
+    size_t n = (size_t)blocks * C;
+    *mo = (ChannelMoments){blocks,
+                           C,
+                           step_alloc(sizeof(int) * (size_t)blocks),
+                           step_alloc(sizeof(float) * n),
+                           step_alloc(sizeof(float) * n),
+                           step_alloc(sizeof(float) * n)};
+}
+
+// The batch's moments in blocks of per_block planes, one pass over memory: the centre is the first
+// image's mean of the channel.
+static ChannelMoments *batch_moments(const Tensor *x) {
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    int per_block = planes_per_block(HW), blocks = (N + per_block - 1) / per_block;
+    ChannelMoments *mo = step_alloc(sizeof *mo);
+    channel_moments_init(mo, blocks, C);
+    for (int b = 0; b < blocks; b++) mo->planes[b] = imin(per_block, N - b * per_block);
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PARALLEL_MIN)
+    for (int c = 0; c < C; c++) {
+        float centre = plane_sum(x->data + (size_t)c * HW, HW) / (float)HW;
+        for (int b = 0; b < blocks; b++)
+            channel_moments(mo, b, c, x->data + ((size_t)b * per_block * C + c) * HW, (size_t)C * HW,
+                            mo->planes[b], HW, centre);
+    }
+    return mo;
+}
+
+// skip: NULL, or the residual branch joined before the relu (fused_relu must then be set). mo: the
+// batch's moments when the conv before gathered them (training). in_place: y is written over x.
+static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, bool fused_relu, Tensor *skip,
+                            const ChannelMoments *mo, bool in_place) {
     tensor_check_rank("batchnorm2d input", x, 4);
     if (skip) tensor_check_same_shape("batchnorm2d_add_relu", x, skip);
     int N = x->shape[0], C = x->shape[1];
@@ -187,46 +253,21 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
     if (training && M < 2) sgd_panic("batchnorm2d: training needs more than one value per channel");
     if (x->device == DEVICE_CUDA)
         return cuda_batchnorm(x, bn, training, fused_relu, skip); // core/cuda/ops.cu
-    Tensor *y = step_tensor(4, x->shape);
+    if (training && (!mo || !mo->blocks)) mo = batch_moments(x);
+    if (training && mo->C != C) sgd_panic("batchnorm2d: moments of %d channels for an input of %d", mo->C, C);
+    Tensor *y = in_place ? x : step_tensor(4, x->shape);
     BatchNormSaved *s = step_alloc(sizeof *s);
     s->mean = step_alloc(sizeof(float) * (size_t)C);
     s->invstd = step_alloc(sizeof(float) * (size_t)C);
     s->k = step_alloc(sizeof(float) * (size_t)C);
     s->shift = step_alloc(sizeof(float) * (size_t)C);
-    int per_block = planes_per_block(HW);
 #pragma omp parallel for schedule(static) if (M * C > PARALLEL_MIN)
     for (int c = 0; c < C; c++) {
         float mean, var;
         if (training) {
-            // One pass over memory. Each block of planes (see BN_BLOCK) gives sum(d) and
-            // sum(d^2), d = x - centre, the centre being the first plane's mean: the block's mean
-            // and squared deviations follow without cancelling while its mean lies within a few
-            // of its std of the centre (the variance stays exact for any offset, as two passes
-            // did); a block further off is summed again about its own mean, from L1. Blocks
-            // combine in double (Chan et al.): sum of squares = sum over blocks of
-            // (q_b + n_b*(m_b - mean)^2), block means taken relative to the first one's.
-            float centre = plane_sum(x->data + (size_t)c * HW, HW) / (float)HW;
-            double sum_nu = 0, sum_nuu = 0, q = 0, m0 = 0;
-            for (int n = 0; n < N; n += per_block) {
-                const float *xc = x->data + ((size_t)n * C + c) * HW;
-                int planes = imin(per_block, N - n);
-                double nb = (double)planes * (double)HW;
-                float m = centre, d, dd;
-                dev_sums(xc, (size_t)C * HW, planes, HW, m, &d, &dd);
-                double off = d / nb; // block mean - m
-                if (off * off > 16 * (dd / nb - off * off)) {
-                    m = (float)(m + off);
-                    dev_sums(xc, (size_t)C * HW, planes, HW, m, &d, &dd);
-                    off = d / nb;
-                }
-                if (n == 0) m0 = m + off;
-                double u = m + off - m0;
-                sum_nu += nb * u, sum_nuu += nb * u * u, q += dd - d * off;
-            }
-            double dm = sum_nu / (double)M; // mean - m0
-            double sq = q + sum_nuu - (double)M * dm * dm;
-            if (sq < 0) sq = 0; // rounding, when every value is the same
-            mean = (float)(m0 + dm);
+            double m, sq;
+            moments_total(mo, c, HW, &m, &sq);
+            mean = (float)m;
             var = (float)(sq / (double)M);
             // PyTorch keeps the unbiased variance (divide by M-1) in the running estimate.
             bn->running_mean->data[c] = (1 - BN_MOMENTUM) * bn->running_mean->data[c] + BN_MOMENTUM * mean;
@@ -261,6 +302,7 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
     const char *name = skip ? "batchnorm2d_add_relu" : fused_relu ? "batchnorm2d_relu" : "batchnorm2d";
     Node *node =
         tape_record(name, y, batchnorm_backward, skip ? 4 : 3, (Tensor *[]){x, bn->weight, bn->bias, skip});
+    if (node && in_place) sgd_panic("%s: written over its input, which its backward needs", name);
     if (node) {
         node->saved = s;
         node->i[0] = training;
@@ -270,13 +312,18 @@ static Tensor *batchnorm_op(Tensor *x, const BatchNorm2d *bn, bool training, boo
 }
 
 Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training) {
-    return batchnorm_op(x, bn, training, false, NULL);
+    return batchnorm_op(x, bn, training, false, NULL, NULL, false);
 }
 
 Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training) {
-    return batchnorm_op(x, bn, training, true, NULL);
+    return batchnorm_op(x, bn, training, true, NULL, NULL, false);
 }
 
 Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, bool training) {
-    return batchnorm_op(x, bn, training, true, skip);
+    return batchnorm_op(x, bn, training, true, skip, NULL, false);
+}
+
+Tensor *batchnorm2d_from(Tensor *x, const BatchNorm2d *bn, bool training, bool relu, Tensor *skip,
+                         const ChannelMoments *mo, bool in_place) {
+    return batchnorm_op(x, bn, training, relu || skip, skip, mo, in_place);
 }

@@ -20,11 +20,11 @@ static int bearnet_convs(const BearNet *m, ConvBn *c) {
 Tensor *bearnet_features_folded(BearNet *m, Tensor *x) {
     ConvBn convs[BEARNET_CONVS];
     const FoldedConv *f = fold_cache_get(&m->folded, convs, bearnet_convs(m, convs));
-    Tensor *h = folded_conv(f++, x, NULL, true);
+    Tensor *h = folded_conv(f++, x, NULL, true, NULL);
     for (int l = 0; l < BEARNET_BLOCKS; l++) { // the BasicBlock of bearnet.c, its BNs folded
         const FoldedConv *conv1 = f++, *conv2 = f++;
-        Tensor *shortcut = m->layer[l].shortcut_conv ? folded_conv(f++, h, NULL, false) : h;
-        h = folded_conv(conv2, folded_conv(conv1, h, NULL, true), shortcut, true);
+        Tensor *shortcut = m->layer[l].shortcut_conv ? folded_conv(f++, h, NULL, false, NULL) : h;
+        h = folded_conv(conv2, folded_conv(conv1, h, NULL, true, NULL), shortcut, true, NULL);
     }
     return global_avg_pool(h); // fc follows in bearnet_forward, as in training
 }

@@ -201,7 +201,7 @@ void conv_epilogue(float *out, const ConvEpilogue *e, int N, int OC, int P) {
 }
 
 void conv2d_forward(float *out, const float *x, const float *w, const float *b, const ConvShape *s) {
-    conv2d_forward_fused(out, x, w, NULL, b ? &(ConvEpilogue){b, NULL, false} : NULL, s);
+    conv2d_forward_fused(out, x, w, NULL, b ? &(ConvEpilogue){b, NULL, false, NULL} : NULL, s);
 }
 
 float *conv2d_pack(const float *w, int OC, int C, int KH, int KW) {
@@ -214,6 +214,7 @@ void conv2d_forward_fused(float *out, const float *x, const float *w, const floa
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
     if (conv2d_fast_forward(out, x, w, packed, e, s, threads)) return; // core/cpu/implicit.c
+    if (e && !e->bias && !e->skip && !e->relu) e = NULL; // moments: gathered by the fast path only
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
@@ -229,8 +230,9 @@ void conv2d_forward_fused(float *out, const float *x, const float *w, const floa
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col ? col : xn, P,
                         0.0f, yn, P);
             if (e)
-                conv_epilogue(yn, &(ConvEpilogue){e->bias, e->skip ? e->skip + n * out_image : NULL, e->relu},
-                              1, s->OC, P);
+                conv_epilogue(
+                    yn, &(ConvEpilogue){e->bias, e->skip ? e->skip + n * out_image : NULL, e->relu, NULL}, 1,
+                    s->OC, P);
         }
     }
     blas_serial_end(blas);
@@ -311,6 +313,10 @@ static void conv2d_op_backward(Node *node) {
 }
 
 Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding) {
+    return conv2d_moments(x, w, b, stride, padding, NULL);
+}
+
+Tensor *conv2d_moments(Tensor *x, Tensor *w, Tensor *b, int stride, int padding, ChannelMoments *mo) {
     tensor_check_rank("conv2d input", x, 4);
     tensor_check_rank("conv2d weight", w, 4);
     if (x->shape[1] != w->shape[1]) {
@@ -325,7 +331,8 @@ Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding) {
     *s = conv_shape(x->shape[0], x->shape[1], x->shape[2], x->shape[3], w->shape[0], w->shape[2], w->shape[3],
                     stride, padding);
     Tensor *y = step_tensor(SHAPE(s->N, s->OC, s->OH, s->OW));
-    conv2d_forward(y->data, x->data, w->data, b ? b->data : NULL, s);
+    const ConvEpilogue e = {b ? b->data : NULL, NULL, false, mo};
+    conv2d_forward_fused(y->data, x->data, w->data, NULL, b || mo ? &e : NULL, s);
     Node *node = tape_record("conv2d", y, conv2d_op_backward, 3, (Tensor *[]){x, w, b});
     if (node) node->saved = s;
     return y;

@@ -30,10 +30,14 @@ void conv2d_forward(float *out, const float *x, const float *w, const float *b, 
 
 // What happens to each output value once its sum is done, for inference with a batchnorm folded into
 // the conv (bearnet_infer.c): out = sum + bias[o], + skip at the same place (a residual join), then
-// max(0, .) when relu. Any part may be off (NULL, false).
+// max(0, .) when relu. Any part may be off (NULL, false). With moments, the fast path also gathers each
+// channel's moments of out for a training-mode batchnorm after it (layer_loops.h), a block of images at a
+// time while they are in cache; moments->blocks stays 0 where it does not.
+typedef struct ChannelMoments ChannelMoments;
 typedef struct {
     const float *bias, *skip; // skip: (N,OC,OH,OW) like out
     bool relu;
+    ChannelMoments *moments;
 } ConvEpilogue;
 // w (OC,C,KH,KW) prepared once for many calls of conv2d_forward_fused (inference): the fast path's own
 // layout (cpu/conv_fast.h), malloc'd, for free(); NULL when this CPU has no fast path for OC channels.

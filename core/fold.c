@@ -80,12 +80,12 @@ const FoldedConv *fold_cache_get(FoldCache *c, const ConvBn *convs, int n) {
     return f;
 }
 
-Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *skip, bool relu) {
+Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *skip, bool relu, ChannelMoments *mo) {
     ConvShape s = conv_shape(x->shape[0], x->shape[1], x->shape[2], x->shape[3], f->OC, f->K, f->K, f->stride,
                              f->padding);
     Tensor *y = step_tensor(SHAPE(s.N, s.OC, s.OH, s.OW));
-    const ConvEpilogue e = {f->bias, skip ? skip->data : NULL, relu};
+    const ConvEpilogue e = {f->bias, skip ? skip->data : NULL, relu, mo};
     conv2d_forward_fused(y->data, x->data, f->w ? f->w : f->weight->data, f->packed,
-                         f->bias || skip || relu ? &e : NULL, &s);
+                         f->bias || skip || relu || mo ? &e : NULL, &s);
     return y;
 }

@@ -57,6 +57,7 @@ void fold_cache_drop(FoldCache *c);
 // Threads may share the result as long as nobody changes the weights meanwhile.
 const FoldedConv *fold_cache_get(FoldCache *c, const ConvBn *convs, int n);
 // epilogue(conv(x)) into a new step tensor: the bias (with a batchnorm), then skip (or NULL) and relu.
-Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *skip, bool relu);
+// mo (or NULL): gather the channels' moments of the result for a training batchnorm after it (conv.h).
+Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *skip, bool relu, ChannelMoments *mo);
 
 #endif

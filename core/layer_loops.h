@@ -1,11 +1,13 @@
 // layer_loops.h — the small loops layers.c and batchnorm.c share (internal to core): relu of one value,
-// wide plane sums, and whether a tensor wants a gradient.
+// wide plane sums, whether a tensor wants a gradient, and batchnorm's per-channel moments, which the
+// fast conv (cpu/implicit.c) can gather for the batchnorm after it.
 #ifndef SGDLAB_LAYER_LOOPS_H
 #define SGDLAB_LAYER_LOOPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "layers.h"
 #include "tensor.h"
 
 // Element-wise loops smaller than this stay on one thread: waking the team costs more.
@@ -41,5 +43,14 @@ static inline float plane_sum(const float *x, size_t n) {
 static inline bool wants_grad(const Tensor *t) {
     return t && t->requires_grad;
 }
+
+// Filling the ChannelMoments of layers.h: by the fast conv (cpu/implicit.c) or batchnorm.c itself.
+
+// Room for `blocks` blocks of C channels, from the step arena (planes left for the caller to fill).
+void channel_moments_init(ChannelMoments *mo, int blocks, int C);
+// Block b's moments of channel c: `planes` planes of n values, plane p at x + p*stride, about centre
+// (any value near their mean: a block more than 4 of its std off is summed again about its own).
+void channel_moments(ChannelMoments *mo, int b, int c, const float *x, size_t stride, int planes, size_t n,
+                     float centre);
 
 #endif

@@ -25,6 +25,16 @@
 #include "rng.h"
 #include "tensor.h"
 
+// Batchnorm's training statistics in blocks of whole planes of a channel: for each, a centre near the
+// block's mean and the sums of (x - centre) and (x - centre)^2 (batchnorm.c combines the blocks).
+// Gathered by the conv before the batchnorm, each block while the conv's output for it is in cache
+// (conv2d_moments), or by batchnorm itself. blocks == 0: not gathered.
+typedef struct ChannelMoments {
+    int blocks, C;
+    int *planes;                    // planes (images) in each block
+    float *centre, *sum_d, *sum_dd; // (blocks, C), in the step arena
+} ChannelMoments;
+
 // ---- fully connected ----
 // x (N,in), w (out,in), b (out) or NULL -> (N,out):  y = x @ w^T + b
 Tensor *linear(Tensor *x, Tensor *w, Tensor *b);
@@ -34,6 +44,9 @@ Tensor *linear(Tensor *x, Tensor *w, Tensor *b);
 // Zero padding, square stride. Computed as im2col + one sgemm per image, or on AVX-512 or AVX2 CPUs by
 // the same products without writing col out (see conv.c).
 Tensor *conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int padding);
+// conv2d that also gathers each output channel's moments for a training-mode batchnorm after it, a few
+// images at a time while they are in cache (layer_loops.h): that batchnorm then skips a pass over memory.
+Tensor *conv2d_moments(Tensor *x, Tensor *w, Tensor *b, int stride, int padding, ChannelMoments *mo);
 
 // ---- batch normalisation ----
 // The learnable part (weight = gamma, bias = beta) and the running statistics (buffers, not
@@ -63,6 +76,11 @@ Tensor *batchnorm2d(Tensor *x, const BatchNorm2d *bn, bool training);
 Tensor *batchnorm2d_relu(Tensor *x, const BatchNorm2d *bn, bool training);
 // relu(batchnorm2d(x) + skip): the end of a residual block in one pass (skip: x's shape).
 Tensor *batchnorm2d_add_relu(Tensor *x, const BatchNorm2d *bn, Tensor *skip, bool training);
+// Any of the three (relu, or skip: _add_relu) from the moments the conv before gathered (conv2d_moments;
+// NULL or none gathered: computed here as those do). in_place: written over x, which must be off the
+// tape: a frozen body's forward (resnet.c), where x is a conv's output that nothing reads again.
+Tensor *batchnorm2d_from(Tensor *x, const BatchNorm2d *bn, bool training, bool relu, Tensor *skip,
+                         const ChannelMoments *mo, bool in_place);
 
 // ---- activations, pooling, shapes ----
 Tensor *relu(Tensor *x);                // any shape: max(x, 0)

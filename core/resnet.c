@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "autograd.h"
+#include "layer_loops.h"
 
 static const int stage_channels[RESNET_STAGES] = {64, 128, 256, 512};
 
@@ -100,32 +101,38 @@ static int resnet_convs(const ResNet *m, ConvBn *c, bool bn) {
     return n;
 }
 
-// A conv of the body: on the tape, or (*packed not NULL: nothing to record) from its packed weights.
-static Tensor *body_conv(Tensor *x, Tensor *w, int stride, int padding, const FoldedConv **packed) {
-    return *packed ? folded_conv((*packed)++, x, NULL, false) : conv2d(x, w, NULL, stride, padding);
+// A conv of the body and its batchnorm (then relu, or relu after adding skip), the conv gathering the
+// batch's statistics while its output is in cache: on the tape, or, given its packed weights f, for a
+// frozen body in training mode (nothing to record), the batchnorm then written over the conv's output.
+static Tensor *conv_bn(Tensor *x, Tensor *w, int stride, int padding, const BatchNorm2d *bn, bool relu,
+                       Tensor *skip, bool training, const FoldedConv *f) {
+    ChannelMoments mo = {0};
+    Tensor *h = f ? folded_conv(f, x, NULL, false, &mo)
+                  : conv2d_moments(x, w, NULL, stride, padding, training ? &mo : NULL);
+    return batchnorm2d_from(h, bn, training, relu, skip, &mo, f != NULL);
 }
 
-// The same block as bearnet-s's: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
-static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training, const FoldedConv **packed) {
-    Tensor *h = batchnorm2d_relu(body_conv(x, b->conv1, b->stride, 1, packed), &b->bn1, training);
-    h = body_conv(h, b->conv2, 1, 1, packed);
+// The same block as bearnet-s's: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). f: the block's
+// packed convs in resnet_convs' order (conv1, conv2, downsample), or NULL.
+static Tensor *block_forward(const ResBlock *b, Tensor *x, bool training, const FoldedConv *f) {
     Tensor *shortcut = x;
     if (b->downsample_conv)
-        shortcut =
-            batchnorm2d(body_conv(x, b->downsample_conv, b->stride, 0, packed), &b->downsample_bn, training);
-    return batchnorm2d_add_relu(h, &b->bn2, shortcut, training);
+        shortcut = conv_bn(x, b->downsample_conv, b->stride, 0, &b->downsample_bn, false, NULL, training,
+                           f ? f + 2 : NULL);
+    Tensor *h = conv_bn(x, b->conv1, b->stride, 1, &b->bn1, true, NULL, training, f);
+    return conv_bn(h, b->conv2, 1, 1, &b->bn2, true, shortcut, training, f ? f + 1 : NULL);
 }
 
 // Inference: the same blocks with their batchnorms folded into the convs' epilogues.
 static Tensor *features_folded(ResNet *m, Tensor *x) {
     ConvBn convs[RESNET_MAX_CONVS];
     const FoldedConv *f = fold_cache_get(&m->folded, convs, resnet_convs(m, convs, true));
-    Tensor *h = max_pool2d(folded_conv(f++, x, NULL, true), 3, 2, 1);
+    Tensor *h = max_pool2d(folded_conv(f++, x, NULL, true, NULL), 3, 2, 1);
     for (int s = 0; s < RESNET_STAGES; s++)
         for (int k = 0; k < m->blocks[s]; k++) {
             const FoldedConv *conv1 = f++, *conv2 = f++;
-            Tensor *shortcut = m->layer[s][k].downsample_conv ? folded_conv(f++, h, NULL, false) : h;
-            h = folded_conv(conv2, folded_conv(conv1, h, NULL, true), shortcut, true);
+            Tensor *shortcut = m->layer[s][k].downsample_conv ? folded_conv(f++, h, NULL, false, NULL) : h;
+            h = folded_conv(conv2, folded_conv(conv1, h, NULL, true, NULL), shortcut, true, NULL);
         }
     return global_avg_pool(h);
 }
@@ -158,10 +165,15 @@ Tensor *resnet_features(ResNet *m, Tensor *x) {
         fold_cache_drop(&m->packed); // training the body: its weights move every step
     }
     // The stem shrinks the picture 4 times before any block: cheap early layers at 224 px.
-    Tensor *h = batchnorm2d_relu(body_conv(x, m->conv1, 2, 3, &packed), &m->bn1, m->training);
+    Tensor *h = conv_bn(x, m->conv1, 2, 3, &m->bn1, true, NULL, m->training, packed);
+    if (packed) packed++;
     h = max_pool2d(h, 3, 2, 1);
     for (int s = 0; s < RESNET_STAGES; s++)
-        for (int k = 0; k < m->blocks[s]; k++) h = block_forward(&m->layer[s][k], h, m->training, &packed);
+        for (int k = 0; k < m->blocks[s]; k++) {
+            const ResBlock *b = &m->layer[s][k];
+            h = block_forward(b, h, m->training, packed);
+            if (packed) packed += b->downsample_conv ? 3 : 2;
+        }
     return global_avg_pool(h);
 }
 

@@ -156,7 +156,7 @@ static void check_epilogue(int N, int C, int H, int W, int OC, int K, int stride
     }
     float *packed = conv2d_pack(w->data, OC, C, K, K); // NULL without the fast path
     omp_set_num_threads(threads);
-    conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true}, &s);
+    conv2d_forward_fused(got, x->data, w->data, packed, &(ConvEpilogue){b->data, skip->data, true, NULL}, &s);
     omp_set_num_threads(threads_before);
     tape_reset();
     float scale, d = max_abs_diff(ref, got, ny, &scale);

@@ -375,6 +375,70 @@ static void test_batchnorm_big_planes(void) {
     bn_free(&bn);
 }
 
+// A conv that gathers its channels' moments (conv2d_moments) and the batchnorm that takes them
+// (batchnorm2d_from) give what batchnorm2d_relu(conv2d(x)) gives, within float rounding: outputs, running
+// statistics, and the same again written over the conv's output off the tape. Shapes where the fast conv
+// takes one image per block (32x32) and groups of 12 (7x7, 14x14 at stride 2); image 0 lies far from the
+// others (its input shifted by 100).
+static void test_batchnorm_from_moments(void) {
+    const int shapes[][5] = {{3, 8, 32, 16, 1}, {24, 8, 7, 16, 1}, {24, 8, 14, 16, 2}}; // N, C, S, OC, stride
+    for (int c = 0; c < 3; c++) {
+        int N = shapes[c][0], C = shapes[c][1], S = shapes[c][2], OC = shapes[c][3], stride = shapes[c][4];
+        Tensor *x = tensor_normal(SHAPE(N, C, S, S), 0.0f, 1.0f, &rng);
+        for (size_t i = 0; i < (size_t)C * S * S; i++) x->data[i] += 100.0f;
+        Tensor *w = tensor_normal(SHAPE(OC, C, 3, 3), 0.0f, 0.2f, &rng);
+        BatchNorm2d bn[2] = {bn_new(OC), bn_new(OC)};
+        for (int k = 0; k < 2; k++) {
+            Rng r;
+            rng_seed(&r, 7, 0);
+            tensor_normal_(bn[k].weight, 1.0f, 0.5f, &r), tensor_normal_(bn[k].bias, 0.0f, 0.5f, &r);
+        }
+        Tensor *want = batchnorm2d_relu(conv2d(x, w, NULL, stride, 1), &bn[0], true);
+        ChannelMoments mo = {0};
+        Tensor *h = conv2d_moments(x, w, NULL, stride, 1, &mo);
+        Tensor *got = batchnorm2d_from(h, &bn[1], true, true, NULL, &mo, false);
+        float scale, d = max_abs_diff(want->data, got->data, want->numel, &scale);
+        // the running statistics against two passes in double over the conv's output (bn_new's start at
+        // 0 and 1: one step moves them 10% of the way)
+        int P = h->shape[2] * h->shape[3];
+        double dm = 0, dv = 0, dv_plain = 0;
+        for (int o = 0; o < OC; o++) {
+            double mean = 0, sq = 0;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < P; i++) mean += h->data[((size_t)n * OC + o) * P + i];
+            mean /= (double)N * P;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < P; i++) sq += pow(h->data[((size_t)n * OC + o) * P + i] - mean, 2);
+            double rv = 0.9 + 0.1 * sq / ((double)N * P - 1);
+            dm = fmax(dm, fabs(bn[1].running_mean->data[o] - 0.1 * mean));
+            dv = fmax(dv, fabs(bn[1].running_var->data[o] - rv) / rv);
+            dv_plain = fmax(dv_plain, fabs(bn[0].running_var->data[o] - rv) / rv);
+        }
+        bool was = set_grad_enabled(false); // a frozen body's pass: over the conv's output
+        Tensor *h2 = conv2d_moments(x, w, NULL, stride, 1, &mo);
+        Tensor *over = batchnorm2d_from(h2, &bn[1], true, true, NULL, &mo, true);
+        set_grad_enabled(was);
+        float d2 = max_abs_diff(want->data, over->data, want->numel, NULL);
+        printf("conv %dx%d stride %d batch %d: %d blocks of moments; output off by %g (max %g), running mean "
+               "by %g, var by %.2g of it (batchnorm's own sums: %.2g); written over: off by %g\n",
+               S, S, stride, N, mo.blocks, d, scale, dm, dv, dv_plain, d2);
+        CHECK(scale > 1.0f && d < 1e-5f * scale,
+              "conv %dx%d batch %d: batchnorm from the conv's moments off by %g", S, S, N, d);
+        // (float sums over values near 100: batchnorm's own come to about 1e-5 of the variance)
+        CHECK(dm < 1e-5 && dv < 1e-4 && dv <= 2 * dv_plain + 1e-6,
+              "conv %dx%d batch %d: running statistics off by %g, and by %g of the variance (batchnorm's "
+              "own: %g)",
+              S, S, N, dm, dv, dv_plain);
+        CHECK(over == h2 && d2 < 1e-5f * scale,
+              "conv %dx%d batch %d: written over the conv's output (off by %g)", S, S, N, d2);
+#if defined(__AVX512F__) || defined(__AVX2__)
+        CHECK(mo.blocks > 0, "conv %dx%d batch %d: the fast conv gathered no moments", S, S, N);
+#endif
+        tape_reset();
+        tensor_free(x), tensor_free(w), bn_free(&bn[0]), bn_free(&bn[1]);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // relu, add_relu, pools, flatten
 
@@ -603,6 +667,7 @@ int main(void) {
     test_conv();
     test_batchnorm();
     test_batchnorm_big_planes();
+    test_batchnorm_from_moments();
     test_elementwise_and_pools();
     test_dropout();
     test_cross_entropy();

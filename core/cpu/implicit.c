@@ -16,6 +16,7 @@
 #include "autograd.h"
 #include "conv_fast.h"
 #include "implicit.h"
+#include "layer_loops.h"
 
 // ---------------------------------------------------------------------------------------------
 // implicit im2col
@@ -306,6 +307,9 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     Masks m[2];
     fast_masks(m, s, most, false);
     Scratch *sc = fast_scratch_alloc(threads, s, most);
+    ChannelMoments *mo = e ? e->moments : NULL;
+    if (mo) channel_moments_init(mo, groups, s->OC);
+    if (e && !e->bias && !e->skip && !e->relu) e = NULL; // moments only: nothing to do to each value
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int g = 0; g < groups; g++) {
         int n0 = fast_group_first(g, groups, s->N), nb = fast_group_first(g + 1, groups, s->N) - n0;
@@ -314,11 +318,19 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
         float *y = out + n0 * out_image;
         // One image is written straight into out with the epilogue; a group's rows are
         // ungrouped first, and the epilogue then takes one more pass over them.
-        ConvEpilogue en = {e ? e->bias : NULL, e && e->skip ? e->skip + n0 * out_image : NULL, e && e->relu};
+        ConvEpilogue en = {e ? e->bias : NULL, e && e->skip ? e->skip + n0 * out_image : NULL, e && e->relu,
+                           NULL};
         fast_product_cols(nb == 1 ? y : z->tmp, wt, z->taps, s->OC, K, nb * P, 0, nb * P, false,
                           e && nb == 1 ? &en : NULL, z->panel);
         if (nb > 1) fast_ungroup_rows(y, z->tmp, nb, s->OC, P, false);
         if (e && nb > 1) conv_epilogue(y, &en, nb, s->OC, P);
+        // a training batchnorm's statistics, while the group's output is in cache (L2 on these parts)
+        if (mo) {
+            mo->planes[g] = nb;
+            for (int o = 0; o < s->OC; o++)
+                channel_moments(mo, g, o, y + (size_t)o * P, out_image, nb, (size_t)P,
+                                plane_sum(y + (size_t)o * P, (size_t)P) / (float)P);
+        }
     }
     return true;
 }

@@ -135,7 +135,7 @@ int main(int argc, char **argv) {
             if (p == 0) conv2d_forward(y, x, w, NULL, &s);
             if (p == 1) conv2d_backward(NULL, dw, NULL, dy, x, w, &s, true);
             if (p == 2) conv2d_backward(dx, NULL, NULL, dy, x, w, &s, true);
-            if (p == 3) conv2d_forward_fused(y, x, w, packed, &(ConvEpilogue){bias, NULL, true}, &s);
+            if (p == 3) conv2d_forward_fused(y, x, w, packed, &(ConvEpilogue){bias, NULL, true, NULL}, &s);
             t = seconds() - t;
             tape_reset(); // the products' scratch comes from the step arena
             if (t < best[p]) best[p] = t;
