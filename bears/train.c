@@ -477,17 +477,18 @@ int cmd_train(int argc, char **argv) {
                 status = 1;
             }
         }
-        if (!save) {
-            // nothing written; the old model is where it was
-        } else if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
-            fprintf(stderr, "bears train: %s%s%s\n", err, trashed[0] ? "; the old model is in " : "",
-                    trashed);
-            status = 1;
-        } else {
-            if (trashed[0]) printf("the previous %s is now %s (mv it back to undo)\n", model_path, trashed);
-            printf("saved %s (%s, classes in order:", model_path, o.arch);
-            for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
-            printf(")\n");
+        if (save) { // otherwise nothing was written, and the old model is where it was
+            if (!bear_model_save(&l.model, model_path, err, sizeof err)) {
+                fprintf(stderr, "bears train: %s%s%s\n", err, trashed[0] ? "; the old model is in " : "",
+                        trashed);
+                status = 1;
+            } else {
+                if (trashed[0])
+                    printf("the previous %s is now %s (mv it back to undo)\n", model_path, trashed);
+                printf("saved %s (%s, classes in order:", model_path, o.arch);
+                for (int c = 0; c < l.model.n_classes; c++) printf(" %s", l.model.classes[c]);
+                printf(")\n");
+            }
         }
     }
     if (log && !outfile_commit(&log_file, err, sizeof err)) {

@@ -214,7 +214,7 @@ void conv2d_forward_fused(float *out, const float *x, const float *w, const floa
     size_t x_image = (size_t)s->C * s->H * s->W, out_image = (size_t)s->OC * P;
     int threads = batch_threads(s->N);
     if (conv2d_fast_forward(out, x, w, packed, e, s, threads)) return; // core/cpu/implicit.c
-    if (e && !e->bias && !e->skip && !e->relu) e = NULL; // moments: gathered by the fast path only
+    if (!conv_epilogue_writes(e)) e = NULL; // moments: gathered by the fast path only
     float *cols = col_is_input(s) ? NULL : step_alloc(sizeof(float) * (size_t)threads * K * P);
     int blas = threads > 1 ? blas_serial_begin() : 1;
 #pragma omp parallel num_threads(threads)
@@ -332,7 +332,7 @@ Tensor *conv2d_moments(Tensor *x, Tensor *w, Tensor *b, int stride, int padding,
                     stride, padding);
     Tensor *y = step_tensor(SHAPE(s->N, s->OC, s->OH, s->OW));
     const ConvEpilogue e = {b ? b->data : NULL, NULL, false, mo};
-    conv2d_forward_fused(y->data, x->data, w->data, NULL, b || mo ? &e : NULL, s);
+    conv2d_forward_fused(y->data, x->data, w->data, NULL, &e, s);
     Node *node = tape_record("conv2d", y, conv2d_op_backward, 3, (Tensor *[]){x, w, b});
     if (node) node->saved = s;
     return y;

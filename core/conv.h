@@ -39,6 +39,10 @@ typedef struct {
     bool relu;
     ChannelMoments *moments;
 } ConvEpilogue;
+// Does e change any value (NULL, or moments alone, does not)?
+static inline bool conv_epilogue_writes(const ConvEpilogue *e) {
+    return e && (e->bias || e->skip || e->relu);
+}
 // w (OC,C,KH,KW) prepared once for many calls of conv2d_forward_fused (inference): the fast path's own
 // layout (cpu/conv_fast.h), malloc'd, for free(); NULL when this CPU has no fast path for OC channels.
 float *conv2d_pack(const float *w, int OC, int C, int KH, int KW);

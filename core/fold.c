@@ -85,7 +85,6 @@ Tensor *folded_conv(const FoldedConv *f, const Tensor *x, const Tensor *skip, bo
                              f->padding);
     Tensor *y = step_tensor(SHAPE(s.N, s.OC, s.OH, s.OW));
     const ConvEpilogue e = {f->bias, skip ? skip->data : NULL, relu, mo};
-    conv2d_forward_fused(y->data, x->data, f->w ? f->w : f->weight->data, f->packed,
-                         f->bias || skip || relu || mo ? &e : NULL, &s);
+    conv2d_forward_fused(y->data, x->data, f->w ? f->w : f->weight->data, f->packed, &e, &s);
     return y;
 }

@@ -299,6 +299,8 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     // implicit im2col, the register-blocked product
     const float *wt = packed;
     if (!wt) wt = fast_pack_rows(step_alloc(sizeof(float) * (size_t)K * s->OC), w, s->OC, K);
+    ChannelMoments *mo = e ? e->moments : NULL;   // gathered by groups, below (not at batch 1)
+    if (!conv_epilogue_writes(e)) e = NULL;       // nothing to do to each value
     if (s->N == 1 && omp_get_max_threads() > 1) { // batch 1 (inference): threads share the image
         forward_one(out, x, wt, e, s);
         return true;
@@ -307,9 +309,7 @@ bool conv2d_fast_forward(float *out, const float *x, const float *w, const float
     Masks m[2];
     fast_masks(m, s, most, false);
     Scratch *sc = fast_scratch_alloc(threads, s, most);
-    ChannelMoments *mo = e ? e->moments : NULL;
     if (mo) channel_moments_init(mo, groups, s->OC);
-    if (e && !e->bias && !e->skip && !e->relu) e = NULL; // moments only: nothing to do to each value
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int g = 0; g < groups; g++) {
         int n0 = fast_group_first(g, groups, s->N), nb = fast_group_first(g + 1, groups, s->N) - n0;
