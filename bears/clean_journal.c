@@ -49,11 +49,6 @@ bool clean_rename_new(const char *from, const char *to) {
     return moved == 0;
 }
 
-static const char *base_name(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static bool write_row(CleanJournal *j, const char *action, const char *from, const char *to, bool sync,
                       char *err, size_t err_size) {
     char when[32];
@@ -148,8 +143,8 @@ bool clean_relabel(CleanJournal *j, const char *rel, const char *cls, char *new_
                    char *err, size_t err_size) {
     char folder[4096], dest[4096];
     snprintf(folder, sizeof folder, "%s/%.*s%s", j->dir, (int)clean_split_length(rel), rel, cls);
-    if (!free_path(folder, base_name(rel), dest, sizeof dest)) {
-        snprintf(err, err_size, "path too long: %s/%s", folder, base_name(rel));
+    if (!free_path(folder, path_base(rel), dest, sizeof dest)) {
+        snprintf(err, err_size, "path too long: %s/%s", folder, path_base(rel));
         return false;
     }
     snprintf(new_rel, new_size, "%s", clean_relative(j->dir, dest));
@@ -162,9 +157,8 @@ bool clean_move(CleanJournal *j, const char *action, const char *from, const cha
     char a[4096], b[4096], folder[4096];
     snprintf(a, sizeof a, "%s/%s", j->dir, from);
     snprintf(b, sizeof b, "%s/%s", j->dir, to);
-    snprintf(folder, sizeof folder, "%s", b);
-    *strrchr(folder, '/') = '\0';
-    if (!make_dirs(folder)) { // a class folder emptied and removed by hand since, say
+    if (!path_folder(b, folder, sizeof folder) ||
+        !make_dirs(folder)) { // a class folder emptied and removed by hand since, say
         snprintf(err, err_size, "cannot create the folder %s: %s", folder, strerror(errno));
         return false;
     }

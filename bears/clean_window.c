@@ -176,7 +176,7 @@ static void decide(Window *w, int pic, Decision d, int cls) {
         char dest[4096], home[4096];
         snprintf(home, sizeof home, "%s/%.*s%s", w->dir, (int)clean_split_length(w->orig_rel[pic]),
                  w->orig_rel[pic], classes[label]);
-        ok = free_path(home, strrchr(w->orig_rel[pic], '/') + 1, dest, sizeof dest);
+        ok = free_path(home, path_base(w->orig_rel[pic]), dest, sizeof dest);
         snprintf(moved, sizeof moved, "%s", clean_relative(w->dir, dest));
         ok = ok && clean_move(&w->journal, "keep", now, moved, err, sizeof err);
     } else if (d == DELETED && strncmp(now, ".trash/", 7) == 0) {

@@ -27,26 +27,11 @@
 // the whole network, the body at a learning rate 100 times smaller (its ImageNet features are already
 // good; the random head is not), each phase its own one-cycle.
 
-// Split path into its folder ("." when it has none) and name.
-static const char *split_path(const char *path, char *folder, size_t folder_size) {
-    snprintf(folder, folder_size, "%s", path);
-    char *slash = strrchr(folder, '/');
-    if (!slash) {
-        snprintf(folder, folder_size, ".");
-        return path;
-    }
-    if (slash == folder)
-        folder[1] = '\0';
-    else
-        *slash = '\0';
-    return strrchr(path, '/') + 1;
-}
-
 // Fail before minutes of training, not after: the model's folder must be writable (it is
 // created when missing, like the --out folder of plots).
 static bool can_write_next_to(const char *path, char *err, size_t err_size) {
     char probe[4096];
-    split_path(path, probe, sizeof probe);
+    path_folder(path, probe, sizeof probe);
     make_dirs(probe);
     snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
     int fd = mkstemp(probe);
@@ -62,7 +47,7 @@ static bool can_write_next_to(const char *path, char *err, size_t err_size) {
 // Is path inside folder (both existing; path's own folder is compared, as the file may not exist yet)?
 static bool inside_folder(const char *path, const char *folder) {
     char parent[4096], real_parent[PATH_MAX], real_folder[PATH_MAX];
-    split_path(path, parent, sizeof parent);
+    path_folder(path, parent, sizeof parent);
     // Folders still to be made (can_write_next_to makes them) count where their first existing one is.
     while (!realpath(parent, real_parent)) {
         char *slash = strrchr(parent, '/');
@@ -126,15 +111,17 @@ static bool model_path_ok(const char *path, const char *dir, const char *pretrai
 // A free name beside path (NAME-1.EXT, ...): where the new model goes when the old cannot be moved.
 static bool model_beside(const char *path, char *out, size_t out_size) {
     char folder[4096];
-    const char *name = split_path(path, folder, sizeof folder);
-    return free_path(folder, name, out, out_size);
+    return path_folder(path, folder, sizeof folder) && free_path(folder, path_base(path), out, out_size);
 }
 
 // Move the old model at path to the trash beside it (trash.h), so that re-training never loses it.
 static bool trash_old_model(const char *path, char *moved_to, size_t moved_size, char *err, size_t err_size) {
     char root[4096];
-    const char *name = split_path(path, root, sizeof root);
-    return trash_move(root, name, "replaced by bears train", moved_to, moved_size, err, err_size);
+    if (!path_folder(path, root, sizeof root)) {
+        snprintf(err, err_size, "path too long: %s", path);
+        return false;
+    }
+    return trash_move(root, path_base(path), "replaced by bears train", moved_to, moved_size, err, err_size);
 }
 
 // Fewer pictures than this per class, and no verdict about the lr or the epochs can be trusted: the

@@ -29,6 +29,19 @@ bool make_dirs(const char *path) {
     return false;
 }
 
+const char *path_base(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+bool path_folder(const char *path, char *folder, size_t folder_size) {
+    const char *slash = strrchr(path, '/');
+    int length = !slash
+                     ? snprintf(folder, folder_size, ".")
+                     : snprintf(folder, folder_size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return length >= 0 && (size_t)length < folder_size;
+}
+
 // Append one journal line; the header first when the journal is new. Every write is checked.
 static bool journal_append(const char *root, const char *from, const char *to, const char *reason, char *err,
                            size_t err_size) {
@@ -62,17 +75,16 @@ bool trash_move_hooked(const char *root, const char *rel, const char *reason, Tr
                        void *ctx, char *moved_to, size_t moved_size, char *err, size_t err_size) {
     char from[4096], dest[4096], folder[4096];
     if ((size_t)snprintf(from, sizeof from, "%s/%s", root, rel) >= sizeof from ||
-        (size_t)snprintf(folder, sizeof folder, "%s/.trash/%s", root, rel) >= sizeof folder) {
+        (size_t)snprintf(dest, sizeof dest, "%s/.trash/%s", root, rel) >= sizeof dest ||
+        !path_folder(dest, folder, sizeof folder)) {
         snprintf(err, err_size, "path too long: %.200s/%.200s", root, rel);
         return false;
     }
-    *strrchr(folder, '/') = '\0';
     if (!make_dirs(folder)) {
         snprintf(err, err_size, "cannot create %s: %s", folder, strerror(errno));
         return false;
     }
-    const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-    if (!free_path(folder, name, dest, sizeof dest)) {
+    if (!free_path(folder, path_base(rel), dest, sizeof dest)) {
         snprintf(err, err_size, "path too long: %s", from);
         return false;
     }
@@ -154,10 +166,7 @@ int trash_restore(const char *root, char *err, size_t err_size) {
             continue;
         }
         char folder[4096], why[4096 + 256] = "";
-        snprintf(folder, sizeof folder, "%s", e->original);
-        char *slash = strrchr(folder, '/');
-        if (slash) *slash = '\0';
-        if (slash && !make_dirs(folder))
+        if (!path_folder(e->original, folder, sizeof folder) || !make_dirs(folder))
             snprintf(why, sizeof why, "cannot create %s: %s", folder, strerror(errno));
         else if (!journal_append(root, e->original, e->trashed_as, TRASH_RESTORED, why, sizeof why)) {
         } else if (rename(e->trashed_as, e->original) != 0)

@@ -13,6 +13,12 @@
 // mkdir -p: true when the folder exists afterwards.
 bool make_dirs(const char *path);
 
+// The name after path's last slash (all of path when it has none).
+const char *path_base(const char *path);
+// What comes before path's last slash ("." when it has none, "/" for a name at the root), into folder.
+// False when it does not fit.
+bool path_folder(const char *path, char *folder, size_t folder_size);
+
 // Move ROOT/REL to ROOT/.trash/REL; when that name is taken, NAME-1.EXT, NAME-2.EXT, ... so nothing in
 // the trash is ever overwritten. `reason` goes into the journal, which is written first: when it cannot
 // be, nothing moves. The new path is written into moved_to.

@@ -30,8 +30,7 @@ static bool shrink_in_place(const char *path, const struct stat *before, const I
         h = (int)((long long)img->height * max_size / longest);
     w = w < 1 ? 1 : w, h = h < 1 ? 1 : h;
     char tmp[4096], err[200];
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path + 1) : 0;
+    int dir_len = (int)(path_base(path) - path); // the folder, with its slash
     snprintf(tmp, sizeof tmp, "%.*s.shrinking-%s-XXXXXX", dir_len, path, path + dir_len);
     int fd = mkstemp(tmp);
     if (fd < 0) {

@@ -1,10 +1,35 @@
 // test_csv.c — the journal/manifest CSV reads back exactly what was written, whatever a file name holds,
-// and malformed text is refused with its line number instead of being half read.
+// and malformed text is refused with its line number instead of being half read. Also the path helpers
+// the journal's moves name files with (trash.h).
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "csv.h"
+#include "trash.h"
+
+// path_folder and path_base split a path at its last slash, whatever is on either side of it.
+static void paths(void) {
+    const struct {
+        const char *path, *folder, *base;
+    } cases[] = {{"data/black/0007.jpg", "data/black", "0007.jpg"},
+                 {"m.safetensors", ".", "m.safetensors"},
+                 {"/m.safetensors", "/", "m.safetensors"},
+                 {"./m", ".", "m"},
+                 {"a//b", "a/", "b"},
+                 {"dir/", "dir", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char folder[64];
+        CHECK(path_folder(cases[i].path, folder, sizeof folder) && strcmp(folder, cases[i].folder) == 0,
+              "path_folder(%s) = %s, expected %s", cases[i].path, folder, cases[i].folder);
+        CHECK(strcmp(path_base(cases[i].path), cases[i].base) == 0, "path_base(%s) = %s, expected %s",
+              cases[i].path, path_base(cases[i].path), cases[i].base);
+    }
+    char small[8];
+    CHECK(!path_folder("a-long-folder/name", small, sizeof small), "a folder that does not fit is refused");
+    CHECK(path_folder("1234567/x", small, sizeof small) && strcmp(small, "1234567") == 0,
+          "a folder that just fits is kept");
+}
 
 static void round_trip(void) {
     const char *names[] = {"black/plain.jpg",      "black/a,b.jpg",       "grizzly/say \"hi\".png",
@@ -46,6 +71,7 @@ static void expect_error(const char *text, const char *words, int line) {
 }
 
 int main(void) {
+    paths();
     round_trip();
     expect_error("a,b\n\"open,field\n", "never closed", 2);
     expect_error("a,b\nc\"d,e\n", "quote inside", 2);
