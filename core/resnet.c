@@ -101,6 +101,14 @@ static int resnet_convs(const ResNet *m, ConvBn *c, bool bn) {
     return n;
 }
 
+// A block's convs among resnet_convs' (conv1, conv2, then its downsample where it has one), moving *f
+// past them: the one place that knows how many each block has.
+static const FoldedConv *block_convs(const FoldedConv **f, const ResBlock *b) {
+    const FoldedConv *mine = *f;
+    *f += b->downsample_conv ? 3 : 2;
+    return mine;
+}
+
 // A conv of the body and its batchnorm (then relu, or relu after adding skip), the conv gathering the
 // batch's statistics while its output is in cache: on the tape, or, given its packed weights f, for a
 // frozen body in training mode (nothing to record), the batchnorm then written over the conv's output.
@@ -130,9 +138,9 @@ static Tensor *features_folded(ResNet *m, Tensor *x) {
     Tensor *h = max_pool2d(folded_conv(f++, x, NULL, true, NULL), 3, 2, 1);
     for (int s = 0; s < RESNET_STAGES; s++)
         for (int k = 0; k < m->blocks[s]; k++) {
-            const FoldedConv *conv1 = f++, *conv2 = f++;
-            Tensor *shortcut = m->layer[s][k].downsample_conv ? folded_conv(f++, h, NULL, false, NULL) : h;
-            h = folded_conv(conv2, folded_conv(conv1, h, NULL, true, NULL), shortcut, true, NULL);
+            const FoldedConv *c = block_convs(&f, &m->layer[s][k]); // conv1, conv2, downsample
+            Tensor *shortcut = m->layer[s][k].downsample_conv ? folded_conv(c + 2, h, NULL, false, NULL) : h;
+            h = folded_conv(c + 1, folded_conv(c, h, NULL, true, NULL), shortcut, true, NULL);
         }
     return global_avg_pool(h);
 }
@@ -171,8 +179,7 @@ Tensor *resnet_features(ResNet *m, Tensor *x) {
     for (int s = 0; s < RESNET_STAGES; s++)
         for (int k = 0; k < m->blocks[s]; k++) {
             const ResBlock *b = &m->layer[s][k];
-            h = block_forward(b, h, m->training, packed);
-            if (packed) packed += b->downsample_conv ? 3 : 2;
+            h = block_forward(b, h, m->training, packed ? block_convs(&packed, b) : NULL);
         }
     return global_avg_pool(h);
 }
