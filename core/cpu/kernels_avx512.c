@@ -23,61 +23,95 @@ static inline __mmask16 lanes(int n) {
 // Forward-shaped product: 8 rows x (16*nv) columns of out, from one row block of wt (implicit.h: the 8
 // weights for one k are adjacent, and the next k's follow) and col. Each step over k multiplies 8 broadcast
 // weights by 3 vectors of col into 24 accumulators that stay in registers for the whole sum. col comes from a
-// packed panel (K, 48), even for 8 rows, where it is read once only: reading the taps straight instead
-// (unaligned, masked, their pointers loaded every step) made GCC store all 24 accumulators on every
-// step, and 8-channel convs ran at 35-40% of the peak, 54-62% through the panel (a Zen 4;
-// tests/convnet/kernel_registers.sh now guards the loop). nv is a constant at each call, so the loops
-// unroll.
-static inline __attribute__((always_inline)) void
-product_tile(float *out, int Q, const float *wt, const float *panel, int K, int nv, const __mmask16 *mask,
-             bool accumulate, const float *bias, const float *skip, bool relu) {
-    __m512 acc[ROW_BLOCK][3];
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+// packed panel (K, 48) that the block's first tile (build) fills from the taps as it goes, reading them
+// from the image once, as the later tiles read them back, instead of a pass over the taps of its own first
+// (with 16 output channels a panel feeds only 2 tiles: bench-conv --n 32 --c 16 --size 32 --oc 16, 86-92 ->
+// 97-99 GFLOP/s, and bearnet-s's 64 px step 1.06-1.08x, on a Zen 4). The accumulators are 24 named variables,
+// not an array: with an array, any store in the loop (the panel's) made GCC keep them in memory and store
+// them on every step (8-channel convs once ran at 35-40% of the peak that way;
+// tests/convnet/kernel_registers.sh guards the loops). nv is a constant at each call, so what it leaves out
+// is compiled out.
+#define TILE_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) // ROW_BLOCK of them
+
+// One row's nv vectors of sums on the way out: the epilogue (conv.h) while they are in registers, in
+// conv_epilogue's order.
+static inline __attribute__((always_inline)) void tile_row_out(float *o, __m512 s0, __m512 s1, __m512 s2,
+                                                               int nv, const __mmask16 *mask, bool accumulate,
+                                                               const float *bias, const float *skip,
+                                                               bool relu) {
+    __m512 s[3] = {s0, s1, s2};
+    for (int j = 0; j < nv; j++) {
+        if (accumulate) s[j] = _mm512_add_ps(s[j], _mm512_maskz_loadu_ps(mask[j], o + 16 * j));
+        if (bias) s[j] = _mm512_add_ps(s[j], _mm512_set1_ps(*bias));
+        if (skip) s[j] = _mm512_add_ps(s[j], _mm512_maskz_loadu_ps(mask[j], skip + 16 * j));
+        if (relu) s[j] = _mm512_max_ps(_mm512_setzero_ps(), s[j]); // NaN: the 2nd, as relu1
+        _mm512_mask_storeu_ps(o + 16 * j, mask[j], s[j]);
+    }
+}
+
+static inline __attribute__((always_inline)) void product_tile(float *out, int Q, const float *wt,
+                                                               float *panel, bool build, const Tap *taps,
+                                                               int p, int K, int nv, const __mmask16 *mask,
+                                                               bool accumulate, const float *bias,
+                                                               const float *skip, bool relu) {
+#define TILE_ZERO(i) __m512 a##i##_0 = _mm512_setzero_ps(), a##i##_1 = a##i##_0, a##i##_2 = a##i##_0;
+    TILE_ROWS(TILE_ZERO)
     for (int k = 0; k < K; k++, wt += ROW_BLOCK) { // wt_rows: blocks of ROW_BLOCK
         // A layer's weights outgrow L2 from 256 channels on (2.4-9.4 MB), and each tile's run of them
         // starts afresh K*8 floats on: asking for them 32 k ahead made the 512-channel layers 5-9%
         // faster (bench-conv-style A/B on a Zen 4).
         _mm_prefetch((const char *)(wt + 32 * ROW_BLOCK), _MM_HINT_T0);
-        __m512 b[3];
-        for (int j = 0; j < nv; j++) b[j] = _mm512_load_ps(panel + k * COL_BLOCK + 16 * j);
-        for (int i = 0; i < ROW_BLOCK; i++) {
-            __m512 w = _mm512_set1_ps(wt[i]);
-            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(w, b[j], acc[i][j]);
+        float *col = panel + k * COL_BLOCK;
+        __m512 b[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        if (build) { // the masked loads put the padding's zeros in
+            const float *src = taps[k].src + p;
+            const uint16_t *bits = taps[k].mask + p / 16;
+            for (int j = 0; j < nv; j++)
+                _mm512_store_ps(col + 16 * j, b[j] = _mm512_maskz_loadu_ps(bits[j], src + 16 * j));
+        } else {
+            for (int j = 0; j < nv; j++) b[j] = _mm512_load_ps(col + 16 * j);
         }
+#define TILE_FMA(i)                                                                                          \
+    {                                                                                                        \
+        __m512 w = _mm512_set1_ps(wt[i]);                                                                    \
+        a##i##_0 = _mm512_fmadd_ps(w, b[0], a##i##_0);                                                       \
+        if (nv > 1) a##i##_1 = _mm512_fmadd_ps(w, b[1], a##i##_1);                                           \
+        if (nv > 2) a##i##_2 = _mm512_fmadd_ps(w, b[2], a##i##_2);                                           \
     }
-    for (int i = 0; i < ROW_BLOCK; i++)
-        for (int j = 0; j < nv; j++) {
-            float *o = out + (size_t)i * Q + 16 * j;
-            if (accumulate) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], o));
-            // the epilogue (conv.h) while the sums are still in registers, in conv_epilogue's order
-            if (bias) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_set1_ps(bias[i]));
-            if (skip)
-                acc[i][j] =
-                    _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask[j], skip + (size_t)i * Q + 16 * j));
-            if (relu) acc[i][j] = _mm512_max_ps(_mm512_setzero_ps(), acc[i][j]); // NaN: the 2nd, as relu1
-            _mm512_mask_storeu_ps(o, mask[j], acc[i][j]);
-        }
+        TILE_ROWS(TILE_FMA)
+    }
+#define TILE_OUT(i)                                                                                          \
+    tile_row_out(out + (size_t)(i)*Q, a##i##_0, a##i##_1, a##i##_2, nv, mask, accumulate,                    \
+                 bias ? bias + (i) : NULL, skip ? skip + (size_t)(i)*Q : NULL, relu);
+    TILE_ROWS(TILE_OUT)
+#undef TILE_ZERO
+#undef TILE_FMA
+#undef TILE_OUT
 }
 
-// The tiles of M rows over one block of nv vectors of columns, K of the ldw k of each row block of wt;
-// e (NULL: none) is applied on the way out.
+// The tiles of M rows over one block of nv vectors of columns (pixels [p, p + 16*nv)), K of the ldw k of
+// each row block of wt, the first tile building the panel from the taps; e (NULL: none) is applied on the
+// way out.
 static inline __attribute__((always_inline)) void product_rows(float *out, int Q, const float *wt, int ldw,
-                                                               int M, const float *panel, int p, int K,
-                                                               int nv, const __mmask16 *mask, bool accumulate,
-                                                               const ConvEpilogue *e) {
+                                                               int M, float *panel, const Tap *taps, int p,
+                                                               int K, int nv, const __mmask16 *mask,
+                                                               bool accumulate, const ConvEpilogue *e) {
     for (int m = 0; m < M; m += ROW_BLOCK) {
         float *o = out + (size_t)m * Q + p;
         const float *bias = e && e->bias ? e->bias + m : NULL,
                     *skip = e && e->skip ? e->skip + (size_t)m * Q + p : NULL;
         bool relu = e && e->relu;
         const float *w = wt + (size_t)m * ldw; // this row block
+#define TILE(NV)                                                                                             \
+    (m == 0 ? product_tile(o, Q, w, panel, true, taps, p, K, NV, mask, accumulate, bias, skip, relu)         \
+            : product_tile(o, Q, w, panel, false, taps, p, K, NV, mask, accumulate, bias, skip, relu))
         if (nv == 3)
-            product_tile(o, Q, w, panel, K, 3, mask, accumulate, bias, skip, relu);
+            TILE(3);
         else if (nv == 2)
-            product_tile(o, Q, w, panel, K, 2, mask, accumulate, bias, skip, relu);
+            TILE(2);
         else
-            product_tile(o, Q, w, panel, K, 1, mask, accumulate, bias, skip, relu);
+            TILE(1);
+#undef TILE
     }
 }
 
@@ -90,24 +124,18 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
         int width = p1 - p < COL_BLOCK ? p1 - p : COL_BLOCK, nv = (width + 15) / 16;
         __mmask16 mask[3];
         for (int j = 0; j < 3; j++) mask[j] = lanes(width - 16 * j);
-        // This block of col, built in a contiguous panel: the taps' masked loads put the zeros
-        // of the padding in, and consecutive k are then 192 bytes apart instead of a plane apart.
-        // A long K goes in equal slices of at most K_BLOCK (implicit.h), so that the panel stays in
-        // L2 for every row tile and no slice is a short rest that pays a pass over out for a few k.
-        // (K = 0, a dX phase no tap reads, still makes one pass: it writes the zeros.)
+        // This block of col goes into a contiguous panel (its first row tile fills it): consecutive k
+        // are then 192 bytes apart instead of a plane apart. A long K goes in equal slices of at most K_BLOCK
+        // (implicit.h), so that the panel stays in L2 for every row tile and no slice is a short rest that
+        // pays a pass over out for a few k. (K = 0, a dX phase no tap reads, still makes one pass: it writes
+        // the zeros.) A first loop over the slice's taps only asks for the next block's lines.
         int slices = K > K_BLOCK ? (K + K_BLOCK - 1) / K_BLOCK : 1;
         int slice = K > 0 ? (K + slices - 1) / slices : 1;
         for (int k0 = 0; k0 == 0 || k0 < K; k0 += slice) {
             int kn = K - k0 < slice ? K - k0 : slice;
             uintptr_t asked = 0; // where the last tap that asked for the next block's lines starts
             for (int k = 0; k < kn; k++) {
-                // (the tap's fields in locals: read through the Tap, GCC loaded them again for every
-                // vector, as a float store might change them)
                 const float *src = taps[k0 + k].src + p;
-                const uint16_t *bits = taps[k0 + k].mask + p / 16;
-                for (int j = 0; j < nv; j++)
-                    _mm512_store_ps(panel + k * COL_BLOCK + 16 * j,
-                                    _mm512_maskz_loadu_ps(bits[j], src + 16 * j));
                 // The next block's pixels of this tap, asked for now: with 16 or 32 channels a panel
                 // feeds only 2-4 row tiles, and waiting for its lines to come from L2 took a third
                 // of the product's time (perf annotate of bench-conv --c 16 --size 64 --oc 16). The
@@ -120,7 +148,7 @@ void fast_product_cols(float *out, const float *wt, const Tap *taps, int M, int 
                         _mm_prefetch((const char *)(src + COL_BLOCK + 16 * j), _MM_HINT_T0);
                 }
             }
-            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, panel, p, kn, nv, mask,
+            product_rows(out, Q, wt + (size_t)k0 * ROW_BLOCK, K, M, panel, taps + k0, p, kn, nv, mask,
                          accumulate || k0 > 0,
                          k0 + kn >= K ? e : NULL); // the epilogue on the last slice
         }
