@@ -122,8 +122,11 @@ static void phase_rows(float *xq, const float *x, int nb, const ConvShape *s, in
     int st = s->stride, P = s->OH * s->OW;
     for (int a = 0; a < st; a++) {
         if (!fast_phase_used(a, s->KH, s)) continue;
-        for (int c = 0; c < s->C; c++)
-            for (int n = 0; n < nb; n++) {
+        // image by image, reading each one straight through: channel by channel across the images
+        // jumped C planes at every step, and the copy was 4% of a 7x7 layer's forward (16 images
+        // of 512 channels: thousands of 196-byte runs, each on a page of its own)
+        for (int n = 0; n < nb; n++)
+            for (int c = 0; c < s->C; c++) {
                 const float *xc = x + ((size_t)n * s->C + c) * s->H * s->W;
                 float *q = xq + (((size_t)a * st * s->C + c) * nb + n) * P; // phase (a, 0)
                 size_t next = (size_t)s->C * nb * P;                        // to phase (a, b+1)
@@ -159,8 +162,8 @@ const float *fast_group_rows(float *dst, const float *src, int nb, int M, int P)
     return dst;
 }
 void fast_ungroup_rows(float *dst, const float *src, int nb, int M, int P, bool accumulate) {
-    for (int n = 0; n < nb; n++)
-        for (int m = 0; m < M; m++) {
+    for (int m = 0; m < M; m++) // src in order: it was just written, and is in cache as far as it fits
+        for (int n = 0; n < nb; n++) {
             float *d = dst + ((size_t)n * M + m) * P;
             const float *v = src + ((size_t)m * nb + n) * P;
             if (accumulate)
