@@ -10,8 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-// mkdir -p: true when the folder exists afterwards.
-bool make_dirs(const char *path);
+#include "files.h" // make_dirs
 
 // The name after path's last slash (all of path when it has none).
 const char *path_base(const char *path);

@@ -1,6 +1,7 @@
 // anim.c — the SDL2 window behind the animated labs: data->pixel mapping, shapes, text, keys,
 // a steady frame rate, and PNG frame capture through libpng.
 #include "anim.h"
+#include "files.h"
 
 #include <SDL.h>
 #include <SDL_ttf.h>
@@ -30,24 +31,6 @@ struct Anim {
 };
 
 static bool font_warned;
-
-// mkdir -p: the frames folder and any missing folders above it. A file already in its place is no
-// folder, so that is an error too (errno ENOTDIR).
-static bool make_dirs(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(buf, 0777);
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) == 0) return true;
-    struct stat st;
-    if (errno != EEXIST || stat(buf, &st) != 0) return false;
-    if (!S_ISDIR(st.st_mode)) errno = ENOTDIR;
-    return S_ISDIR(st.st_mode);
-}
 
 // Frames numbered from `first` on that an earlier, longer run left in the folder.
 static int count_frames_from(const char *dir, int first) {

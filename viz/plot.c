@@ -1,5 +1,6 @@
 // plot.c — a thin pipe to gnuplot. Everything gnuplot needs goes down the pipe as text.
 #include "plot.h"
+#include "files.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -58,25 +59,12 @@ PlotConfig plot_config(const char *target, const char *out_dir) {
     return cfg;
 }
 
-// mkdir -p for the output folder.
-static bool make_dirs(const char *path) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(buf, 0777);
-        *p = '/';
-    }
-    return mkdir(buf, 0777) == 0 || access(buf, W_OK) == 0;
-}
-
 Plot *plot_open(const PlotConfig *cfg, const char *name, const char *title) {
     if (cfg->target == PLOT_NONE || !have_gnuplot()) return NULL;
     Plot *p = calloc(1, sizeof(Plot));
     if (!p) return NULL;
     if (cfg->target == PLOT_PNG) {
-        if (!make_dirs(cfg->out_dir)) {
+        if (!make_dirs(cfg->out_dir) || access(cfg->out_dir, W_OK) != 0) { // gnuplot would fail quietly
             fprintf(stderr, "warning: cannot create plot folder '%s', skipping plot %s\n", cfg->out_dir,
                     name);
             free(p);
